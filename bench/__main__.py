@@ -1,0 +1,32 @@
+"""`make bench`: run every benchmark and print `name: value unit` lines.
+
+RECOUP_BENCH_FULL=1 (or --full) runs the full sizes named in the issues.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+BENCHMARKS = ["bench.import_book"]
+
+
+def main(argv: list[str]) -> int:
+    full = "--full" in argv or os.environ.get("RECOUP_BENCH_FULL") == "1"
+    only = [a for a in argv if not a.startswith("-")]
+    from local.stack import LocalAWS
+
+    aws = LocalAWS().start()
+    try:
+        for name in BENCHMARKS:
+            if only and not any(o in name for o in only):
+                continue
+            print(f"# {name}", flush=True)
+            importlib.import_module(name).run(full=full)
+    finally:
+        aws.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

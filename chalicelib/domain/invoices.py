@@ -1,0 +1,41 @@
+"""Invoice states and the account position derived from what is still owed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+STATUSES = ("open", "part_paid", "paid", "disputed", "on_hold", "in_collections",
+            "written_off", "settled_outside")
+# Statuses in which the invoice is still owed and counts in the account's balance.
+OWED = frozenset({"open", "part_paid", "disputed", "on_hold", "in_collections"})
+# Statuses a specialist may set by hand; the rest follow from money movements.
+MANUAL = frozenset({"disputed", "on_hold", "in_collections", "written_off", "open"})
+
+
+def status_for_balance(total_minor: int, balance_minor: int, current: str | None = None) -> str:
+    """The money-driven status; a held, disputed or escalated invoice keeps its status
+    while anything is owed."""
+    if balance_minor <= 0:
+        return "paid"
+    if current in ("disputed", "on_hold", "in_collections", "written_off"):
+        return current
+    return "part_paid" if balance_minor < total_minor else "open"
+
+
+@dataclass(frozen=True)
+class Position:
+    balance_minor: int
+    overdue_minor: int
+    open_invoices: int
+    oldest_due: date | None
+
+
+def position(invoices: list[tuple[str, date, int]], today: date) -> Position:
+    """Account position from (status, due_date, balance) of each invoice."""
+    owed = [(s, d, b) for s, d, b in invoices if s in OWED and b > 0]
+    return Position(
+        balance_minor=sum(b for _, _, b in owed),
+        overdue_minor=sum(b for _, d, b in owed if d < today),
+        open_invoices=len(owed),
+        oldest_due=min((d for _, d, _ in owed), default=None),
+    )

@@ -1,0 +1,58 @@
+"""Field checks shared by the API and the importer: email, phone, time zone, country."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import phonenumbers
+
+_EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
+
+
+def check_email(value: str) -> str:
+    v = value.strip()
+    if not _EMAIL.match(v):
+        raise ValueError(f"{value!r} is not an email address")
+    local, domain = v.rsplit("@", 1)
+    return f"{local}@{domain.lower()}"
+
+
+def check_phone(value: str, region: str | None = None) -> str:
+    """E.164 form of a phone number, or ValueError saying why not."""
+    try:
+        num = phonenumbers.parse(value, (region or "GB").upper())
+    except phonenumbers.NumberParseException:
+        raise ValueError(f"{value!r} is not a phone number") from None
+    if not phonenumbers.is_possible_number(num):
+        raise ValueError(f"{value!r} is not a possible phone number")
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def check_timezone(value: str) -> str:
+    v = value.strip()
+    if v not in _zones():
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone") from None
+    return v
+
+
+@lru_cache(maxsize=1)
+def _countries() -> frozenset[str]:
+    from babel import Locale
+
+    return frozenset(k for k in Locale("en").territories if len(k) == 2 and k.isalpha())
+
+
+def check_country(value: str) -> str:
+    v = value.strip().upper()
+    if v not in _countries():
+        raise ValueError(f"{value!r} is not an ISO 3166 country code")
+    return v

@@ -1,0 +1,144 @@
+"""Request bodies of the agency API (pydantic): each bad field is named with a reason."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from chalicelib.domain import validation
+from chalicelib.domain.money import is_currency
+
+
+def _currency(v: str) -> str:
+    if not is_currency(v):
+        raise ValueError(f"{v!r} is not a supported ISO 4217 currency")
+    return v.upper()
+
+
+Email = Annotated[str, AfterValidator(validation.check_email)]
+Phone = Annotated[str, AfterValidator(validation.check_phone)]
+TimeZone = Annotated[str, AfterValidator(validation.check_timezone)]
+Country = Annotated[str, AfterValidator(validation.check_country)]
+Currency = Annotated[str, AfterValidator(_currency)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Channel = Literal["email", "sms", "call", "letter"]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ClientIn(Body):
+    name: Name
+    brand_name: Name | None = None
+    sender_email: Email
+    reply_to: Email | None = None
+    timezone: TimeZone = "Europe/London"
+    country: Country = "GB"
+    currency: Currency = "GBP"
+    specialist_ids: list[str] = []
+    settings: dict = {}
+
+
+class ClientPatch(Body):
+    name: Name | None = None
+    brand_name: Name | None = None
+    sender_email: Email | None = None
+    reply_to: Email | None = None
+    timezone: TimeZone | None = None
+    country: Country | None = None
+    currency: Currency | None = None
+    specialist_ids: list[str] | None = None
+    settings: dict | None = None
+
+
+class UserIn(Body):
+    email: Email
+    name: Name
+    role: Literal["admin", "specialist", "client_viewer"]
+    client_id: str | None = None
+
+    @model_validator(mode="after")
+    def _viewer_has_client(self) -> UserIn:
+        if self.role == "client_viewer" and not self.client_id:
+            raise ValueError("client_id is required for a client viewer")
+        return self
+
+
+class DebtorIn(Body):
+    account_ref: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Name
+    kind: Literal["business", "consumer"] = "business"
+    notes: str | None = None
+    currency: Currency | None = None
+    timezone: TimeZone | None = None
+    country: Country | None = None
+    segment: str | None = None
+
+
+class DebtorPatch(Body):
+    name: Name | None = None
+    kind: Literal["business", "consumer"] | None = None
+    notes: str | None = None
+    timezone: TimeZone | None = None
+    country: Country | None = None
+    segment: str | None = None
+    status: Literal["active", "on_hold", "in_collections", "written_off"] | None = None
+
+
+class ContactIn(Body):
+    role: Literal["primary", "secondary"] = "primary"
+    name: str | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    timezone: TimeZone | None = None
+    preferred_channel: Channel = "email"
+    opted_out: list[Channel] = []
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> ContactIn:
+        if not self.email and not self.phone:
+            raise ValueError("a contact needs an email or a phone")
+        return self
+
+
+class ContactPatch(Body):
+    role: Literal["primary", "secondary"] | None = None
+    name: str | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    timezone: TimeZone | None = None
+    preferred_channel: Channel | None = None
+    opted_out: list[Channel] | None = None
+    notes: str | None = None
+
+
+class InvoiceIn(Body):
+    number: Annotated[str, Field(min_length=1, max_length=64)]
+    reference: str | None = None
+    issue_date: date
+    due_date: date
+    currency: Currency | None = None
+    total_minor: Annotated[int, Field(gt=0, strict=True)]
+    balance_minor: Annotated[int, Field(ge=0, strict=True)] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InvoiceIn:
+        if self.due_date < self.issue_date:
+            raise ValueError("due_date is before issue_date")
+        if self.balance_minor is not None and self.balance_minor > self.total_minor:
+            raise ValueError("balance_minor exceeds total_minor")
+        return self
+
+
+class InvoicePatch(Body):
+    reference: str | None = None
+    due_date: date | None = None
+    status: Literal["open", "disputed", "on_hold", "in_collections", "written_off"] | None = None
+    reason: str | None = None
+
+
+class NoteIn(Body):
+    text: Annotated[str, Field(min_length=1, max_length=5000)]

@@ -1,0 +1,236 @@
+"""PynamoDB models: the tables of the system of record (one source of truth for infra too).
+
+Every hash key starts with the agency id, so one tenant's items can never be read with
+another tenant's key. Items that change carry a VersionAttribute (optimistic locking).
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib.settings import region, table_prefix
+
+
+
+
+def _meta(name: str) -> type:
+    return type("Meta", (), {"table_name": f"{table_prefix()}{name}", "region": region(),
+                             "billing_mode": "PAY_PER_REQUEST"})
+
+
+def _index_meta(name: str, projection) -> type:
+    return type("Meta", (), {"index_name": name, "projection": projection,
+                             "billing_mode": "PAY_PER_REQUEST"})
+
+
+class AgencyModel(Model):
+    Meta = _meta("agencies")
+    agency_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class UserModel(Model):
+    Meta = _meta("users")
+    agency_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    role = UnicodeAttribute()  # admin | specialist | client_viewer
+    client_id = UnicodeAttribute(null=True)  # for client viewers
+    active = BooleanAttribute(default=True)
+    created_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class ClientModel(Model):
+    Meta = _meta("clients")
+    agency_id = UnicodeAttribute(hash_key=True)
+    client_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    brand_name = UnicodeAttribute()
+    sender_email = UnicodeAttribute()
+    reply_to = UnicodeAttribute(null=True)
+    timezone = UnicodeAttribute()
+    country = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    specialist_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    settings = JSONAttribute(default=dict)  # brand voice, cadence, policies (validated in services)
+    archived = BooleanAttribute(default=False)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class NextActionIndex(GlobalSecondaryIndex):
+    """Sparse, sharded index of accounts by next-action time: the dunning sweep reads only
+    the due ones (keys only), never the book."""
+
+    Meta = _index_meta("next_action", KeysOnlyProjection())
+    na_shard = UnicodeAttribute(hash_key=True)
+    na_sort = UnicodeAttribute(range_key=True)
+
+
+class DebtorModel(Model):
+    """A debtor account of a client; carries the account's dunning position."""
+
+    Meta = _meta("debtors")
+    client_key = UnicodeAttribute(hash_key=True)  # agency#client
+    debtor_id = UnicodeAttribute(range_key=True)
+    account_ref = UnicodeAttribute()
+    name = UnicodeAttribute()
+    kind = UnicodeAttribute(default="business")  # business | consumer
+    notes = UnicodeAttribute(null=True)
+    currency = UnicodeAttribute()
+    timezone = UnicodeAttribute(null=True)
+    country = UnicodeAttribute(null=True)
+    balance_minor = NumberAttribute(default=0)
+    overdue_minor = NumberAttribute(default=0)
+    credit_minor = NumberAttribute(default=0)
+    open_invoices = NumberAttribute(default=0)
+    oldest_due = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="active")  # active | on_hold | in_collections | written_off
+    cadence_id = UnicodeAttribute(null=True)
+    segment = UnicodeAttribute(null=True)
+    paused_until = UnicodeAttribute(null=True)
+    stopped_reason = UnicodeAttribute(null=True)
+    next_action_at = UnicodeAttribute(null=True)
+    na_shard = UnicodeAttribute(null=True)
+    na_sort = UnicodeAttribute(null=True)
+    next_action = NextActionIndex()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class ContactModel(Model):
+    Meta = _meta("contacts")
+    debtor_key = UnicodeAttribute(hash_key=True)  # agency#client#debtor
+    contact_id = UnicodeAttribute(range_key=True)
+    role = UnicodeAttribute(default="primary")  # primary | secondary
+    name = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)  # E.164
+    timezone = UnicodeAttribute(null=True)
+    preferred_channel = UnicodeAttribute(default="email")
+    opted_out = UnicodeSetAttribute(default=set)  # channels: email, sms, call, letter
+    notes = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class ClientInvoiceIndex(GlobalSecondaryIndex):
+    """All invoices of a client by number: import reconciliation and lookups."""
+
+    Meta = _index_meta("by_client_number", AllProjection())
+    client_key = UnicodeAttribute(hash_key=True)
+    number = UnicodeAttribute(range_key=True)
+
+
+class OpenByDueIndex(GlobalSecondaryIndex):
+    """Sparse: only open invoices carry open_key; ordered by due date."""
+
+    Meta = _index_meta("open_by_due", AllProjection())
+    open_key = UnicodeAttribute(hash_key=True)
+    due_sort = UnicodeAttribute(range_key=True)
+
+
+class InvoiceModel(Model):
+    Meta = _meta("invoices")
+    debtor_key = UnicodeAttribute(hash_key=True)  # agency#client#debtor
+    invoice_id = UnicodeAttribute(range_key=True)
+    client_key = UnicodeAttribute()
+    debtor_id = UnicodeAttribute()
+    number = UnicodeAttribute()
+    reference = UnicodeAttribute(null=True)
+    issue_date = UnicodeAttribute()
+    due_date = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    total_minor = NumberAttribute()
+    balance_minor = NumberAttribute()
+    status = UnicodeAttribute()
+    open_key = UnicodeAttribute(null=True)
+    due_sort = UnicodeAttribute(null=True)
+    dispute = JSONAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    by_client_number = ClientInvoiceIndex()
+    open_by_due = OpenByDueIndex()
+    version = VersionAttribute()
+
+
+class TimelineModel(Model):
+    """Append-only: entries are created with a does-not-exist condition and never updated."""
+
+    Meta = _meta("timeline")
+    debtor_key = UnicodeAttribute(hash_key=True)
+    entry_id = UnicodeAttribute(range_key=True)  # ISO instant#random: newest first by sort key
+    kind = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    summary = UnicodeAttribute()
+    data = JSONAttribute(default=dict)
+    at = UnicodeAttribute()
+
+
+class PaymentModel(Model):
+    Meta = _meta("payments")
+    debtor_key = UnicodeAttribute(hash_key=True)
+    payment_id = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="payment")  # payment | credit | refund | chargeback
+    source = UnicodeAttribute()  # link | transfer | cheque | plan | import | other
+    amount_minor = NumberAttribute()
+    currency = UnicodeAttribute()
+    received_on = UnicodeAttribute()
+    allocations = JSONAttribute(default=list)
+    external_ref = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+
+
+class ClaimModel(Model):
+    """Idempotency ledger: an external effect (send, charge, event) is claimed here first
+    with a conditional put keyed deterministically."""
+
+    Meta = _meta("claims")
+    claim_key = UnicodeAttribute(hash_key=True)  # starts with agency id
+    status = UnicodeAttribute()  # claimed | done | failed
+    result = JSONAttribute(default=dict)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute(null=True)
+
+
+class ImportModel(Model):
+    Meta = _meta("imports")
+    client_key = UnicodeAttribute(hash_key=True)
+    import_id = UnicodeAttribute(range_key=True)
+    filename = UnicodeAttribute(null=True)
+    file_hash = UnicodeAttribute()
+    status = UnicodeAttribute()
+    format = UnicodeAttribute(null=True)
+    counts = JSONAttribute(default=dict)
+    errors = JSONAttribute(default=list)
+    created_at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    AgencyModel, UserModel, ClientModel, DebtorModel, ContactModel, InvoiceModel,
+    TimelineModel, PaymentModel, ClaimModel, ImportModel,
+)
+
+
+def create_tables() -> None:
+    """Create every table that does not exist yet (local stack and tests)."""
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")

@@ -1,0 +1,50 @@
+"""Demo data for the local stack: an agency, its users, two clients with real-looking books."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from chalicelib.auth import Principal, mint_token
+from chalicelib.clock import iso, utcnow
+from chalicelib.schemas import ClientIn, UserIn
+from chalicelib.services import clients, importer
+from chalicelib.settings import get_settings
+from chalicelib.store.models import AgencyModel, UserModel
+
+BOOKS = Path(__file__).parent / "books"
+AGENCY = "demo-agency"
+
+
+def seed(progress=None) -> dict:
+    now = iso(utcnow())
+    AgencyModel(AGENCY, name="Northgate Credit Control", created_at=now).save()
+    UserModel(AGENCY, "u-admin", email="admin@northgate.example.com", name="Alex Admin",
+              role="admin", created_at=now).save()
+    admin = Principal(AGENCY, "u-admin", "admin")
+    sam = clients.create_user(admin, UserIn(email="sam@northgate.example.com",
+                                            name="Sam Specialist", role="specialist"))
+    acme = clients.create_client(admin, ClientIn(
+        name="Acme Supplies Ltd", brand_name="Acme Supplies", sender_email="accounts@acme.example.com",
+        reply_to="ar@acme.example.com", timezone="Europe/London", country="GB", currency="GBP",
+        specialist_ids=[sam["id"]]))
+    north = clients.create_client(admin, ClientIn(
+        name="Northwind Traders", sender_email="credit@northwind.example.com",
+        timezone="Europe/London", country="GB", currency="GBP", specialist_ids=[sam["id"]]))
+    viewer = clients.create_user(admin, UserIn(email="cfo@acme.example.com", name="Casey CFO",
+                                               role="client_viewer", client_id=acme["id"]))
+    reports = {}
+    for client, book in ((acme, "acme_generic.csv"), (north, "northwind_xero.csv")):
+        reports[client["name"]] = importer.import_book(
+            AGENCY, client["id"], (BOOKS / book).read_bytes(), actor="u-admin", filename=book,
+            progress=progress or (lambda *a: None))
+    secret = get_settings().jwt_secret
+    ttl = 30 * 24 * 3600
+    return {
+        "clients": {"acme": acme["id"], "northwind": north["id"]},
+        "tokens": {
+            "admin": mint_token(secret, admin, ttl),
+            "specialist": mint_token(secret, Principal(AGENCY, sam["id"], "specialist"), ttl),
+            "client_viewer": mint_token(secret, Principal(AGENCY, viewer["id"], "client_viewer",
+                                                          acme["id"]), ttl),
+        },
+        "imports": {k: v["counts"] for k, v in reports.items()},
+    }

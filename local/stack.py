@@ -1,0 +1,51 @@
+"""The embedded local stack: moto's server stands in for DynamoDB, SES, SNS and SQS.
+
+Everything is created from the same definitions production uses (the PynamoDB models and
+the queue definitions in infra). Used by `make run`, the benchmarks and the CLI.
+"""
+from __future__ import annotations
+
+import os
+import socket
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalAWS:
+    """moto's threaded server in this process; AWS_ENDPOINT_URL points every client at it."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.server = None
+
+    def start(self) -> LocalAWS:
+        from moto.server import ThreadedMotoServer
+
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+        os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-2")
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.server.start()
+        os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{self.port}"
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+def provision() -> None:
+    """Create tables (and, as capabilities add them, queues and identities)."""
+    from chalicelib.store.models import create_tables
+
+    create_tables()
+    try:
+        from local import resources
+    except ImportError:  # pragma: no cover - optional until dunning adds queues
+        return
+    resources.provision()

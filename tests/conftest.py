@@ -1,0 +1,95 @@
+"""Test set-up: moto stands in for AWS; tables come from the production models."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-2")
+os.environ["RECOUP_STAGE"] = "test"
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+from dataclasses import dataclass  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+# Copies of ../shared/data/books, kept in the repo so tests and the demo need nothing else.
+BOOKS = Path(__file__).resolve().parents[1] / "local" / "books"
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        from chalicelib.store.models import create_tables
+
+        create_tables()
+        yield
+
+
+@dataclass
+class Tenant:
+    agency_id: str
+    admin: str
+    specialist: str
+    outsider: str  # a specialist of the same agency not assigned to the client
+    client_id: str
+    viewer: str
+
+
+def _token(agency_id: str, user_id: str, role: str, client_id: str | None = None) -> str:
+    from chalicelib.auth import Principal, mint_token
+    from chalicelib.settings import get_settings
+
+    return mint_token(get_settings().jwt_secret, Principal(agency_id, user_id, role, client_id))
+
+
+def make_tenant(agency_id: str) -> Tenant:
+    """An agency with an admin, two specialists (one assigned), a client and its viewer."""
+    from chalicelib.auth import Principal
+    from chalicelib.schemas import ClientIn, UserIn
+    from chalicelib.services import clients
+    from chalicelib.store.models import AgencyModel, UserModel
+
+    AgencyModel(agency_id, name=f"Agency {agency_id}", created_at="2026-11-01T00:00:00Z").save()
+    admin_id = f"{agency_id}-admin"
+    UserModel(agency_id, admin_id, email=f"admin@{agency_id}.example.com", name="Ada Admin",
+              role="admin", created_at="2026-11-01T00:00:00Z").save()
+    admin = Principal(agency_id, admin_id, "admin")
+    spec = clients.create_user(admin, UserIn(email=f"sam@{agency_id}.example.com", name="Sam",
+                                             role="specialist"))
+    other = clients.create_user(admin, UserIn(email=f"oz@{agency_id}.example.com", name="Oz",
+                                              role="specialist"))
+    client = clients.create_client(admin, ClientIn(
+        name="Acme Ltd", sender_email=f"ar@acme-{agency_id}.example.com",
+        specialist_ids=[spec["id"]]))
+    viewer = clients.create_user(admin, UserIn(email=f"cfo@{agency_id}.example.com", name="Cy",
+                                               role="client_viewer", client_id=client["id"]))
+    return Tenant(agency_id, _token(agency_id, admin_id, "admin"),
+                  _token(agency_id, spec["id"], "specialist"),
+                  _token(agency_id, other["id"], "specialist"), client["id"],
+                  _token(agency_id, viewer["id"], "client_viewer", client["id"]))
+
+
+@pytest.fixture
+def tenants(aws):
+    return make_tenant("agA"), make_tenant("agB")
+
+
+@pytest.fixture
+def http(aws):
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as c:
+        yield c
+
+
+def bearer(token: str, **extra: str) -> dict:
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json", **extra}
+
+
+FIXED_NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
