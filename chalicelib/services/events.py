@@ -1,0 +1,52 @@
+"""Domain events inside one process: a capability announces what happened (a payment
+applied, an invoice changed, a debtor acted on the hosted page) and others react, without
+the announcer importing them. Handlers must be idempotent: the caller may be retried."""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("recoup.events")
+Handler = Callable[..., None]
+_handlers: dict[str, list[Handler]] = defaultdict(list)
+
+# Event names in use (payload keys in brackets):
+#   invoice_changed  (agency_id, client_id, debtor_id, invoice_id, old: dict|None, new: dict)
+#   payment_applied  (agency_id, client_id, debtor_id, payment_id, amount_minor, currency,
+#                     allocations, source, at)
+#   payment_reversed (agency_id, client_id, debtor_id, payment_id, amount_minor, currency, at)
+#   debtor_action    (agency_id, client_id, debtor_id, action, details)
+#   call_task_needed (agency_id, client_id, debtor_id, reason, due_at, details)
+#   touch_sent       (agency_id, client_id, debtor_id, channel, step, at)
+
+
+def subscribe(event: str, handler: Handler) -> None:
+    if handler not in _handlers[event]:
+        _handlers[event].append(handler)
+
+
+def publish(event: str, **payload: Any) -> None:
+    _load_subscribers()
+    for handler in list(_handlers[event]):
+        handler(**payload)
+
+
+_loaded = False
+
+
+def _load_subscribers() -> None:
+    """Import the modules that subscribe (once), so publishers need not know them."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import importlib
+
+    for name in SUBSCRIBERS:
+        importlib.import_module(name)
+
+
+# Modules whose import registers handlers; each capability adds its own line.
+SUBSCRIBERS: list[str] = []
