@@ -15,7 +15,11 @@ os.environ.setdefault("RECOUP_STAGE", "local")
 
 
 def main() -> int:
+    import logging
+
     from local.stack import LocalAWS, provision
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request log lines
 
     port = int(os.environ.get("PORT", "8000"))
     os.environ.setdefault("RECOUP_PUBLIC_URL", f"http://localhost:{port}")
@@ -29,6 +33,7 @@ def main() -> int:
     demo = seed(progress=bar("importing demo books"))
     state = Path(".local")
     state.mkdir(exist_ok=True)
+    demo["endpoint"] = os.environ["AWS_ENDPOINT_URL"]
     (state / "demo.json").write_text(json.dumps(demo, indent=2))
 
     from chalice.config import Config

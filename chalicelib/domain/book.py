@@ -1,18 +1,16 @@
 """Debtor-book import: an uploaded ledger export becomes normalised invoices plus row errors."""
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import date
 
 from . import book_formats as bf
+from .book_formats import AmbiguousDateOrder, BookFormatError
 from .money import MoneyError, is_currency, parse_major
 
-__all__ = ["AmbiguousDateOrder", "BookFormatError", "BookRow", "ParsedBook", "RowError", "parse_book"]
+__all__ = ["AmbiguousDateOrder", "BookFormatError", "BookRow", "ParsedBook", "RowError",
+           "parse_book"]
 
 
 @dataclass(frozen=True)
@@ -61,20 +59,6 @@ class ParsedBook:
     rejected_invoice_numbers: set[str] = field(default_factory=set)
 
 
-class BookFormatError(ValueError):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
-
-
-class AmbiguousDateOrder(BookFormatError):
-    def __init__(self, reason: str) -> None:
-        super().__init__("date_order", reason)
-
-
-_DELIMITERS = (",", ";", "\t", "|")
-_HEADER_SCAN = 30  # report exports put a few title lines above the header
 _AMOUNTS = ("amount", "amount_paid", "amount_due")
 _FILTERS = ("status", "transaction_type")
 _LABELS = {"debtor_ref": "debtor reference", "amount_due": "amount due", "row": "line"}
@@ -85,76 +69,13 @@ def _label(name: str) -> str:
 
 
 def _show(value: str) -> str:
+    if bf.looks_like_formula(value):
+        return "(a formula)"  # never echoed: error reports get opened in spreadsheets too
     return value if re.fullmatch(r"\S+", value) else repr(value)
 
 
-def _decode(data: bytes | str) -> str:
-    if isinstance(data, str):
-        text = data
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        text = data.decode("utf-16")
-    elif data.startswith(b"PK\x03\x04"):
-        raise BookFormatError("file", "this is a spreadsheet workbook (.xlsx), not CSV; save it as CSV")
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            # Excel on Windows saves "CSV" as Windows-1252; latin-1 only catches its 5 gaps.
-            try:
-                text = data.decode("cp1252")
-            except UnicodeDecodeError:
-                text = data.decode("latin-1")
-    text = text.lstrip("\ufeff")
-    if "\x00" in text:
-        raise BookFormatError("file", "this looks like a binary file, not CSV")
-    if not text.strip():
-        raise BookFormatError("file", "the file is empty")
-    return text
-
-
-def _records(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
-    """(first physical line number, cells) per CSV record; quoted newlines stay in one record."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    out: list[tuple[int, list[str]]] = []
-    prev = 0
-    try:
-        for cells in reader:
-            out.append((prev + 1, cells))
-            prev = reader.line_num
-    except csv.Error as exc:
-        raise BookFormatError("file", f"line {prev + 1} is not valid CSV: {exc}") from None
-    return out
-
-
-def _find_header(text: str) -> tuple[str, str, int, dict[str, int], list[str]]:
-    best: tuple[int, str, int, str, dict[str, int], list[str]] | None = None
-    for delim in _DELIMITERS:
-        head = itertools.islice(io.StringIO(text, newline=""), _HEADER_SCAN)
-        reader, line = csv.reader(head, delimiter=delim), 1
-        try:
-            for cells in reader:
-                fmt, cols = bf.resolve_columns(cells)
-                score = len(bf.CORE & cols.keys())
-                if score >= 3:
-                    if best is None or score > best[0]:
-                        best = (score, delim, line, fmt, cols, cells)
-                    break
-                line = reader.line_num + 1
-        except csv.Error:
-            continue  # the scan window can cut a quoted cell in half; other delimiters may do
-    if best is None:
-        raise BookFormatError("header", "no recognisable header row: expected columns such as "
-                              "Customer, Invoice Number, Invoice Date, Due Date and Amount")
-    _, delim, line, fmt, cols, cells = best
-    found = ", ".join(c.strip() for c in cells if c.strip())
-    for name, present in (("debtor_name", {"debtor_ref", "debtor_name"} & cols.keys()),
-                          ("invoice_number", "invoice_number" in cols),
-                          ("issue_date", "issue_date" in cols), ("due_date", "due_date" in cols),
-                          ("amount", {"amount", "amount_due"} & cols.keys())):
-        if not present:
-            raise BookFormatError(name, f"no {_label(name)} column: expected a header like "
-                                        f"{bf.DISPLAY[name]}; found {found}")
-    return fmt, delim, line, cols, cells
+def _safe(value: str) -> str | None:
+    return None if bf.looks_like_formula(value) else value
 
 
 def _screen(line: int, cells: list[str], cols: dict[str, int], header: list[str],
@@ -167,8 +88,9 @@ def _screen(line: int, cells: list[str], cols: dict[str, int], header: list[str]
     filled = [c.strip() for c in cells if c.strip()]
     if [bf.norm(c) for c in cells] == [bf.norm(h) for h in header]:
         return "skip"  # concatenated exports repeat the header
-    if not cell("invoice_number") and bf.norm(filled[0]).startswith(("total", "grandtotal")):
-        return "skip"
+    if (bf.norm(filled[0]).startswith(("total", "grandtotal")) and not cell("invoice_number")
+            and cell("issue_date") in ("", filled[0])):
+        return "skip"  # report subtotal lines never carry a date; "Total Gym Ltd" rows do
     if fmt == "quickbooks" and not cell("invoice_number") and len(filled) < 3:
         return "skip"  # QuickBooks group headings ("Acme Ltd", "1 - 30 days") and footer
     if len(cells) < max(cols.values()) + 1:
@@ -183,8 +105,9 @@ def _screen(line: int, cells: list[str], cols: dict[str, int], header: list[str]
     if kind and kind not in bf.INVOICE_TYPES:
         if kind in bf.OTHER_TYPES:
             return "skip"
-        return RowError(line, "transaction_type", f"transaction type {_show(cell('transaction_type'))}"
-                        " is not an invoice type I recognise", cell("transaction_type"))
+        shown = cell("transaction_type")
+        return RowError(line, "transaction_type", f"transaction type {_show(shown)} is not an "
+                        "invoice type I recognise", _safe(shown))
     return "keep"
 
 
@@ -218,7 +141,7 @@ def _merge_line_items(kept: list[_Kept], errors: list[RowError]) -> list[_Kept]:
                     errors.append(RowError(
                         line, name, f"{_label(name)} {_show(value.strip())} differs from "
                         f"{_show(first.get(name, '').strip())} on line {first_line} of the same "
-                        f"invoice {first['invoice_number'].strip()}", value.strip()))
+                        f"invoice {first['invoice_number'].strip()}", _safe(value.strip())))
         out.append((first_line, first, blocked))
     return out
 
@@ -268,7 +191,6 @@ def _build(line: int, raw: dict[str, str], ctx: _Context) -> tuple[BookRow | Non
     val: dict[str, str] = {}
     for name, cell in raw.items():
         if bf.looks_like_formula(cell) or bf.looks_like_formula(cell.strip()):
-            # The offending text is not echoed back: error reports get exported to CSV too.
             errs.append(RowError(line, name, f"{_label(name)} looks like a spreadsheet formula; "
                                              "formulas are never imported"))
         elif cell.strip():
@@ -330,7 +252,8 @@ def _build(line: int, raw: dict[str, str], ctx: _Context) -> tuple[BookRow | Non
     elif "currency" not in flagged:
         currency = ctx.currency
         if currency is None:
-            errs.append(RowError(line, "currency", "currency is missing and no default currency was given"))
+            errs.append(RowError(line, "currency",
+                                 "currency is missing and no default currency was given"))
 
     def money(name: str) -> int | None:
         if name not in val:
@@ -389,9 +312,11 @@ def _defaults(date_order: str | None, currency: str | None, country: str | None,
               timezone: str | None) -> tuple[str | None, str | None, str | None, str | None]:
     order = date_order.upper() if date_order else None
     if order and order not in ("YMD", "DMY", "MDY"):
-        raise BookFormatError("date_order", f"date_order must be YMD, DMY or MDY, not {date_order!r}")
+        raise BookFormatError("date_order",
+                              f"date_order must be YMD, DMY or MDY, not {date_order!r}")
     if currency and not is_currency(currency):
-        raise BookFormatError("default_currency", f"default currency {currency!r} is not a currency I know")
+        raise BookFormatError("default_currency",
+                              f"default currency {currency!r} is not a currency I know")
     for name, value, parse in (("default_country", country, bf.parse_country),
                                ("default_timezone", timezone, bf.parse_timezone)):
         if value:
@@ -410,13 +335,14 @@ def parse_book(data: bytes | str, *, date_order: str | None = None,
     """Parse a debtor-book export; whole-file problems raise BookFormatError."""
     order, currency, country, timezone = _defaults(
         date_order, default_currency, default_country, default_timezone)
-    text = _decode(data)
-    fmt, delim, header_line, cols, header = _find_header(text)
-    records = _records(text, delim)
+    text = bf.decode(data)
+    fmt, delim, header_line, cols, header = bf.find_header(text)
+    records = bf.records(text, delim)
     start = next(i for i, (line, _) in enumerate(records) if line == header_line)
 
     errors: list[RowError] = []
     kept: list[_Kept] = []
+    rejected: set[str] = set()
     total_lines = skipped = 0
     footer = False
     for line, cells in records[start + 1:]:
@@ -425,9 +351,12 @@ def parse_book(data: bytes | str, *, date_order: str | None = None,
         total_lines += 1
         verdict = "skip" if footer else _screen(line, cells, cols, header, fmt)
         # QuickBooks prints the basis and a timestamp under the grand TOTAL line.
-        footer = footer or (fmt == "quickbooks" and bf.norm(next(c for c in cells if c.strip())) == "total")
+        first = next(c for c in cells if c.strip())
+        footer = footer or (fmt == "quickbooks" and bf.norm(first) == "total")
         if isinstance(verdict, RowError):
             errors.append(verdict)
+            at = cols["invoice_number"]
+            rejected.add(cells[at].strip() if at < len(cells) else "")
         elif verdict == "skip":
             skipped += 1
         else:
@@ -443,14 +372,14 @@ def parse_book(data: bytes | str, *, date_order: str | None = None,
     ctx = _Context(_date_order(kept, order), conventions, currency, country, timezone)
 
     rows: list[BookRow] = []
-    rejected: set[str] = set()
     for line, raw, blocked in kept:
         row, row_errors = _build(line, raw, ctx)
         errors.extend(row_errors)
         if row is not None and not blocked:
             rows.append(row)
-        elif not bf.looks_like_formula(number := raw.get("invoice_number", "").strip()) and number:
-            rejected.add(number)
+        else:
+            rejected.add(raw["invoice_number"].strip())
     errors.sort(key=lambda e: e.row)
+    rejected = {n for n in rejected if n and not bf.looks_like_formula(n)}
     rejected -= {r.invoice_number for r in rows}
     return ParsedBook(fmt, ctx.order, rows, errors, total_lines, skipped, rejected)

@@ -1,6 +1,10 @@
-"""Header aliases, export-format detection and cell parsers for debtor-book imports."""
+"""Debtor-book file shapes: decoding, header aliases, format detection and cell parsers."""
 from __future__ import annotations
 
+import codecs
+import csv
+import io
+import itertools
 import re
 import unicodedata
 from datetime import date
@@ -8,6 +12,67 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import phonenumbers
+
+# --- reading ------------------------------------------------------------------------------
+
+class BookFormatError(ValueError):
+    """The whole file is unusable (empty, no header, a required column missing).
+
+    .field names what is wrong ("file", "header", "due_date", "date_order"...).
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+class AmbiguousDateOrder(BookFormatError):
+    """Slash/dot dates that read both as day-first and month-first: the caller must choose."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("date_order", reason)
+
+
+def decode(data: bytes | str) -> str:
+    """Text of an upload: UTF-8 (with or without BOM), UTF-16, else Windows-1252."""
+    if isinstance(data, str):
+        text = data
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = data.decode("utf-16")
+    elif data.startswith(b"PK\x03\x04"):
+        raise BookFormatError("file", "this is a spreadsheet workbook (.xlsx), not CSV; "
+                                      "save it as CSV")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            # Excel on Windows saves "CSV" as Windows-1252; latin-1 only catches its 5 gaps.
+            try:
+                text = data.decode("cp1252")
+            except UnicodeDecodeError:
+                text = data.decode("latin-1")
+    text = text.lstrip("\ufeff")
+    if "\x00" in text:
+        raise BookFormatError("file", "this looks like a binary file, not CSV")
+    if not text.strip():
+        raise BookFormatError("file", "the file is empty")
+    return text
+
+
+def records(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    """(first physical line number, cells) per CSV record; quoted newlines stay in one record."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    out: list[tuple[int, list[str]]] = []
+    prev = 0
+    try:
+        for cells in reader:
+            out.append((prev + 1, cells))
+            prev = reader.line_num
+    except csv.Error as exc:
+        raise BookFormatError("file", f"line {prev + 1} is not valid CSV: {exc}") from None
+    return out
+
 
 # --- headers ------------------------------------------------------------------------------
 
@@ -54,11 +119,13 @@ _BASE: dict[str, tuple[str, ...]] = {
 }
 
 # A bare "Type" means "kind of transaction" in accounting exports but could mean anything in a
-# hand-made sheet, so it is only trusted where the format is known.
+# hand-made sheet, so it is only trusted where the format is known. Xero's AccountCode and
+# QuickBooks' Account are ledger accounts (200 Sales, A/R), not customers: keying debtors by
+# them would merge every customer into one, so those formats derive the reference from the name.
 _OVERLAYS: dict[str, dict[str, tuple[str, ...]]] = {
-    "xero": {"debtor_name": ("contactname",) + _BASE["debtor_name"], "contact_name": (),
-             "transaction_type": ("type",) + _BASE["transaction_type"]},
-    "quickbooks": {"transaction_type": ("transactiontype", "type")},
+    "xero": {"debtor_ref": (), "debtor_name": ("contactname",) + _BASE["debtor_name"],
+             "contact_name": (), "transaction_type": ("type",) + _BASE["transaction_type"]},
+    "quickbooks": {"debtor_ref": (), "transaction_type": ("transactiontype", "type")},
     # Sage's audit-trail exports call the invoice number "Ref"/"Reference".
     "sage": {"invoice_number": _BASE["invoice_number"] + ("ref", "reference"),
              "transaction_type": ("type",) + _BASE["transaction_type"]},
@@ -72,6 +139,8 @@ DISPLAY = {
     "amount": "Amount / Total / Gross (or Amount Due / Outstanding / Open Balance)",
 }
 
+DELIMITERS = (",", ";", "\t", "|")
+HEADER_SCAN = 30  # report exports put a few title lines above the header
 CORE = frozenset({"debtor_ref", "debtor_name", "invoice_number", "issue_date", "due_date",
                   "amount", "amount_due", "currency"})
 
@@ -108,6 +177,38 @@ def resolve_columns(header: list[str]) -> tuple[str, dict[str, int]]:
     return fmt, columns
 
 
+def find_header(text: str) -> tuple[str, str, int, dict[str, int], list[str]]:
+    """(format, delimiter, header line, field -> column, header cells) of the best header."""
+    best: tuple[int, str, int, str, dict[str, int], list[str]] | None = None
+    for delim in DELIMITERS:
+        head = itertools.islice(io.StringIO(text, newline=""), HEADER_SCAN)
+        reader, line = csv.reader(head, delimiter=delim), 1
+        try:
+            for cells in reader:
+                fmt, cols = resolve_columns(cells)
+                score = len(CORE & cols.keys())
+                if score >= 3:
+                    if best is None or score > best[0]:
+                        best = (score, delim, line, fmt, cols, cells)
+                    break
+                line = reader.line_num + 1
+        except csv.Error:
+            continue  # the scan window can cut a quoted cell in half; other delimiters may do
+    if best is None:
+        raise BookFormatError("header", "no recognisable header row: expected columns such as "
+                              "Customer, Invoice Number, Invoice Date, Due Date and Amount")
+    _, delim, line, fmt, cols, cells = best
+    found = ", ".join(c.strip() for c in cells if c.strip())
+    for name, present in (("debtor_name", {"debtor_ref", "debtor_name"} & cols.keys()),
+                          ("invoice_number", "invoice_number" in cols),
+                          ("issue_date", "issue_date" in cols), ("due_date", "due_date" in cols),
+                          ("amount", {"amount", "amount_due"} & cols.keys())):
+        if not present:
+            raise BookFormatError(name, f"no {name.replace('_', ' ')} column: expected a header "
+                                        f"like {DISPLAY[name]}; found {found}")
+    return fmt, delim, line, cols, cells
+
+
 # --- transaction filters ------------------------------------------------------------------
 
 SKIP_STATUSES = frozenset({"draft", "deleted", "voided", "void"})
@@ -121,7 +222,7 @@ OTHER_TYPES = frozenset({
 
 # Function calls, A1-style references, DDE pipes and sheet references: what turns a leading
 # + - @ into something a spreadsheet would execute, as opposed to a phone or a negative number.
-_FORMULA_BODY = re.compile(r"[A-Za-z_][\w.]*\(|\||!\$?[A-Za-z]{1,3}\$?\d|^\$?[A-Za-z]{1,3}\$?\d+\b")
+_FORMULA_BODY = re.compile(r"[A-Za-z_][\w.]*\(|\||(?<![A-Za-z0-9])\$?[A-Za-z]{1,3}\$?\d+(?!\w)")
 
 
 def looks_like_formula(raw: str) -> bool:
@@ -139,8 +240,10 @@ def looks_like_formula(raw: str) -> bool:
 
 # --- numbers ------------------------------------------------------------------------------
 
-CURRENCY_SYMBOLS = {"£": "GBP", "€": "EUR", "₹": "INR", "US$": "USD", "A$": "AUD", "AU$": "AUD",
-            "C$": "CAD", "CA$": "CAD", "NZ$": "NZD", "HK$": "HKD", "S$": "SGD", "R$": "BRL"}
+# Symbols that name one currency; a bare "$" or "¥" names several, so it is never checked.
+CURRENCY_SYMBOLS = {"£": "GBP", "€": "EUR", "₹": "INR", "US$": "USD", "A$": "AUD",
+                    "AU$": "AUD", "C$": "CAD", "CA$": "CAD", "NZ$": "NZD", "HK$": "HKD",
+                    "S$": "SGD", "R$": "BRL"}
 _NUMBER = re.compile(r"([-+])?([A-Za-z]{0,3}[£$€¥₹]|[A-Za-z]{3})?([-+])?([\d.,]+)"
                      r"([£$€¥₹]|[A-Za-z]{3})?([-+])?")
 
@@ -223,13 +326,15 @@ def parse_number(text: str, convention: str | None) -> tuple[str, str | None]:
 
 _FULL_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
                 "september", "october", "november", "december")
-_TIME = re.compile(r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp][Mm])?\s*(?:Z|[+-]\d{2}:?\d{2})?$")
+_TIME = re.compile(r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp][Mm])?"
+                   r"\s*(?:Z|[+-]\d{2}:?\d{2})?$")
 _YMD = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})")
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _NUMERIC = re.compile(r"(\d{1,2})([-/.])(\d{1,2})\2(\d{2}|\d{4})")
 _D_MON_Y = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?[-/. ]+([A-Za-z]{3,9})\.?,?[-/. ]+(\d{2}|\d{4})")
 _MON_D_Y = re.compile(r"([A-Za-z]{3,9})\.?[-/. ]+(\d{1,2})(?:st|nd|rd|th)?,?[-/. ]+(\d{2}|\d{4})")
-UNRECOGNISED_DATE = "is not a date in a format I recognise (e.g. 2026-08-01, 01/08/2026, 1 Aug 2026)"
+UNRECOGNISED_DATE = ("is not a date in a format I recognise "
+                     "(e.g. 2026-08-01, 01/08/2026, 1 Aug 2026)")
 
 
 def _clean_date(text: str) -> str:
