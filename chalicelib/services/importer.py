@@ -124,8 +124,12 @@ def _apply(agency_id: str, client: ClientModel, book: ParsedBook, import_id: str
     rows_by_debtor: dict[str, list[BookRow]] = defaultdict(list)
     seen_numbers: set[str] = set()
 
+    # A row rejected for a small fault (a bad email, say) must not make its invoice look
+    # missing from the book and be settled outside.
+    seen_numbers.update(n.upper() for n in book.rejected_invoice_numbers)
     for row in book.rows:
         did = debtor_id_for(agency_id, cid, row.debtor_ref)
+        seen_numbers.add(row.invoice_number.upper())
         prior = existing.get(row.invoice_number.upper())
         if prior is not None and prior.debtor_id != did:
             owner = debtors.get(prior.debtor_id)
@@ -138,7 +142,6 @@ def _apply(agency_id: str, client: ClientModel, book: ParsedBook, import_id: str
             t.errors.append(RowError(row.row, "currency", f"account {row.debtor_ref} is billed "
                                      f"in {debtor.currency}, not {row.currency}", row.currency))
             continue
-        seen_numbers.add(row.invoice_number.upper())
         rows_by_debtor[did].append(row)
         balance = row.balance_minor
         if prior is None:

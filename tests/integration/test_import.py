@@ -150,3 +150,20 @@ def test_unprocessed_items_mid_import_resume_without_duplicates(tenant, monkeypa
     assert len(_invoices(tenant)) == 300
     debtors = list(DebtorModel.query(client_key(tenant.agency_id, tenant.client_id)))
     assert len(debtors) == 40
+
+
+def test_a_rejected_row_in_a_full_book_does_not_settle_its_invoice(tenant):
+    data = (BOOKS / "acme_generic.csv").read_bytes().decode()
+    _import(tenant, data.encode())
+    rows = list(csv.DictReader(io.StringIO(data)))
+    victim = next(r for r in rows if r["amount"] != r["amount_paid"])
+    out = io.StringIO()
+    w = csv.DictWriter(out, fieldnames=list(rows[0].keys()), lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({**r, "email": "not-an-email"} if r is victim else r)
+    report = _import(tenant, out.getvalue().encode())
+    assert [e["field"] for e in report["errors"]] == ["email"]
+    assert report["counts"]["settled_outside"] == 0
+    inv = _invoices(tenant)[victim["invoice_number"]]
+    assert inv.status in ("open", "part_paid") and int(inv.balance_minor) > 0
