@@ -1,6 +1,8 @@
 """Cadences (dunning playbooks) and the rule that picks an account's next touch."""
 from __future__ import annotations
 
+from chalicelib.domain.errors import FieldError
+
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
@@ -34,13 +36,8 @@ _MAX_REPEATS = 52
 _OFFSET_RANGE = (-365, 1095)
 
 
-class CadenceError(ValueError):
+class CadenceError(FieldError):
     """A cadence that cannot be used; `field` names the offending field (e.g. steps[2].tone)."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 class FactError(ValueError):

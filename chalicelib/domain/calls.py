@@ -4,6 +4,8 @@ Pure rules: the clock (``now``) and the debtor's time zone are passed in; nothin
 """
 from __future__ import annotations
 
+from chalicelib.domain.errors import FieldError
+
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, Iterable, Mapping, NamedTuple
@@ -234,11 +236,8 @@ NEXT_ACTION_KINDS: tuple[str, ...] = (
 )
 
 
-class OutcomeError(ValueError):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
+class OutcomeError(FieldError):
+    """Invalid input: which field, and why."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """Late charges (fees, interest, UK statutory) and early-payment discounts as client policy."""
 from __future__ import annotations
 
+from chalicelib.domain.errors import FieldError
+
 import calendar
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -53,13 +55,8 @@ _COMPENSATION: tuple[tuple[int | None, int], ...] = ((100_000, 4_000), (1_000_00
 _SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
 
 
-class ChargeError(ValueError):
+class ChargeError(FieldError):
     """A policy or a charge that cannot be computed: which field, and why."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 @dataclass(frozen=True)

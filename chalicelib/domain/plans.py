@@ -1,6 +1,8 @@
 """Payment plans: schedules that sum exactly, client rules, payments against instalments, status."""
 from __future__ import annotations
 
+from chalicelib.domain.errors import FieldError
+
 import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,13 +14,8 @@ INTERVALS = ("weekly", "fortnightly", "monthly")
 _STEP_DAYS = {"weekly": 7, "fortnightly": 14}
 
 
-class PlanError(ValueError):
+class PlanError(FieldError):
     """A plan that cannot be built: which field, and why."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 @dataclass(frozen=True)

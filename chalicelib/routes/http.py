@@ -13,6 +13,7 @@ from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.auth import Principal
+from chalicelib.domain.errors import FieldError
 from chalicelib.errors import FieldProblem, RecoupError, ValidationFailed
 
 log = logging.getLogger("recoup.http")
@@ -90,6 +91,8 @@ def endpoint(bp: Blueprint, path: str, method: str = "GET", *, summary: str,
                 result = view(*args, **params)
             except RecoupError as err:
                 return error_response(err)
+            except FieldError as err:  # a domain rule refused the input
+                return error_response(ValidationFailed.one(err.field, err.reason))
             if isinstance(result, Response):
                 return result
             return Response(body=result, status_code=status,
