@@ -43,9 +43,25 @@ def slim(zip_path: Path) -> int:
     return removed
 
 
+# Chalice keeps the built dependencies here, keyed by a hash of requirements.txt (and
+# vendor/); packaging a scratch copy reuses and refills the checkout's cache.
+CACHE = ROOT / ".chalice" / "deployments"
+
+
+def _sync(src: Path, dst: Path) -> None:
+    if src.is_dir():
+        dst.mkdir(parents=True, exist_ok=True)
+        for f in src.glob("*.zip"):
+            if not (dst / f.name).exists():
+                shutil.copy2(f, dst / f.name)
+
+
 def package(stage: str, project: Path = ROOT, out: Path | None = None) -> Path:
     """Build and package in `project` (a checkout); returns the output directory."""
     out = out or project / "build" / "package"
+    own_cache = project / ".chalice" / "deployments"
+    if own_cache.resolve() != CACHE.resolve():
+        _sync(CACHE, own_cache)
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "eu-west-2"),
            "RECOUP_STAGE": stage}
     env.pop("RECOUP_TABLE_PREFIX", None)
@@ -58,6 +74,8 @@ def package(stage: str, project: Path = ROOT, out: Path | None = None) -> Path:
     subprocess.run([sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())",
                     "package", "--stage", stage, "--merge-template",
                     f"build/infra-{stage}.json", str(out)], **run)
+    if own_cache.resolve() != CACHE.resolve():
+        _sync(own_cache, CACHE)
     slim(out / "deployment.zip")
     return out
 

@@ -6,6 +6,7 @@ must be reachable, as for `make install`)."""
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -20,13 +21,22 @@ RUNTIME_DIRS = ("chalicelib/templates", "email_templates")
 
 @pytest.fixture(scope="session")
 def packaged(tmp_path_factory):
+    """Package once per test run, shared by xdist workers (a lock in the common temp root)."""
+    import fcntl
+
     from bench.package_size import copy_project
     from infra.package import package
 
-    project = copy_project(tmp_path_factory.mktemp("pkg") / "recoup")
-    out = package("prod", project)
-    size = (out / "deployment.zip").stat().st_size
-    print(f"\ndeployment_zip_size: {size / 1e6:.1f} MB")
+    shared = tmp_path_factory.getbasetemp().parent
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp()
+    out = shared / "recoup-pkg" / "build" / "package"
+    with open(shared / "recoup-pkg.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "sam.json").exists():
+            project = copy_project(shared / "recoup-pkg")
+            package("prod", project)
+    print(f"\ndeployment_zip_size: {(out / 'deployment.zip').stat().st_size / 1e6:.1f} MB")
     return out
 
 
