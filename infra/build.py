@@ -91,6 +91,9 @@ def chalice_config(config: dict, stage: str) -> dict:
     block.setdefault("api_gateway_stage", "api")
     block["environment_variables"] = {**block.get("environment_variables", {}),
                                       **chalice_environment(stage)}
+    # pydantic, jinja2 and stripe want more than Chalice's 128 MB default (and the CPU
+    # that comes with it); the cost model assumes 512.
+    block.setdefault("lambda_memory_size", 512)
     block["autogen_policy"] = False
     block["iam_policy_file"] = policy_filename(stage)
     lambdas = dict(block.get("lambda_functions", {}))
