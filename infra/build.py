@@ -19,7 +19,7 @@ from infra.definitions import (
     FUNCTIONS, QUEUES, SECRETS, SES_CONFIGURATION_SET, TOPICS, env_name, resource_name,
     secret_parameter,
 )
-from infra.functions import function_names
+from infra.functions import event_wiring, function_logical_id, function_names, queue_consumers
 from infra.messaging import (
     SES_CONFIG_SET_ID, queue_id, queue_resources, ses_resources, topic_id, topic_resources,
 )
@@ -52,20 +52,26 @@ def template_environment() -> dict:
     return env
 
 
-def template(stage: str, functions: list[str] | None = None) -> dict:
+def template(stage: str, functions: list[str] | None = None,
+             wiring: dict | None = None) -> dict:
     functions = function_names() if functions is None else functions
-    resources: dict = {}
+    wiring = event_wiring(stage) if wiring is None else wiring
+    resources: dict = dict(wiring)  # patches to Chalice's functions, merged by chalice
     for part in (table_resources(stage), queue_resources(stage), topic_resources(stage),
                  ses_resources(stage), alarm_resources(functions)):
         overlap = resources.keys() & part.keys()
         assert not overlap, f"logical ids defined twice: {overlap}"
         resources.update(part)
+    chalice_ids = {function_logical_id(f) for f in functions}
+    chalice_ids |= {i + "Role" for i in chalice_ids} | {"ApiHandlerRole", "DefaultRole"}
+    clash = (resources.keys() - wiring.keys()) & chalice_ids
+    assert not clash, f"infra and Chalice would both define {clash}: rename one"
     resources["AlertsEmailSubscription"] = {
         "Type": "AWS::SNS::Subscription", "Condition": "HasAlarmEmail",
         "Properties": {"TopicArn": {"Ref": topic_id("alerts")}, "Protocol": "email",
                        "Endpoint": {"Ref": "AlarmEmail"}}}
     outputs = {lid + "Name": {"Value": {"Ref": lid}}
-               for lid, r in resources.items() if r["Type"] == "AWS::DynamoDB::Table"}
+               for lid, r in resources.items() if r.get("Type") == "AWS::DynamoDB::Table"}
     outputs.update({queue_id(q) + "Url": {"Value": {"Ref": queue_id(q)}} for q in QUEUES})
     outputs.update({topic_id(t) + "Arn": {"Value": {"Ref": topic_id(t)}} for t in TOPICS})
     outputs["SesConfigurationSetName"] = {"Value": {"Ref": SES_CONFIG_SET_ID}}
@@ -85,8 +91,9 @@ def template(stage: str, functions: list[str] | None = None) -> dict:
     }
 
 
-def chalice_config(config: dict, stage: str) -> dict:
-    """The stage block of .chalice/config.json with our keys set and everyone else's kept."""
+def chalice_config(config: dict, stage: str, consumers: dict[str, str] | None = None) -> dict:
+    """The stage block of .chalice/config.json with our keys set and everyone else's kept.
+    Queue consumers get the queue's consumer_timeout unless a timeout is already set."""
     block = dict(config.get("stages", {}).get(stage, {}))
     block.setdefault("api_gateway_stage", "api")
     block["environment_variables"] = {**block.get("environment_variables", {}),
@@ -99,6 +106,9 @@ def chalice_config(config: dict, stage: str) -> dict:
     lambdas = dict(block.get("lambda_functions", {}))
     for fn in FUNCTIONS:
         lambdas[fn] = {**lambdas.get(fn, {}), "iam_policy_file": policy_filename(stage, fn)}
+    consumers = queue_consumers(stage) if consumers is None else consumers
+    for fn, queue in consumers.items():
+        lambdas[fn] = {"lambda_timeout": QUEUES[queue]["consumer_timeout"], **lambdas.get(fn, {})}
     block["lambda_functions"] = lambdas
     return block
 

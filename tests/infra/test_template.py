@@ -29,7 +29,7 @@ def _indexes(indexes: list[dict]) -> dict:
 
 
 def _resources(tpl: dict, kind: str) -> dict[str, dict]:
-    return {lid: r["Properties"] for lid, r in tpl["Resources"].items() if r["Type"] == kind}
+    return {lid: r["Properties"] for lid, r in tpl["Resources"].items() if r.get("Type") == kind}
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +138,12 @@ def test_chalice_stage_config_is_generated_from_the_definitions(stage):
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     assert set(definitions.STAGES) <= set(config["stages"])
     block = config["stages"][stage]
-    assert block == chalice_config(config, stage), "run `make infra STAGE=" + stage + "`"
+    wanted = chalice_config(config, stage, consumers={})
+    for key in ("environment_variables", "autogen_policy", "iam_policy_file"):
+        assert block[key] == wanted[key], "run `make infra STAGE=" + stage + "`"
+    for fn in definitions.FUNCTIONS:
+        assert block["lambda_functions"][fn]["iam_policy_file"] == \
+            wanted["lambda_functions"][fn]["iam_policy_file"]
     env = block["environment_variables"]
     assert env["RECOUP_TABLE_PREFIX"] == resource_name(stage, "")
     for secret in SECRETS:
@@ -184,3 +189,61 @@ def test_iam_scopes_tables_indexes_queues_and_parameters():
     bearer = json.dumps(policy("prod", "bearer"))
     assert "dynamodb" not in bearer and "sqs" not in bearer and "stripe" not in bearer
     assert "parameter/recoup/prod/recoup-jwt-secret" in bearer
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_queue_consumers_time_out_well_inside_the_visibility_timeout(stage):
+    """A consumer still running when its message becomes visible again gets a twin."""
+    from infra.functions import queue_consumers
+
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    block = chalice_config(config, stage)
+    for fn, queue in queue_consumers(stage).items():
+        timeout = block["lambda_functions"].get(fn, {}).get(
+            "lambda_timeout", block.get("lambda_timeout", 60))
+        assert QUEUES[queue]["visibility_timeout"] >= 6 * timeout, fn
+
+
+def test_handlers_others_add_are_picked_up_without_editing_infra(monkeypatch):
+    """GIVEN an app with a dispatch consumer, a sweep schedule, SNS webhooks and a stream
+    consumer (what dunning, channels and reporting are adding)
+    THEN each gets an error-rate alarm, the consumer a timeout inside the visibility
+    timeout, and the stream consumer its table's StreamArn from the stack."""
+    from chalice import Chalice
+
+    from infra import functions
+    from infra.definitions import SCHEDULES, stream_arn
+
+    app = Chalice(app_name="recoup")
+
+    @app.route("/")
+    def index():
+        return {}
+
+    @app.on_sqs_message(queue=resource_name("prod", "dispatch"), batch_size=5)
+    def dispatch(event):
+        return None
+
+    @app.schedule(SCHEDULES["dunning-sweep"])
+    def dunning_sweep(event):
+        return None
+
+    @app.on_sns_message(topic=resource_name("prod", "ses-feedback"))
+    def ses_feedback(event):
+        return None
+
+    @app.on_dynamodb_record(stream_arn=stream_arn("prod", "invoices"))
+    def reporting(event):
+        return None
+
+    monkeypatch.setattr(functions, "_app", lambda: app)
+    tpl = template("prod")
+    alarms = _resources(tpl, "AWS::CloudWatch::Alarm")
+    for fn in ("APIHandler", "Dispatch", "DunningSweep", "SesFeedback", "Reporting"):
+        assert fn + "ErrorRateAlarm" in alarms
+    assert tpl["Resources"]["Reporting"] == {"Properties": {"Events": {
+        "ReportingDynamodbEventSource": {"Properties": {
+            "Stream": {"Fn::GetAtt": ["InvoicesTable", "StreamArn"]}}}}}}
+    block = chalice_config({"stages": {}}, "prod")
+    assert block["lambda_functions"]["dispatch"]["lambda_timeout"] == \
+        QUEUES["dispatch"]["consumer_timeout"]
