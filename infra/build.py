@@ -21,7 +21,8 @@ from infra.definitions import (
 )
 from infra.functions import event_wiring, function_logical_id, function_names, queue_consumers
 from infra.messaging import (
-    SES_CONFIG_SET_ID, queue_id, queue_resources, ses_resources, topic_id, topic_resources,
+    SES_CONFIG_SET_ID, queue_id, queue_resources, ses_outputs, ses_resources, topic_id,
+    topic_resources,
 )
 from infra.policies import all_policies, policy_filename
 from infra.tables import table_resources
@@ -75,16 +76,22 @@ def template(stage: str, functions: list[str] | None = None,
     outputs.update({queue_id(q) + "Url": {"Value": {"Ref": queue_id(q)}} for q in QUEUES})
     outputs.update({topic_id(t) + "Arn": {"Value": {"Ref": topic_id(t)}} for t in TOPICS})
     outputs["SesConfigurationSetName"] = {"Value": {"Ref": SES_CONFIG_SET_ID}}
+    outputs.update(ses_outputs())
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"Recoup ({stage}): tables, queues, topics, SES, alarms",
         "Parameters": {
             "AlarmEmail": {"Type": "String", "Default": "",
                            "Description": "Address subscribed to the alerts topic (optional)"},
+            "SenderDomain": {"Type": "String", "Default": "",
+                             "Description": "Domain to verify in SES with DKIM (optional)"},
             "SmsSpendAlarmUsd": {"Type": "Number", "Default": 80,
                                  "Description": "Alarm when SMS month-to-date spend reaches"},
         },
-        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}},
+        "Conditions": {
+            "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
+            "HasSenderDomain": {"Fn::Not": [{"Fn::Equals": [{"Ref": "SenderDomain"}, ""]}]},
+        },
         "Globals": {"Function": {"Environment": {"Variables": template_environment()}}},
         "Resources": resources,
         "Outputs": outputs,

@@ -88,4 +88,24 @@ def ses_resources(stage: str) -> dict[str, dict]:
                     "SnsDestination": {"TopicARN": {"Ref": topic_id(spec["feedback_topic"])}},
                 },
             }},
+        # The agency's own sending domain (optional parameter): Easy DKIM, feedback via the
+        # configuration set. Client domains are added the same way, by CLI (README).
+        "SenderDomainIdentity": {
+            "Type": "AWS::SES::EmailIdentity", "Condition": "HasSenderDomain",
+            "Properties": {
+                "EmailIdentity": {"Ref": "SenderDomain"},
+                "ConfigurationSetAttributes": {"ConfigurationSetName": {"Ref": SES_CONFIG_SET_ID}},
+                "DkimSigningAttributes": {"NextSigningKeyLength": "RSA_2048_BIT"},
+                "FeedbackAttributes": {"EmailForwardingEnabled": False},
+            }},
     }
+
+
+def ses_outputs() -> dict[str, dict]:
+    """The three DKIM CNAME records to publish in the sender domain's DNS."""
+    out = {}
+    for i in (1, 2, 3):
+        out[f"DkimRecord{i}"] = {"Condition": "HasSenderDomain", "Value": {"Fn::Join": [" ", [
+            {"Fn::GetAtt": ["SenderDomainIdentity", f"DkimDNSTokenName{i}"]}, "CNAME",
+            {"Fn::GetAtt": ["SenderDomainIdentity", f"DkimDNSTokenValue{i}"]}]]}}
+    return out
