@@ -229,7 +229,7 @@ def _alarm_count() -> int:
     from infra.alarms import alarm_resources
     from infra.functions import function_names
 
-    return len(alarm_resources(function_names()))
+    return len(alarm_resources(function_names(), "api"))
 
 
 def run(full: bool = False) -> None:

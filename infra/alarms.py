@@ -44,8 +44,8 @@ def _error_rate_alarm(fn: str) -> dict:
         ComparisonOperator="GreaterThanThreshold")
 
 
-def _account_alarms() -> dict[str, dict]:
-    return {
+def _account_alarms(api_name: str | None) -> dict[str, dict]:
+    out = {
         "SesBounceRateAlarm": _alarm(
             "SES bounce rate nearing the 5% review threshold",
             Namespace="AWS/SES", MetricName="Reputation.BounceRate", Statistic="Maximum",
@@ -62,19 +62,21 @@ def _account_alarms() -> dict[str, dict]:
             Namespace="AWS/SNS", MetricName="SMSMonthToDateSpentUSD", Statistic="Maximum",
             Period=3600, EvaluationPeriods=1, Threshold={"Ref": "SmsSpendAlarmUsd"},
             ComparisonOperator="GreaterThanOrEqualToThreshold"),
-        "Api5xxAlarm": _alarm(
+    }
+    if api_name:
+        out["Api5xxAlarm"] = _alarm(
             "API Gateway returned server errors",
             Namespace="AWS/ApiGateway", MetricName="5XXError", Statistic="Sum",
-            Dimensions=[{"Name": "ApiName", "Value": "recoup"}],
+            Dimensions=[{"Name": "ApiName", "Value": api_name}],
             Period=ALARMS["api_5xx"]["period"], EvaluationPeriods=1,
             Threshold=ALARMS["api_5xx"]["threshold"],
-            ComparisonOperator="GreaterThanOrEqualToThreshold"),
-    }
+            ComparisonOperator="GreaterThanOrEqualToThreshold")
+    return out
 
 
-def alarm_resources(functions: list[str]) -> dict[str, dict]:
+def alarm_resources(functions: list[str], api_name: str | None = None) -> dict[str, dict]:
     out = _dlq_alarms()
     for fn in functions:
         out[function_logical_id(fn) + "ErrorRateAlarm"] = _error_rate_alarm(fn)
-    out.update(_account_alarms())
+    out.update(_account_alarms(api_name))
     return out

@@ -58,14 +58,19 @@ def template(stage: str, functions: list[str] | None = None,
     functions = function_names() if functions is None else functions
     wiring = event_wiring(stage) if wiring is None else wiring
     resources: dict = dict(wiring)  # patches to Chalice's functions, merged by chalice
+    api_name = None
+    if "api_handler" in functions:
+        # a known name for the API (the 5XX alarm's dimension) instead of the swagger title
+        api_name = resource_name(stage, "api")
+        resources["RestAPI"] = {"Properties": {"Name": api_name}}
     for part in (table_resources(stage), queue_resources(stage), topic_resources(stage),
-                 ses_resources(stage), alarm_resources(functions)):
+                 ses_resources(stage), alarm_resources(functions, api_name)):
         overlap = resources.keys() & part.keys()
         assert not overlap, f"logical ids defined twice: {overlap}"
         resources.update(part)
     chalice_ids = {function_logical_id(f) for f in functions}
     chalice_ids |= {i + "Role" for i in chalice_ids} | {"ApiHandlerRole", "DefaultRole"}
-    clash = (resources.keys() - wiring.keys()) & chalice_ids
+    clash = (resources.keys() - wiring.keys() - {"RestAPI"}) & chalice_ids
     assert not clash, f"infra and Chalice would both define {clash}: rename one"
     resources["AlertsEmailSubscription"] = {
         "Type": "AWS::SNS::Subscription", "Condition": "HasAlarmEmail",

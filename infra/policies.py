@@ -6,7 +6,7 @@ ARNs use Fn::Sub, so they resolve in the CloudFormation stack `chalice package` 
 from __future__ import annotations
 
 from infra.definitions import (
-    APP, FUNCTIONS, QUEUES, SECRETS, SES_CONFIGURATION_SET, TOPICS, resource_name,
+    FUNCTIONS, QUEUES, SECRETS, SES_CONFIGURATION_SET, TOPICS, resource_name,
     secret_parameter,
 )
 
@@ -58,7 +58,8 @@ def _statements(stage: str, spec: dict) -> list[dict]:
     out: list[dict] = [{
         "Sid": "Logs", "Effect": "Allow",
         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-        "Resource": _arn("logs", f"log-group:/aws/lambda/{APP}-{stage}-*"),
+        # CloudFormation names the functions <stack>-<LogicalId>-<suffix>
+        "Resource": _arn("logs", "log-group:/aws/lambda/${AWS::StackName}-*"),
     }]
     if spec.get("tables"):
         out += _table_statements(stage, spec["tables"], spec.get("streams", False))

@@ -172,7 +172,7 @@ def test_iam_policies_are_least_privilege(function):
         if "*" in _as_list(st["Resource"]):
             assert function is None and st["Sid"] == SMS_SID, st
     text = json.dumps(doc)
-    assert "recoup-prod-" in text and "recoup-dev-" not in text
+    assert "recoup-dev-" not in text and "/recoup/dev/" not in text
 
 
 def test_iam_scopes_tables_indexes_queues_and_parameters():
