@@ -94,8 +94,15 @@ def test_template_queues_equal_the_local_stack_queues(aws, tpl):
         assert str(mine["MessageRetentionPeriod"]) == real["MessageRetentionPeriod"]
         assert int(redrive["maxReceiveCount"]) == mine["RedrivePolicy"]["maxReceiveCount"]
         assert redrive["deadLetterTargetArn"].endswith(":" + dlq["QueueName"])
+        dlq_url = sqs.get_queue_url(QueueName=dlq["QueueName"])["QueueUrl"]
+        dlq_real = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])[
+            "Attributes"]
+        assert str(dlq["MessageRetentionPeriod"]) == dlq_real["MessageRetentionPeriod"]
         # SQS event sources: visibility at least 6x the consumer's timeout (AWS guidance)
         assert spec["visibility_timeout"] >= 6 * spec["consumer_timeout"]
+    local_topics = {t["TopicArn"].split(":")[-1]
+                    for t in boto3.client("sns").list_topics()["Topics"]}
+    assert local_topics == {p["TopicName"] for p in _resources(tpl, "AWS::SNS::Topic").values()}
 
 
 def test_every_topic_and_the_ses_configuration_set_are_declared(tpl):
