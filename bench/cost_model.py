@@ -244,6 +244,9 @@ def run(full: bool = False) -> None:
         lines = monthly_cost(n, mi, m, alarms)
         print(f"cost_per_month_N{n}_M{mi}: {lines['total']:.2f} usd")
         if (n, mi) == SCENARIOS[0]:
+            email_only = monthly_cost(n, mi, m, alarms, est={**ESTIMATES,
+                                                             "sms_share_of_touches": 0.0})
+            print(f"cost_per_month_N{n}_M{mi}_email_only: {email_only['total']:.2f} usd")
             for k, v in lines.items():
                 if k != "total":
                     print(f"cost_N{n}_M{mi}_{k}: {v:.2f} usd")

@@ -102,4 +102,5 @@ ALARMS: dict[str, dict] = {
 def stream_arn(stage: str, table: str) -> str:
     """For `@app.on_dynamodb_record(stream_arn=stream_arn(stage, "invoices"))`: the real ARN
     exists only once the table does; infra.build swaps this for the table's StreamArn."""
-    return f"arn:aws:dynamodb:eu-west-2:000000000000:table/{resource_name(stage, table)}/stream/from-stack"
+    table_name = resource_name(stage, table)
+    return f"arn:aws:dynamodb:eu-west-2:000000000000:table/{table_name}/stream/from-stack"

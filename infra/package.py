@@ -71,8 +71,8 @@ def package(stage: str, project: Path = ROOT, out: Path | None = None) -> Path:
                    stdout=subprocess.DEVNULL)
     if out.exists():
         shutil.rmtree(out)
-    subprocess.run([sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())",
-                    "package", "--stage", stage, "--merge-template",
+    chalice = "import sys; from chalice.cli import main; sys.exit(main())"
+    subprocess.run([sys.executable, "-c", chalice, "package", "--stage", stage, "--merge-template",
                     f"build/infra-{stage}.json", str(out)], **run)
     if own_cache.resolve() != CACHE.resolve():
         _sync(own_cache, CACHE)
