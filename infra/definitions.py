@@ -3,14 +3,9 @@ the one definition used by the local stack, the tests and the CloudFormation tem
 Tables come from the PynamoDB models in chalicelib/store (ALL_MODELS)."""
 from __future__ import annotations
 
-APP = "recoup"
+from chalicelib.naming import APP, resource_name, stream_arn  # noqa: F401  (the naming rule)
+
 STAGES = ("local", "dev", "prod")
-
-
-def resource_name(stage: str, name: str) -> str:
-    """The one naming rule: tables, queues, topics and the SES configuration set are all
-    `recoup-<stage>-<name>` (chalicelib.settings.table_prefix follows it too)."""
-    return f"{APP}-{stage}-{name}"
 
 
 def env_name(name: str, kind: str) -> str:
@@ -20,8 +15,9 @@ def env_name(name: str, kind: str) -> str:
 
 # name -> settings. Visibility timeouts exceed the consuming Lambda's timeout (x6 as AWS
 # advises for SQS event sources); poison messages go to the DLQ after max_receive tries.
-# The consumer is `@app.on_sqs_message(queue=resource_name(stage, name))`, with
-# `lambda_timeout` <= consumer_timeout in .chalice/config.json.
+# The consumer is `@app.on_sqs_message(queue=resource_name(current_stage(), name))` (from
+# chalicelib.naming: Lambda code cannot import infra/); infra.build gives it
+# `lambda_timeout: consumer_timeout` in .chalice/config.json unless one is set.
 QUEUES: dict[str, dict] = {
     "dispatch": {"visibility_timeout": 360, "max_receive": 5, "consumer_timeout": 60,
                  "retention_seconds": 4 * 86400, "dlq_retention_seconds": 14 * 86400},
@@ -45,8 +41,9 @@ SES_CONFIGURATION_SET = {
     "events": ["bounce", "complaint", "reject", "renderingFailure"],
 }
 
-# Chalice creates the EventBridge rules itself from `@app.schedule(SCHEDULES[...])`; they
-# live here so the jobs, the local ticker and the cost model agree on the rates.
+# Chalice creates the EventBridge rules itself from `@app.schedule("rate(5 minutes)")`; the
+# rates are written down here for the local ticker and the cost model (Lambda code cannot
+# import infra/, so handlers repeat the expression).
 SCHEDULES: dict[str, str] = {
     "dunning-sweep": "rate(5 minutes)",
     "payments-reconcile": "rate(1 hour)",
@@ -98,9 +95,3 @@ ALARMS: dict[str, dict] = {
     "api_5xx": {"threshold": 5, "period": 300},
 }
 
-
-def stream_arn(stage: str, table: str) -> str:
-    """For `@app.on_dynamodb_record(stream_arn=stream_arn(stage, "invoices"))`: the real ARN
-    exists only once the table does; infra.build swaps this for the table's StreamArn."""
-    table_name = resource_name(stage, table)
-    return f"arn:aws:dynamodb:eu-west-2:000000000000:table/{table_name}/stream/from-stack"

@@ -80,3 +80,33 @@ def test_zip_holds_the_app_and_every_runtime_template_and_no_test_packages(packa
     assert not tops & TEST_ONLY, tops & TEST_ONLY
     # Lambda's limit for a directly uploaded zip is 50 MB
     assert zip_path.stat().st_size < 50e6
+
+
+def test_the_zip_imports_the_app_with_only_what_lambda_provides(packaged, tmp_path):
+    """GIVEN the zip unpacked next to what the Lambda Python runtime has (stdlib, boto3,
+    botocore and their dependencies), nothing else on the path
+    WHEN the handler module is imported
+    THEN it loads: no import of infra/, local/, bench/ or a test package from Lambda code."""
+    import boto3
+    import subprocess
+    import sys
+
+    code = tmp_path / "task"
+    with zipfile.ZipFile(packaged / "deployment.zip") as z:
+        z.extractall(code)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    site = Path(boto3.__file__).parents[1]
+    for name in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py"):
+        if (site / name).exists():
+            (runtime / name).symlink_to(site / name)
+    probe = ("import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]; import app; "
+             "bad = sorted({m.split('.')[0] for m in sys.modules} & "
+             "{'infra', 'local', 'bench', 'moto', 'pytest', 'tests'}); "
+             "assert not bad, bad; print(len(app.app.routes))")
+    run = subprocess.run([sys.executable, "-S", "-I", "-c", probe, str(code), str(runtime)],
+                         cwd=code, capture_output=True, text=True, timeout=120,
+                         env={"RECOUP_STAGE": "prod", "AWS_DEFAULT_REGION": "eu-west-2",
+                              "RECOUP_TABLE_PREFIX": "recoup-prod-", "PATH": "/usr/bin:/bin"})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert int(run.stdout.strip()) > 0

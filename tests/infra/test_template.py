@@ -219,7 +219,8 @@ def test_handlers_others_add_are_picked_up_without_editing_infra(monkeypatch):
     from chalice import Chalice
 
     from infra import functions
-    from infra.definitions import SCHEDULES, stream_arn
+    from chalicelib.naming import stream_arn
+    from infra.definitions import SCHEDULES
 
     app = Chalice(app_name="recoup")
 
@@ -254,3 +255,12 @@ def test_handlers_others_add_are_picked_up_without_editing_infra(monkeypatch):
     block = chalice_config({"stages": {}}, "prod")
     assert block["lambda_functions"]["dispatch"]["lambda_timeout"] == \
         QUEUES["dispatch"]["consumer_timeout"]
+
+
+@pytest.mark.parametrize("stage", ["local", "test", "dev", "prod"])
+def test_models_and_infra_use_the_same_table_names(monkeypatch, stage):
+    from chalicelib import settings
+
+    monkeypatch.setenv("RECOUP_STAGE", stage)
+    monkeypatch.delenv("RECOUP_TABLE_PREFIX", raising=False)
+    assert settings.table_prefix() == resource_name(stage, "")
