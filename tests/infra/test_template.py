@@ -75,11 +75,15 @@ def test_streams_and_ttl_follow_the_definitions(tpl):
             {"AttributeName": ttl, "Enabled": True} if ttl else None)
 
 
-def test_template_queues_equal_the_local_stack_queues(aws, tpl):
+def test_template_queues_equal_the_local_stack_queues(aws, tpl, monkeypatch):
     """GIVEN the local stack's queues (local/resources.provision) THEN the template declares
     the same names, visibility timeouts, retention and redrive to the same DLQ."""
     from local import resources
 
+    for name in QUEUES:  # provision exports URLs; do not leak them into other tests
+        monkeypatch.setenv(definitions.env_name(name, "queue_url"), "")
+    for name in TOPICS:
+        monkeypatch.setenv(definitions.env_name(name, "topic_arn"), "")
     resources.provision()
     sqs = boto3.client("sqs")
     queues = _resources(tpl, "AWS::SQS::Queue")
