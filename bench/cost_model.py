@@ -27,6 +27,7 @@ PRICES: dict[str, float] = {
     "ses_email_per_thousand": 0.10,
     "sns_sms_uk_per_message": 0.0420,
     "cloudwatch_alarm_month": 0.10,
+    "kms_key_month": 1.00,
 }
 
 # Written-down estimates (not measured yet); each says where the number comes from.
@@ -217,6 +218,7 @@ def monthly_cost(n_clients: int, m_invoices: int, measured: Measured,
         "ses": emails / 1000 * p["ses_email_per_thousand"],
         "sns_sms": sms * p["sns_sms_uk_per_message"],
         "cloudwatch_alarms": alarms * p["cloudwatch_alarm_month"],
+        "kms_topics_key": p["kms_key_month"],
     }
     lines["total"] = sum(lines.values())
     return lines

@@ -18,6 +18,27 @@ def topic_id(name: str) -> str:
 
 
 SES_CONFIG_SET_ID = "MailConfigurationSet"
+TOPICS_KEY_ID = "TopicsKey"
+# Services that publish to our topics. They cannot use the AWS-managed aws/sns key (its
+# policy cannot grant them), so the topics are encrypted with this customer-managed key.
+PUBLISHING_SERVICES = ["ses.amazonaws.com", "cloudwatch.amazonaws.com",
+                       "sms-voice.amazonaws.com"]
+
+
+def _topics_key() -> dict:
+    return {"Type": "AWS::KMS::Key", "Properties": {
+        "Description": "Encrypts Recoup's SNS topics (SES feedback, SMS replies, alerts)",
+        "EnableKeyRotation": True,
+        "KeyPolicy": {"Version": "2012-10-17", "Statement": [
+            {"Sid": "AccountAdministers", "Effect": "Allow",
+             "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+             "Action": "kms:*", "Resource": "*"},
+            {"Sid": "PublishingServicesEncrypt", "Effect": "Allow",
+             "Principal": {"Service": PUBLISHING_SERVICES},
+             "Action": ["kms:GenerateDataKey*", "kms:Decrypt"], "Resource": "*",
+             "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}},
+        ]},
+    }}
 
 
 def queue_resources(stage: str) -> dict[str, dict]:
@@ -40,11 +61,11 @@ def queue_resources(stage: str) -> dict[str, dict]:
 
 
 def topic_resources(stage: str) -> dict[str, dict]:
-    out: dict[str, dict] = {}
+    out: dict[str, dict] = {TOPICS_KEY_ID: _topics_key()}
     for name in TOPICS:
         out[topic_id(name)] = {"Type": "AWS::SNS::Topic", "Properties": {
             "TopicName": resource_name(stage, name),
-            "KmsMasterKeyId": "alias/aws/sns",
+            "KmsMasterKeyId": {"Ref": TOPICS_KEY_ID},
         }}
     feedback = SES_CONFIGURATION_SET["feedback_topic"]
     # SES (and, for two-way SMS, the messaging service) must be allowed to publish.

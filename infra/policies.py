@@ -83,6 +83,9 @@ def _statements(stage: str, spec: dict) -> list[dict]:
         out.append({"Sid": "PublishTopics", "Effect": "Allow", "Action": ["sns:Publish"],
                     "Resource": [_arn("sns", resource_name(stage, t))
                                  for t in spec["publish_topics"]]})
+        out.append({"Sid": "EncryptForTopics", "Effect": "Allow",
+                    "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                    "Resource": {"Fn::GetAtt": ["TopicsKey", "Arn"]}})
     if spec.get("sms"):
         out.append({"Sid": SMS_SID, "Effect": "Allow",
                     "Action": ["sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"],

@@ -32,4 +32,4 @@ def test_more_invoices_cost_more_and_the_fixed_part_stays_small():
     small, big = monthly_cost(10, 5000, MEASURED), monthly_cost(10, 50_000, MEASURED)
     assert big["total"] > 9 * (small["total"] - 1.5)
     idle = monthly_cost(1, 0, MEASURED)
-    assert idle["total"] < 3  # sweep ticks, hourly jobs, alarms, a little API use
+    assert idle["total"] < 4  # sweep ticks, hourly jobs, alarms, KMS key, a little API use

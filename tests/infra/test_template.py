@@ -114,6 +114,10 @@ def test_every_topic_and_the_ses_configuration_set_are_declared(tpl):
     assert {t["TopicName"] for t in topics.values()} == {
         resource_name("test", t) for t in TOPICS}
     assert {"ses-feedback", "sms-inbound"} <= set(TOPICS)
+    # SES and CloudWatch cannot publish to topics under the AWS-managed aws/sns key
+    assert all(t["KmsMasterKeyId"] == {"Ref": "TopicsKey"} for t in topics.values())
+    key_policy = json.dumps(tpl["Resources"]["TopicsKey"]["Properties"]["KeyPolicy"])
+    assert "ses.amazonaws.com" in key_policy and "cloudwatch.amazonaws.com" in key_policy
     [config_set] = _resources(tpl, "AWS::SES::ConfigurationSet").values()
     assert config_set["Name"] == chalice_environment("test")["RECOUP_SES_CONFIGURATION_SET"]
     [dest] = _resources(tpl, "AWS::SES::ConfigurationSetEventDestination").values()
