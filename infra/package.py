@@ -76,8 +76,22 @@ def package(stage: str, project: Path = ROOT, out: Path | None = None) -> Path:
                     f"build/infra-{stage}.json", str(out)], **run)
     if own_cache.resolve() != CACHE.resolve():
         _sync(own_cache, CACHE)
+    check_stage(out / "sam.json", stage)
     slim(out / "deployment.zip")
     return out
+
+
+def check_stage(sam: Path, stage: str) -> None:
+    """Handlers name queues and topics with current_stage() at import (Chalice sets the
+    stage's RECOUP_STAGE first); a safety net in case some code reads another variable."""
+    from infra.definitions import STAGES, resource_name
+
+    text = sam.read_text()
+    wrong = [s for s in (*STAGES, "test", "bench") if s != stage
+             and resource_name(s, "") in text]
+    if wrong:
+        raise SystemExit(f"{sam} names resources of stage(s) {wrong}, not {stage}: package "
+                         f"with `make package STAGE={stage}` (it sets RECOUP_STAGE)")
 
 
 def main(argv: list[str]) -> int:
