@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: install run test bench token import-book clean browser
+.PHONY: install run test bench token import-book clean browser infra package
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,16 @@ test: install browser
 
 bench: install
 	$(PY) -m bench $(BENCH_ARGS)
+
+# build/infra-$(STAGE).json + .chalice/policy-$(STAGE)*.json from the models and infra/definitions.py
+STAGE ?= prod
+infra: install
+	$(PY) -m infra.build --stage $(STAGE)
+
+# chalice package --stage $(STAGE) --merge-template build/infra-$(STAGE).json build/package,
+# then prints the zip size. Deploy the result with the commands in the README.
+package: install
+	$(PY) -m infra.package --stage $(STAGE)
 
 # make token ROLE=admin|specialist|client_viewer (reads the running demo's tokens)
 token:

@@ -1,33 +1,39 @@
 """Create the non-table resources of infra/definitions.py on the local stack."""
 from __future__ import annotations
 
+import json
 import os
 
-from infra.definitions import QUEUES
+from infra.definitions import QUEUES, TOPICS, env_name, resource_name
 
 
 def queue_name(name: str) -> str:
-    stage = os.environ.get("RECOUP_STAGE", "local")
-    return f"recoup-{stage}-{name}"
+    return resource_name(os.environ.get("RECOUP_STAGE", "local"), name)
 
 
 def provision() -> dict[str, str]:
-    """Create queues with their DLQs; export their URLs as RECOUP_<NAME>_QUEUE_URL."""
+    """Create queues with their DLQs (RECOUP_<NAME>_QUEUE_URL) and topics
+    (RECOUP_<NAME>_TOPIC_ARN), as the CloudFormation template declares them."""
     import boto3
 
     sqs = boto3.client("sqs")
     urls = {}
     for name, spec in QUEUES.items():
-        dlq = sqs.create_queue(QueueName=queue_name(name) + "-dlq")["QueueUrl"]
+        dlq = sqs.create_queue(QueueName=queue_name(name) + "-dlq", Attributes={
+            "MessageRetentionPeriod": str(spec.get("dlq_retention_seconds", 14 * 86400)),
+        })["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])[
             "Attributes"]["QueueArn"]
-        import json
-
         url = sqs.create_queue(QueueName=queue_name(name), Attributes={
             "VisibilityTimeout": str(spec["visibility_timeout"]),
+            "MessageRetentionPeriod": str(spec.get("retention_seconds", 4 * 86400)),
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
                                          "maxReceiveCount": str(spec["max_receive"])}),
         })["QueueUrl"]
         urls[name] = url
-        os.environ[f"RECOUP_{name.upper()}_QUEUE_URL"] = url
+        os.environ[env_name(name, "queue_url")] = url
+    sns = boto3.client("sns")
+    for name in TOPICS:
+        arn = sns.create_topic(Name=queue_name(name))["TopicArn"]
+        os.environ[env_name(name, "topic_arn")] = arn
     return urls

@@ -93,3 +93,14 @@ def bearer(token: str, **extra: str) -> dict:
 
 
 FIXED_NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Print the size of the zip tests/infra/test_package.py built (CI logs show it)."""
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is None or hasattr(config, "workerinput"):
+        return
+    zip_path = factory.getbasetemp() / "recoup-pkg" / "build" / "package" / "deployment.zip"
+    if zip_path.exists():
+        terminalreporter.write_line(
+            f"deployment_zip_size: {zip_path.stat().st_size / 1e6:.1f} MB ({zip_path})")

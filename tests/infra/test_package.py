@@ -1,0 +1,112 @@
+"""`chalice package --stage prod` with the infra template merged: it builds, cfn-lint finds
+no errors, and the zip holds the app and its templates but no test-only packages.
+
+Packaging runs once per session (about 15 s: chalice has pip build the wheels, so PyPI
+must be reachable, as for `make install`)."""
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST_ONLY = {"moto", "pytest", "_pytest", "xdist", "playwright", "hypothesis", "cfnlint",
+             "samtranslator", "boto3", "botocore", "s3transfer"}
+# What Lambda gets (chalice packages app.py, chalicelib/ and vendor/ only).
+RUNTIME_DIRS = ("chalicelib/templates", "email_templates")
+
+
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory):
+    """Package once per test run, shared by xdist workers (a lock in the common temp root)."""
+    import fcntl
+
+    from bench.package_size import copy_project
+    from infra.package import package
+
+    shared = tmp_path_factory.getbasetemp().parent
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp()
+    out = shared / "recoup-pkg" / "build" / "package"
+    with open(shared / "recoup-pkg.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "sam.json").exists():
+            project = copy_project(shared / "recoup-pkg")
+            package("prod", project)
+    print(f"\ndeployment_zip_size: {(out / 'deployment.zip').stat().st_size / 1e6:.1f} MB")
+    return out
+
+
+def test_chalice_package_prod_builds_a_sam_template_with_the_infra_merged(packaged):
+    sam = json.loads((packaged / "sam.json").read_text())
+    kinds = {r["Type"] for r in sam["Resources"].values()}
+    assert {"AWS::Serverless::Function", "AWS::DynamoDB::Table", "AWS::SQS::Queue",
+            "AWS::SNS::Topic", "AWS::SES::ConfigurationSet", "AWS::CloudWatch::Alarm"} <= kinds
+    env = sam["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert env["RECOUP_STAGE"] == "prod" and env["RECOUP_TABLE_PREFIX"] == "recoup-prod-"
+    # least privilege: each listed function has its own role, no managed admin policies
+    roles = {k: r for k, r in sam["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    assert {"ApiHandlerRole", "BearerRole"} <= set(roles)
+    assert "ManagedPolicyArns" not in json.dumps(roles)
+
+
+def test_cfn_lint_finds_no_errors_in_the_packaged_template(packaged):
+    from cfnlint.api import ManualArgs, lint_file
+
+    matches = lint_file(packaged / "sam.json", ManualArgs(regions=["eu-west-2", "us-east-1"]))
+    errors = [f"{m.rule.id} {m.message} ({m.linenumber})" for m in matches
+              if m.rule.id.startswith("E")]
+    assert not errors, "\n".join(errors)
+
+
+def test_zip_holds_the_app_and_every_runtime_template_and_no_test_packages(packaged):
+    zip_path = packaged / "deployment.zip"
+    with zipfile.ZipFile(zip_path) as z:
+        names = set(z.namelist())
+    assert "app.py" in names
+    for path in (ROOT / "chalicelib").rglob("*.py"):
+        if "__pycache__" not in path.parts:
+            assert path.relative_to(ROOT).as_posix() in names
+    for folder in RUNTIME_DIRS:
+        for path in (ROOT / folder).rglob("*") if (ROOT / folder).exists() else ():
+            if path.is_file() and "__pycache__" not in path.parts:
+                rel = path.relative_to(ROOT).as_posix()
+                assert rel in names, (f"{rel} is not deployed: Lambda gets app.py, "
+                                      "chalicelib/ and vendor/ only")
+    tops = {n.split("/", 1)[0].split("-", 1)[0] for n in names}
+    assert not tops & TEST_ONLY, tops & TEST_ONLY
+    # Lambda's limit for a directly uploaded zip is 50 MB
+    assert zip_path.stat().st_size < 50e6
+
+
+def test_the_zip_imports_the_app_with_only_what_lambda_provides(packaged, tmp_path):
+    """GIVEN the zip unpacked next to what the Lambda Python runtime has (stdlib, boto3,
+    botocore and their dependencies), nothing else on the path
+    WHEN the handler module is imported
+    THEN it loads: no import of infra/, local/, bench/ or a test package from Lambda code."""
+    import boto3
+    import subprocess
+    import sys
+
+    code = tmp_path / "task"
+    with zipfile.ZipFile(packaged / "deployment.zip") as z:
+        z.extractall(code)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    site = Path(boto3.__file__).parents[1]
+    for name in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py"):
+        if (site / name).exists():
+            (runtime / name).symlink_to(site / name)
+    probe = ("import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]; import app; "
+             "bad = sorted({m.split('.')[0] for m in sys.modules} & "
+             "{'infra', 'local', 'bench', 'moto', 'pytest', 'tests'}); "
+             "assert not bad, bad; print(len(app.app.routes))")
+    run = subprocess.run([sys.executable, "-S", "-I", "-c", probe, str(code), str(runtime)],
+                         cwd=code, capture_output=True, text=True, timeout=120,
+                         env={"RECOUP_STAGE": "prod", "AWS_DEFAULT_REGION": "eu-west-2",
+                              "RECOUP_TABLE_PREFIX": "recoup-prod-", "PATH": "/usr/bin:/bin"})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert int(run.stdout.strip()) > 0
