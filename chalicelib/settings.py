@@ -64,3 +64,12 @@ def table_prefix() -> str:
 
 def region() -> str:
     return os.environ.get("AWS_DEFAULT_REGION", "eu-west-2")
+
+
+def queue_name(name: str) -> str:
+    """A queue's name for this stage (the consumer's decorator needs it at import time)."""
+    return f"recoup-{os.environ.get('RECOUP_STAGE', 'local')}-{name}"
+
+
+def topic_name(name: str) -> str:
+    return f"recoup-{os.environ.get('RECOUP_STAGE', 'local')}-{name}"
