@@ -8,3 +8,11 @@ from __future__ import annotations
 QUEUES: dict[str, dict] = {
     "dispatch": {"visibility_timeout": 360, "max_receive": 5, "consumer_timeout": 60},
 }
+
+# SNS topics the feedback handlers subscribe to: SES bounce/complaint notifications (set as
+# the identities' notification topic) and two-way SMS inbound messages.
+TOPICS: dict[str, dict] = {
+    "ses-feedback": {"subscribes": "ses_feedback"},
+    "sms-inbound": {"subscribes": "sms_inbound"},
+}
+SCHEDULES: dict[str, str] = {"dunning_sweep": "rate(5 minutes)"}
