@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -13,8 +14,9 @@ from pathlib import Path
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_currency
-from jinja2 import ChoiceLoader, DictLoader, FileSystemLoader, TemplateNotFound, select_autoescape
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import (ChoiceLoader, DictLoader, FileSystemLoader, TemplateError, TemplateNotFound,
+                    select_autoescape)
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from chalicelib.channels import Attachment
 from chalicelib.domain import contact_window as cw
@@ -22,6 +24,7 @@ from chalicelib.domain.money import to_major
 from chalicelib.services.links import debtor_link
 from chalicelib.store.models import ClientModel, DebtorModel, InvoiceModel
 
+log = logging.getLogger("recoup.messages")
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 
@@ -99,8 +102,22 @@ def _pick(env, names: list[str]):
 
 def render(client: ClientModel, channel: str, template: str, tone: str, ctx: dict,
            invoices: list[InvoiceModel] | None = None) -> Rendered:
-    """Render one message; the email's text template may set `subject`/`attach_statement`."""
-    env = environment(client)
+    """Render one message; the email's text template may set `subject`/`attach_statement`.
+
+    A client override that breaks (or tries to escape the sandbox) falls back to ours: a
+    typo in an agency's template must not stop the debtor from being reminded.
+    """
+    try:
+        return _render(environment(client), channel, template, tone, ctx, invoices)
+    except (TemplateError, SecurityError):
+        if not (client.settings or {}).get("templates"):
+            raise
+        log.warning("client %s template override failed; using the default", client.client_id)
+        return _render(_env("{}"), channel, template, tone, ctx, invoices)
+
+
+def _render(env, channel: str, template: str, tone: str, ctx: dict,
+            invoices: list[InvoiceModel] | None) -> Rendered:
     names = [f"{channel}/{template}.txt.j2", f"{channel}/{tone}.txt.j2",
              f"{channel}/{channel}.txt.j2"]
     module = _pick(env, names).make_module(ctx)
