@@ -11,15 +11,24 @@ from chalicelib import wiring
 from chalicelib.channels import Message, Sent
 
 # SES refuses these for good; anything else (throttling, 5xx) is worth a retry.
-_PERMANENT = {"MessageRejected", "MailFromDomainNotVerifiedException",
+_PERMANENT = {"MessageRejected", "InvalidParameterValue", "MailFromDomainNotVerifiedException",
               "ConfigurationSetDoesNotExistException", "AccountSendingPausedException"}
+
+
+def ascii_address(address: str) -> str:
+    """SES wants internationalised domains in punycode (cafés.example -> xn--cafs-dpa.example)."""
+    local, _, domain = address.rpartition("@")
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}" if local else address
+    except UnicodeError:
+        return address
 
 
 def mime(message: Message) -> bytes:
     root = MIMEMultipart("mixed")
     root["Subject"] = message.subject
     root["From"] = message.sender
-    root["To"] = message.to
+    root["To"] = ascii_address(message.to)
     if message.reply_to:
         root["Reply-To"] = message.reply_to
     for name, value in message.headers.items():
@@ -40,7 +49,7 @@ class SesEmail:
     def send(self, message: Message) -> Sent:
         try:
             out = wiring.aws("ses").send_raw_email(
-                Source=message.sender, Destinations=[message.to],
+                Source=ascii_address(message.sender), Destinations=[ascii_address(message.to)],
                 RawMessage={"Data": mime(message)})
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
