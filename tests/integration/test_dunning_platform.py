@@ -181,3 +181,15 @@ def test_the_sweep_reads_only_the_due_accounts(dunning, tenants):
     assert m_small.items_read == m_large.items_read == 5
     assert m_small.read_requests == m_large.read_requests
     assert m_large.requests["Scan"] == 0
+
+
+def test_with_no_email_or_phone_the_reminder_becomes_a_letter_to_print(tenant):
+    # GIVEN an overdue account with no email address and no phone number
+    load_book(tenant, [row("L9", "INV-L9", "2026-11-18", email="")], NOW)
+    # WHEN the cadence runs
+    assert run_cadence(NOW) == ["sent"]
+    # THEN a letter to print is on the timeline, with the invoice and the debtor's link
+    [letter] = entries(tenant, "L9", "letter_to_print")
+    assert "INV-L9" in letter["data"]["text"] and "/d/" in letter["data"]["text"]
+    [sent] = entries(tenant, "L9", "touch_sent")
+    assert sent["data"]["channel"] == "letter" and sent["data"]["fallback"] is True
