@@ -8,7 +8,8 @@ import importlib
 import os
 import sys
 
-BENCHMARKS = ["bench.import_book", "bench.package_size", "bench.cost_model"]
+BENCHMARKS = ["bench.import_book", "bench.sweep_cost", "bench.dispatch_rate",
+              "bench.package_size", "bench.cost_model"]
 
 
 def main(argv: list[str]) -> int:

@@ -36,7 +36,7 @@ def _secret(name: str, stage: str) -> str:
 
         ssm = boto3.client("ssm")
         return ssm.get_parameter(Name=param, WithDecryption=True)["Parameter"]["Value"]
-    if stage in ("local", "test"):
+    if stage in ("local", "test", "bench"):
         return f"insecure-{stage}-only-{name.lower()}-not-for-production"
     raise RuntimeError(f"secret {name} is not configured (set {name} or {name}_PARAM)")
 
@@ -64,3 +64,14 @@ def table_prefix() -> str:
 
 def region() -> str:
     return os.environ.get("AWS_DEFAULT_REGION", "eu-west-2")
+
+
+def queue_name(name: str) -> str:
+    """A queue's name for this stage (the consumer's decorator needs it at import time)."""
+    from chalicelib.naming import current_stage, resource_name
+
+    return resource_name(current_stage(), name)
+
+
+def topic_name(name: str) -> str:
+    return queue_name(name)

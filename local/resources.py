@@ -1,4 +1,5 @@
-"""Create the non-table resources of infra/definitions.py on the local stack."""
+"""Create the non-table resources of infra/definitions.py on the local stack (and in tests):
+queues with their DLQs, SNS feedback topics, verified SES sender domains."""
 from __future__ import annotations
 
 import json
@@ -37,3 +38,21 @@ def provision() -> dict[str, str]:
         arn = sns.create_topic(Name=queue_name(name))["TopicArn"]
         os.environ[env_name(name, "topic_arn")] = arn
     return urls
+
+
+def verify_sender(address: str) -> None:
+    """SES (and moto) refuse to send from an unverified identity: verify its domain."""
+    import boto3
+
+    boto3.client("ses").verify_domain_identity(Domain=address.split("@", 1)[-1])
+
+
+def verify_senders(agency_id: str) -> int:
+    """Verify every client sender of an agency (local stack after seeding)."""
+    from chalicelib.store.models import ClientModel
+
+    n = 0
+    for c in ClientModel.query(agency_id):
+        verify_sender(c.sender_email)
+        n += 1
+    return n

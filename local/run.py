@@ -31,6 +31,7 @@ def main() -> int:
     from local.progress import bar
 
     demo = seed(progress=bar("importing demo books"))
+    demo["aws_endpoint"] = os.environ["AWS_ENDPOINT_URL"]  # for `python -m local.sweep`
     state = Path(".local")
     state.mkdir(exist_ok=True)
     demo["endpoint"] = os.environ["AWS_ENDPOINT_URL"]
@@ -55,6 +56,8 @@ Recoup is running.
   API            {base}/v1/clients   (OpenAPI: {base}/openapi.json)
   demo agency    {demo['clients']}
   tokens         .local/demo.json  (admin, specialist, client_viewer)
+  outbox         {base}/outbox   (emails and SMS the dunning workers sent; JSON: /outbox.json)
+  time travel    python -m local.sweep --as-of 2026-12-20T10:00:00Z --days 7
   try            curl -H "Authorization: Bearer $(python -c "import json;print(json.load(open('.local/demo.json'))['tokens']['admin'])")" {base}/v1/clients
 Ctrl-C stops everything.
 """, flush=True)

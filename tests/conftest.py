@@ -74,6 +74,22 @@ def make_tenant(agency_id: str) -> Tenant:
 
 
 @pytest.fixture
+def dunning(aws):
+    """Queues (with DLQ) and verified SES sender domains, as the local stack provisions."""
+    from chalicelib import channels, wiring
+    from local import resources
+
+    wiring.reset()
+    os.environ.pop("RECOUP_DISPATCH_QUEUE_URL", None)
+    resources.provision()
+    yield resources
+    for name in ("email", "sms"):
+        channels.use(name, None)
+    os.environ.pop("RECOUP_DISPATCH_QUEUE_URL", None)
+    wiring.reset()
+
+
+@pytest.fixture
 def tenants(aws):
     return make_tenant("agA"), make_tenant("agB")
 

@@ -29,11 +29,11 @@ def debtor_invoices(debtor: DebtorModel, consistent: bool = False) -> list[Invoi
 
 
 def recompute(debtor: DebtorModel, now: datetime,
-              invoices: list[InvoiceModel] | None = None) -> bool:
+              invoices: list[InvoiceModel] | None = None, client=None) -> bool:
     """Set the account's position and next action from its invoices (the caller saves)."""
     from chalicelib.services import scheduling
 
     invs = invoices if invoices is not None else debtor_invoices(debtor, consistent=True)
     changed = apply_position(debtor, invs, now.date())
-    changed |= scheduling.apply_next_action(debtor, invs, now)
+    changed |= scheduling.apply_next_action(debtor, invs, now, client=client)
     return changed

@@ -194,7 +194,7 @@ def _apply(agency_id: str, client: ClientModel, book: ParsedBook, import_id: str
         i.debtor_id for i in new_invoices}
     for did in touched:
         d = debtors.get(did) or next(x for x in new_debtors if x.debtor_id == did)
-        if accounts.recompute(d, now, by_debtor.get(did, [])) and d not in new_debtors \
+        if accounts.recompute(d, now, by_debtor.get(did, []), client=client) and d not in new_debtors \
                 and d not in changed_debtors:
             changed_debtors.append(d)
 

@@ -32,8 +32,10 @@ def set_next_action(debtor: DebtorModel, at: datetime | None) -> bool:
     return True
 
 
-def apply_next_action(debtor: DebtorModel, invoices: list[InvoiceModel], now: datetime) -> bool:
+def apply_next_action(debtor: DebtorModel, invoices: list[InvoiceModel], now: datetime,
+                      client=None) -> bool:
     """Compute the account's next action from its cadence and store it in the index."""
     from chalicelib.services import dunning_plan
 
-    return set_next_action(debtor, dunning_plan.next_action_at(debtor, invoices, now))
+    return set_next_action(debtor, dunning_plan.next_action_at(debtor, invoices, now,
+                                                               client=client))

@@ -105,6 +105,10 @@ class DebtorModel(Model):
     paused_until = UnicodeAttribute(null=True)
     stopped_reason = UnicodeAttribute(null=True)
     next_action_at = UnicodeAttribute(null=True)
+    # Dunning memory kept small: per-invoice touch keys of still-chaseable invoices only
+    # (trimmed on every touch), and when the account was last touched (min gap).
+    touch_keys = UnicodeSetAttribute(default=set)
+    last_touch_at = UnicodeAttribute(null=True)
     na_shard = UnicodeAttribute(null=True)
     na_sort = UnicodeAttribute(null=True)
     next_action = NextActionIndex()
@@ -124,6 +128,7 @@ class ContactModel(Model):
     timezone = UnicodeAttribute(null=True)
     preferred_channel = UnicodeAttribute(default="email")
     opted_out = UnicodeSetAttribute(default=set)  # channels: email, sms, call, letter
+    suppressed = UnicodeSetAttribute(default=set)  # channels that bounced or complained
     notes = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
@@ -202,8 +207,8 @@ class ClaimModel(Model):
     with a conditional put keyed deterministically."""
 
     Meta = _meta("claims")
-    claim_key = UnicodeAttribute(hash_key=True)  # starts with agency id
-    status = UnicodeAttribute()  # claimed | done | failed
+    claim_key = UnicodeAttribute(hash_key=True)  # starts with agency id (see dunning docs)
+    status = UnicodeAttribute()  # claimed | done | failed | unknown
     result = JSONAttribute(default=dict)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute(null=True)

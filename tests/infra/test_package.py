@@ -72,7 +72,7 @@ def test_zip_holds_the_app_and_every_runtime_template_and_no_test_packages(packa
             assert path.relative_to(ROOT).as_posix() in names
     for folder in RUNTIME_DIRS:
         for path in (ROOT / folder).rglob("*") if (ROOT / folder).exists() else ():
-            if path.is_file() and "__pycache__" not in path.parts:
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".md":
                 rel = path.relative_to(ROOT).as_posix()
                 assert rel in names, (f"{rel} is not deployed: Lambda gets app.py, "
                                       "chalicelib/ and vendor/ only")

@@ -1,0 +1,55 @@
+"""Dispatch rate on the local stack: reminders rendered, sent (moto SES) and recorded per
+second by the consumer, from the queue the sweep filled."""
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime, timezone
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)  # a Wednesday, in office hours
+
+
+def run(full: bool = False) -> None:
+    os.environ.setdefault("RECOUP_STAGE", "bench")
+    from chalicelib.auth import Principal
+    from chalicelib.schemas import ClientIn
+    from chalicelib.services import clients, importer, sweep
+    from local.resources import verify_sender
+    from local.stack import provision
+    from local.workers import drain_once
+
+    # moto answers queries by walking whole tables: start from an empty stack so the
+    # figure measures our dispatch, not the books earlier benchmarks left behind.
+    from urllib.request import Request, urlopen
+
+    urlopen(Request(os.environ["AWS_ENDPOINT_URL"] + "/moto-api/reset", method="POST"))  # noqa: S310
+    provision()
+    accounts = 1000 if full else int(os.environ.get("RECOUP_BENCH_DISPATCH", "200"))
+    c = clients.create_client(Principal("bench-dispatch", "bench", "admin"), ClientIn(
+        name="Bench Ltd", sender_email="ar@dispatch.example.com", timezone="Europe/London"))
+    verify_sender("ar@dispatch.example.com")
+    rows = ["debtor_ref,debtor_name,email,timezone,country,invoice_number,issue_date,due_date,"
+            "currency,amount,amount_paid"]
+    rows += [f"R{n},Debtor {n},ap{n}@debtor{n}.example.com,Europe/London,GB,INV-{n}-{k},"
+             f"2026-10-01,2026-11-1{k},GBP,{100 + n}.50,0" for n in range(accounts)
+             for k in range(2)]
+    importer.import_book("bench-dispatch", c["id"], ("\n".join(rows) + "\n").encode(),
+                         actor="bench", now=NOW)
+    counts = sweep.sweep(NOW)
+    from bench.meter import metered
+
+    sent = 0
+    with metered() as m:
+        t0 = time.perf_counter()
+        while True:
+            outcomes = drain_once(now=NOW)
+            if not outcomes:
+                break
+            sent += outcomes.count("sent")
+        elapsed = time.perf_counter() - t0
+    print(f"dispatch_accounts_due: {counts['due']} accounts")
+    print(f"dispatch_sent: {sent} reminders")
+    print(f"dispatch_rate: {sent / elapsed:.1f} reminders/s")
+    print(f"dispatch_dynamodb_requests_per_reminder: {sum(m.requests.values()) / sent:.1f} "
+          "requests")
+    print(f"dispatch_items_read_per_reminder: {m.items_read / sent:.1f} items")

@@ -1,0 +1,85 @@
+"""Sweep cost: DynamoDB items read per due account, for the same 50 due accounts in a
+small and a large book (default 2k and 20k invoices; --full: 10k and 100k)."""
+from __future__ import annotations
+
+import os
+import time
+from datetime import date, datetime, timedelta, timezone
+
+from bench.meter import metered
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+DUE = 50
+PER_DEBTOR = 10
+
+
+def _book(agency: str, invoices: int) -> list:
+    """Write a client's book straight to the tables (batch writes, no import): every
+    account has PER_DEBTOR invoices; DUE accounts are due now, the rest in the future."""
+    from chalicelib.auth import Principal
+    from chalicelib.clock import iso
+    from chalicelib.schemas import ClientIn
+    from chalicelib.services import clients, scheduling
+    from chalicelib.services.invoices import new_invoice
+    from chalicelib.store.models import DebtorModel, InvoiceModel
+
+    c = clients.create_client(Principal(agency, "bench", "admin"),
+                              ClientIn(name="Bench Ltd", sender_email="ar@bench.example.com"))
+    ckey, stamp = f"{agency}#{c['id']}", iso(NOW)
+    due_accounts = []
+    with DebtorModel.batch_write() as dw, InvoiceModel.batch_write() as iw:
+        for n in range(invoices // PER_DEBTOR):
+            due_now = n < DUE
+            d = DebtorModel(ckey, f"d{n:07d}", account_ref=f"A{n}", name=f"Debtor {n}",
+                            currency="GBP", created_at=stamp, updated_at=stamp)
+            scheduling.set_next_action(d, NOW - timedelta(hours=1) if due_now
+                                       else NOW + timedelta(days=1 + n % 60))
+            dw.save(d)
+            if due_now:
+                due_accounts.append(d)
+            for k in range(PER_DEBTOR):
+                due = date(2026, 11, 18) if due_now else date(2027, 1, 1) + timedelta(days=n % 60)
+                iw.save(new_invoice(agency, c["id"], d.debtor_id, number=f"I{n}-{k}",
+                                    reference=None, issue_date=due - timedelta(days=30),
+                                    due_date=due, currency="GBP", total_minor=10_000,
+                                    balance_minor=10_000, now=stamp))
+    return due_accounts
+
+
+def _measure(invoices: int) -> float:
+    from chalicelib import wiring
+    from chalicelib.services import scheduling, sweep
+    from chalicelib.store.models import DebtorModel
+
+    due = _book(f"bench-sweep-{invoices}", invoices)
+    with metered() as m:
+        counts = sweep.sweep(NOW)
+    assert counts["due"] == DUE, counts
+    # Take this book's due accounts out of the index and empty the queue for the next run.
+    with DebtorModel.batch_write() as dw:
+        for d in due:
+            scheduling.set_next_action(d, None)
+            dw.save(d)
+    sqs, url = wiring.aws("sqs"), sweep.queue_url()
+    while True:  # PurgeQueue allows one call a minute: delete what this run enqueued
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            break
+        sweep.delete_messages([m["ReceiptHandle"] for m in got])
+    return m.items_read / DUE
+
+
+def run(full: bool = False) -> None:
+    os.environ.setdefault("RECOUP_STAGE", "bench")
+    from local.stack import provision
+
+    provision()
+    small, large = (10_000, 100_000) if full else (2_000, 20_000)
+    t0 = time.perf_counter()
+    a = _measure(small)
+    b = _measure(large)
+    print(f"sweep_due_accounts: {DUE} accounts")
+    print(f"sweep_items_read_per_due_account_{small}_invoices: {a:.2f} items")
+    print(f"sweep_items_read_per_due_account_{large}_invoices: {b:.2f} items")
+    print(f"sweep_cost_ratio_large_to_small: {b / a:.2f} x")
+    print(f"sweep_bench_seconds: {time.perf_counter() - t0:.1f} s")

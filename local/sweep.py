@@ -1,0 +1,97 @@
+"""Run the dunning sweep and drain the queue as of a chosen instant, to watch a book move
+through its cadence:
+
+    python -m local.sweep --as-of 2026-12-20T10:00:00Z [--days 14]
+
+Against a running `make run` (it reads .local/demo.json for moto's address), or, when none
+is running, on a fresh local stack with the demo data. --days repeats it day by day.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.request import urlopen
+
+os.environ.setdefault("RECOUP_STAGE", "local")
+STATE = Path(".local/demo.json")
+
+
+def _running_endpoint() -> str | None:
+    try:
+        endpoint = json.loads(STATE.read_text()).get("aws_endpoint")
+        if endpoint:
+            urlopen(endpoint + "/moto-api/", timeout=1).read()  # noqa: S310 - local only
+            return endpoint
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def run_as_of(at: datetime) -> Counter:
+    from chalicelib.services import sweep
+    from local.workers import drain_once
+
+    counts = sweep.sweep(at)
+    outcomes: Counter = Counter()
+    while True:
+        batch = drain_once(now=at)
+        if not batch:
+            break
+        outcomes.update(batch)
+    print(f"{at.isoformat()}: {counts['due']} due, outcomes {dict(outcomes) or '-'}", flush=True)
+    return outcomes
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m local.sweep")
+    ap.add_argument("--as-of", required=True, help="ISO instant, e.g. 2026-12-20T10:00:00Z")
+    ap.add_argument("--days", type=int, default=1, help="repeat daily this many days")
+    args = ap.parse_args(argv)
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
+    start = datetime.fromisoformat(args.as_of.replace("Z", "+00:00")).astimezone(timezone.utc)
+    endpoint = _running_endpoint()
+    own = None
+    if endpoint:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+        print(f"using the running local stack at {endpoint}")
+    else:
+        from local.resources import verify_senders
+        from local.seed import AGENCY, seed
+        from local.stack import LocalAWS, provision
+
+        own = LocalAWS().start()
+        provision()
+        os.environ["RECOUP_DEMO_NOW"] = start.isoformat()  # the demo book is imported then
+        seed()
+        del os.environ["RECOUP_DEMO_NOW"]
+        verify_senders(AGENCY)
+        print("no running stack: started one with the demo data")
+    try:
+        total: Counter = Counter()
+        for day in range(args.days):
+            total.update(run_as_of(start + timedelta(days=day)))
+        print(f"total: {dict(total)}")
+        if own is not None:
+            from chalicelib.services import outbox
+
+            for m in outbox.emails():
+                print(f"  email to {m['to']}: {m['subject']}")
+            for m in outbox.sms():
+                print(f"  sms to {m['to']}: {m['text'][:80]}")
+    finally:
+        if own is not None:
+            own.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
