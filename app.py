@@ -1,9 +1,21 @@
 """Recoup: the Chalice app. It registers the blueprints and nothing else."""
 from chalice import Chalice
 
-from chalicelib.routes import api, authorizer, openapi
+from chalicelib.routes import (
+    api,
+    authorizer,
+    debtor_pages,
+    openapi,
+    payment_jobs,
+    payments_api,
+    webhooks,
+)
 
 app = Chalice(app_name="recoup")
 app.register_blueprint(authorizer.bp)
 app.register_blueprint(openapi.bp)
 app.register_blueprint(api.bp)
+app.register_blueprint(payments_api.bp)
+app.register_blueprint(debtor_pages.bp)
+app.register_blueprint(webhooks.bp)
+app.register_blueprint(payment_jobs.bp)
