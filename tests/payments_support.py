@@ -86,6 +86,24 @@ def post_form(http, path: str, fields: dict, extra: list[tuple[str, str]] | None
                           headers={"Content-Type": "application/x-www-form-urlencoded"})
 
 
+def serialise_moto_writes(monkeypatch):
+    """DynamoDB checks a condition and writes atomically; moto's in-process backend does not
+    when two threads write at once. Lock its writes so threaded tests test our code."""
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(self, *args, _original=original, **kwargs):
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, locked)
+
+
 def route_local_deliveries(http):
     """The local checkout posts its signed event to /webhooks/stripe through the test client."""
     def deliver(payload, header):

@@ -19,6 +19,7 @@ from tests.payments_support import (
     post_event,
     post_form,
     route_local_deliveries,
+    serialise_moto_writes,
     session_event,
     signed,
 )
@@ -102,8 +103,10 @@ def test_debtor_pays_chosen_invoice_and_part_of_the_rest(http, world, heard):
     assert r.status_code == 422 and "enter an amount up to" in r.body.decode()
 
 
-def test_same_event_delivered_twice_at_once_applies_one_payment(http, world, heard):
+def test_same_event_delivered_twice_at_once_applies_one_payment(http, world, heard,
+                                                                monkeypatch):
     a, d, _ = world
+    serialise_moto_writes(monkeypatch)
     event = session_event("checkout.session.completed", event_id="evt_dup", agency_id=a.agency_id,
                           client_id=a.client_id, debtor_id=d["id"], amount=10000)
     payload, header = signed(event)
@@ -254,14 +257,22 @@ def test_concurrent_manual_and_webhook_payments_reconcile_exactly(http, world, h
     assert r.json_body["allocations"]["lines"][0]["number"] == "INV-2"
 
 
-def test_two_threads_paying_the_same_invoice_never_lose_money(http, world, heard):
+def test_two_threads_paying_the_same_invoice_never_lose_money(http, world, heard,
+                                                              monkeypatch):
     a, d, _ = world
+    serialise_moto_writes(monkeypatch)
     from chalicelib.services import payments
 
-    barrier = threading.Barrier(2)
+    barrier, failures = threading.Barrier(2), []
 
     def pay(ref):
         barrier.wait()
+        try:
+            _pay(ref)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failures.append(repr(exc))
+
+    def _pay(ref):
         payments.apply_payment(a.agency_id, a.client_id, d["id"], amount_minor=10000,
                                currency="GBP", source="transfer",
                                payment_id=payments.payment_id_for(ref), received_on=FIXED_NOW.date(),
@@ -272,6 +283,7 @@ def test_two_threads_paying_the_same_invoice_never_lose_money(http, world, heard
         t.start()
     for t in threads:
         t.join()
+    assert failures == []
     got = debtor(http, a, d)
     assert invoices(http, a, d)["INV-1"]["balance_minor"] == 0
     assert got["balance_minor"] == 25000 and got["credit_minor"] == 10000  # nothing lost
