@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import PutError
 
 from chalicelib.clock import iso
+from chalicelib.errors import ValidationFailed
 from chalicelib.payments import stripe_gateway as gw
 from chalicelib.services import payments, timeline
 from chalicelib.store.keys import debtor_key
@@ -112,12 +113,26 @@ def fulfil(session: dict, meta: dict, now: datetime) -> dict:
     a, c, d = _ids(meta)
     ref = session.get("payment_intent") or session["id"]
     invoices = [i for i in (meta.get("invoice_ids") or "").split(",") if i]
-    paid = payments.apply_payment(
-        a, c, d, amount_minor=int(session["amount_total"]),
-        currency=str(session["currency"]).upper(), source="plan" if meta.get("plan_id") else "link",
-        payment_id=payments.payment_id_for("stripe", ref), received_on=now.date(), now=now,
-        actor="debtor", invoice_ids=invoices or None, reference=ref,
-        plan_id=meta.get("plan_id") or None)
+    discounts: dict = {}
+    if meta.get("attempt_id"):  # the full checkout as we built it (metadata is size-capped)
+        try:
+            record = ClaimModel.get(checkout_key(a, meta["attempt_id"]), consistent_read=True)
+            invoices = record.result.get("invoice_ids") or invoices
+            discounts = record.result.get("discounts") or {}
+        except ClaimModel.DoesNotExist:
+            pass
+    args = dict(amount_minor=int(session["amount_total"]),
+                currency=str(session["currency"]).upper(),
+                source="plan" if meta.get("plan_id") else "link",
+                payment_id=payments.payment_id_for("stripe", ref), received_on=now.date(),
+                now=now, actor="debtor", reference=ref, plan_id=meta.get("plan_id") or None,
+                discounts=discounts)
+    try:
+        paid = payments.apply_payment(a, c, d, invoice_ids=invoices or None, **args)
+    except ValidationFailed:
+        # The money is real even if its invoices vanished (re-imported, renumbered):
+        # apply it oldest first, the rest as credit, rather than refuse the webhook forever.
+        paid = payments.apply_payment(a, c, d, invoice_ids=None, **args)
     if meta.get("attempt_id"):
         _set_checkout(a, meta["attempt_id"], "completed", now)
     return {"action": "payment", "payment_id": paid["id"], "replayed": paid["replayed"]}

@@ -140,6 +140,15 @@ def start_checkout(agency_id: str, client: ClientModel, debtor: DebtorModel, for
         chosen, amount, plan_id = [], nxt[1], plan.plan_id
     else:
         raise ValidationFailed.one("mode", "choose how to pay")
+    discounts: dict[str, int] = {}
+    policy = charges.policy_for(client)
+    if policy is not None and mode in ("all", "choose"):
+        for inv in chosen:
+            if inv.status != "disputed":
+                off = charges.discount_for(policy, inv, now.date())
+                if 0 < off < int(inv.balance_minor):
+                    discounts[inv.invoice_id] = off
+        amount -= sum(discounts.values())
     if amount <= 0:
         raise ValidationFailed.one("amount", "there is nothing to pay")
     ids = [i.invoice_id for i in chosen]
@@ -152,7 +161,8 @@ def start_checkout(agency_id: str, client: ClientModel, debtor: DebtorModel, for
         description=f"{brand(client)['name']}: {numbers}",
         key=gw.idempotency_key(dkey, ids, amount, currency, attempt))
     record = {"session_id": session.id, "amount_minor": amount, "currency": currency,
-              "metadata": meta, "local": session.local}
+              "metadata": meta, "local": session.local, "invoice_ids": ids,
+              "discounts": discounts}
     ClaimModel(f"{agency_id}#checkout#{attempt}", status="open", result=record,
                created_at=iso(now)).save()
     if session.local:

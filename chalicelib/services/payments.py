@@ -2,6 +2,7 @@
 transaction per attempt, a deterministic payment id so a replay changes nothing."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from datetime import date, datetime
@@ -60,6 +61,13 @@ def _open_items(invoices: list[InvoiceModel], currency: str) -> list[alloc_domai
             and int(i.balance_minor) > 0]
 
 
+def _less(item: alloc_domain.OpenItem, discount: int) -> alloc_domain.OpenItem:
+    """The open item as this payment sees it: what settles it after the discount."""
+    if not discount or discount >= item.balance_minor:
+        return item
+    return dataclasses.replace(item, balance_minor=item.balance_minor - discount)
+
+
 def _connection() -> Connection:
     return Connection(region=region())
 
@@ -67,12 +75,15 @@ def _connection() -> Connection:
 def apply_payment(agency_id: str, client_id: str, debtor_id: str, *, amount_minor: int,
                   currency: str, source: str, payment_id: str, received_on: date,
                   now: datetime, actor: str, invoice_ids: list[str] | None = None,
-                  reference: str | None = None, plan_id: str | None = None) -> dict:
+                  reference: str | None = None, plan_id: str | None = None,
+                  discounts: dict[str, int] | None = None) -> dict:
     """Allocate a payment (chosen invoices, else oldest due first; the rest is account
     credit), save invoices, debtor, payment and timeline entry in one transaction. A stale
     version anywhere re-reads everything and allocates again, so two payments racing for
     the same invoice reconcile exactly. Returns the payment with `replayed` True when this
-    payment id was applied before (nothing changes then)."""
+    payment id was applied before (nothing changes then). `discounts` (invoice id -> minor
+    units) are early-payment discounts offered at checkout: granted only on an invoice this
+    payment settles in full, and recorded on the allocation line."""
     from chalicelib.services import plans
 
     dkey = debtor_key(agency_id, client_id, debtor_id)
@@ -85,7 +96,8 @@ def apply_payment(agency_id: str, client_id: str, debtor_id: str, *, amount_mino
         chosen = [i for i in invoice_ids if i in known] if invoice_ids else None
         if invoice_ids and not chosen:
             raise ValidationFailed.one("invoice_ids", "none of these invoices is on the account")
-        items = _open_items(invoices, currency)
+        offered = {k: int(v) for k, v in (discounts or {}).items() if int(v) > 0}
+        items = [_less(o, offered.get(o.invoice_id, 0)) for o in _open_items(invoices, currency)]
         chosen = [i for i in (chosen or []) if i in {o.invoice_id for o in items}] \
             if chosen is not None else None
         try:
@@ -94,10 +106,15 @@ def apply_payment(agency_id: str, client_id: str, debtor_id: str, *, amount_mino
             raise ValidationFailed.one("amount_minor", str(exc)) from None
         by_id = {i.invoice_id: i for i in invoices}
         changed = []
+        granted: dict[str, int] = {}
         for line in result.lines:
             inv = by_id[line.invoice_id]
-            inv.balance_minor = line.new_balance
-            inv.status = status_for_balance(int(inv.total_minor), line.new_balance, inv.status)
+            discount = offered.get(line.invoice_id, 0)
+            if line.new_balance == 0 and discount:
+                granted[line.invoice_id] = discount
+            new_balance = line.new_balance + (0 if line.new_balance == 0 else discount)
+            inv.balance_minor = new_balance
+            inv.status = status_for_balance(int(inv.total_minor), new_balance, inv.status)
             inv.updated_at = iso(now)
             index_fields(inv)
             changed.append(inv)
@@ -107,7 +124,8 @@ def apply_payment(agency_id: str, client_id: str, debtor_id: str, *, amount_mino
         allocations = [{"invoice_id": ln.invoice_id, "number": by_id[ln.invoice_id].number,
                         "applied_minor": ln.applied_minor, "previous_balance": ln.previous_balance,
                         "new_balance": ln.new_balance, "previous_status": ln.previous_status,
-                        "new_status": ln.new_status} for ln in result.lines]
+                        "new_status": ln.new_status,
+                        "discount_minor": granted.get(ln.invoice_id, 0)} for ln in result.lines]
         pay = PaymentModel(dkey, payment_id, kind="payment", source=source,
                            amount_minor=amount_minor, currency=currency,
                            received_on=received_on.isoformat(),
@@ -118,6 +136,9 @@ def apply_payment(agency_id: str, client_id: str, debtor_id: str, *, amount_mino
         paid_text = ", ".join(f"{a['number']} {format_money(a['applied_minor'], currency)}"
                               for a in allocations) or "no invoice"
         summary = f"Payment {money} received ({source}): {paid_text}"
+        if granted:
+            summary += (f"; early-payment discount {format_money(sum(granted.values()), currency)}"
+                        " allowed")
         if result.credit_minor:
             summary += f"; {format_money(result.credit_minor, currency)} kept as credit"
         entry = timeline.entry(agency_id, client_id, debtor_id, "payment", summary, actor=actor,

@@ -151,3 +151,25 @@ def test_uk_statutory_interest_in_2026_needs_and_uses_the_reference_rate_overrid
     # October: 10,000 x (3.75% + 8%) x 30 / 365 = 96.58 -> 97 pence
     assert items[f"{inv1}:interest:2026-10-02:2026-10-31"]["amount_minor"] == 97
     assert len(made) == 2 and len(items) == 3
+
+
+def test_early_payment_discount_is_offered_and_granted_when_paid_in_full(http, tenants, tasks):
+    a, _ = tenants
+    today = utcnow().date()
+    d = add_debtor(http, a, invoices=(("INV-NEW", today.isoformat(),
+                                       (today + timedelta(days=30)).isoformat(), 50000),),
+                   settings={"charges": {"kind": "none", "early_discount_percent": "2",
+                                         "early_discount_days": 10}})
+    route_local_deliveries(http)
+    path = page_path(links.debtor_link(a.agency_id, a.client_id, d["id"], FIXED_NOW))
+    html = http.http.get(path).body.decode()
+    assert "Pay in full now and save £10.00" in html
+    r = post_form(http, f"{path}/pay", {**form_fields(html, "/pay"), "mode": "all"})
+    checkout = page_path(r.headers["Location"])
+    local = http.http.get(checkout).body.decode()
+    assert "£490.00" in local
+    post_form(http, f"{checkout}/pay", form_fields(local, "/pay"))
+    got = debtor(http, a, d)
+    assert got["balance_minor"] == 0 and got["credit_minor"] == 0
+    tl = http.http.get(d["base"] + "/timeline?kind=payment", headers=bearer(a.specialist))
+    assert "early-payment discount £10.00 allowed" in tl.json_body["items"][0]["summary"]
