@@ -27,6 +27,7 @@ def main() -> int:
     from local.progress import bar
 
     demo = seed(progress=bar("importing demo books"))
+    demo["debtor_link"] = _demo_link(demo)
     state = Path(".local")
     state.mkdir(exist_ok=True)
     (state / "demo.json").write_text(json.dumps(demo, indent=2))
@@ -50,6 +51,7 @@ Recoup is running.
   API            {base}/v1/clients   (OpenAPI: {base}/openapi.json)
   demo agency    {demo['clients']}
   tokens         .local/demo.json  (admin, specialist, client_viewer)
+  debtor page    {demo['debtor_link']}   (local test checkout: no Stripe keys set)
   try            curl -H "Authorization: Bearer $(python -c "import json;print(json.load(open('.local/demo.json'))['tokens']['admin'])")" {base}/v1/clients
 Ctrl-C stops everything.
 """, flush=True)
@@ -70,6 +72,19 @@ Ctrl-C stops everything.
         aws.stop()
         print("stopped", flush=True)
     return 0
+
+
+def _demo_link(demo: dict) -> str:
+    """A signed hosted-page link for the first Acme debtor, to try the payment flow."""
+    from chalicelib.clock import utcnow
+    from chalicelib.services.links import debtor_link
+    from chalicelib.store.keys import client_key
+    from chalicelib.store.models import DebtorModel
+    from local.seed import AGENCY
+
+    acme = demo["clients"]["acme"]
+    first = next(iter(DebtorModel.query(client_key(AGENCY, acme), limit=1)), None)
+    return debtor_link(AGENCY, acme, first.debtor_id, utcnow()) if first else "(no debtors)"
 
 
 if __name__ == "__main__":
