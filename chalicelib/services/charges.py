@@ -101,6 +101,7 @@ def accrue_for_client(agency_id: str, client: ClientModel, now: datetime) -> lis
     due = InvoiceModel.open_by_due.query(ckey, InvoiceModel.due_sort < latest_due + "#\uffff")
     made: list[str] = []
     kinds: dict[str, bool] = {}
+    charged: dict[str, list[dict]] = {}
     for inv in due:
         if inv.status == "disputed":
             continue  # a disputed invoice is not chased
@@ -110,8 +111,9 @@ def accrue_for_client(agency_id: str, client: ClientModel, now: datetime) -> lis
             except DebtorModel.DoesNotExist:
                 continue
         dkey = inv.debtor_key
-        already = frozenset(c["key"] for c in list_charges(agency_id, client.client_id,
-                                                           inv.debtor_id)
+        if inv.debtor_id not in charged:
+            charged[inv.debtor_id] = list_charges(agency_id, client.client_id, inv.debtor_id)
+        already = frozenset(c["key"] for c in charged[inv.debtor_id]
                             if c["invoice_id"] == inv.invoice_id and c["key"])
         try:
             found = charge_domain.due_charges(policy, _chargeable(inv, kinds[inv.debtor_id]),

@@ -40,6 +40,24 @@ _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _ATTEMPT = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
+def contrast_with_white(colour: str) -> float:
+    """WCAG contrast ratio of white text on `colour` (#rrggbb)."""
+    def channel(hex2: str) -> float:
+        c = int(hex2, 16) / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(colour[i:i + 2]) for i in (1, 3, 5))
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return 1.05 / (luminance + 0.05)
+
+
+def _colour(value: str | None, default: str) -> str:
+    """A brand colour, if it is #rrggbb and white text on it is readable (WCAG AA, 4.5:1)."""
+    if value and _COLOUR.match(value) and contrast_with_white(value) >= 4.5:
+        return value
+    return default
+
+
 def brand(client: ClientModel) -> dict:
     """The client's brand from its settings, with only safe values let through."""
     b = dict((client.settings or {}).get("brand") or {})
@@ -47,10 +65,8 @@ def brand(client: ClientModel) -> dict:
     return {
         "name": b.get("display_name") or client.brand_name or client.name,
         "logo_url": logo if logo.startswith("https://") else None,
-        "primary": b.get("primary_colour") if _COLOUR.match(b.get("primary_colour") or "")
-        else "#1f4e79",
-        "accent": b.get("accent_colour") if _COLOUR.match(b.get("accent_colour") or "")
-        else "#0b6e4f",
+        "primary": _colour(b.get("primary_colour"), "#1f4e79"),
+        "accent": _colour(b.get("accent_colour"), "#0b6e4f"),
         "payment_terms": b.get("payment_terms") or (client.settings or {}).get("payment_terms"),
         "contact": client.reply_to or client.sender_email,
     }
