@@ -229,7 +229,7 @@ def opt_out(token):
 @bp.route("/d/{token}/statement.csv", methods=["GET"])
 def statement(token):
     def view(agency_id, client, debtor, brand, form, now):
-        body = portal.statement_csv(agency_id, client, debtor)
+        body = portal.statement_csv(agency_id, client, debtor, now)
         headers = _headers("csv", "text/csv; charset=utf-8")
         headers["Content-Disposition"] = (
             "attachment; filename=statement-" + re.sub(r"[^A-Za-z0-9_-]", "_", debtor.account_ref[:40]) + ".csv")

@@ -307,7 +307,12 @@ def _cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def statement_csv(agency_id: str, client: ClientModel, debtor: DebtorModel) -> str:
+def statement_csv(agency_id: str, client: ClientModel, debtor: DebtorModel,
+                  now: datetime | None = None) -> str:
+    """The account as CSV; a download is recorded (when `now` is given) like any action."""
+    if now is not None:
+        _act(agency_id, client.client_id, debtor.debtor_id, "statement",
+             "Debtor downloaded a statement", {}, now)
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(["type", "date", "reference", "due_date", "amount", "balance", "currency",

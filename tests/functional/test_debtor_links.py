@@ -151,3 +151,5 @@ def test_statement_csv_neutralises_formula_text(http, tenants):
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
     text = r.body.decode()
     assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text and "12.34" in text
+    tl = http.http.get(d["base"] + "/timeline?kind=debtor_statement", headers=bearer(a.admin))
+    assert len(tl.json_body["items"]) == 1
