@@ -10,8 +10,11 @@ from chalicelib.payments import stripe_gateway as gw
 from tests.conftest import bearer
 
 
-def add_debtor(http, tenant, ref="CUST-9", invoices=(("INV-1", "2026-09-01", "2026-10-01", 10000),
-                                                       ("INV-2", "2026-10-01", "2026-10-31", 25000)),
+TWO_INVOICES = (("INV-1", "2026-09-01", "2026-10-01", 10000),
+                ("INV-2", "2026-10-01", "2026-10-31", 25000))
+
+
+def add_debtor(http, tenant, ref="CUST-9", invoices=TWO_INVOICES,
                settings: dict | None = None) -> dict:
     base = f"/v1/clients/{tenant.client_id}"
     if settings is not None:

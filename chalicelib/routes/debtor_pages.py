@@ -231,7 +231,7 @@ def statement(token):
     def view(agency_id, client, debtor, brand, form, now):
         body = portal.statement_csv(agency_id, client, debtor, now)
         headers = _headers("csv", "text/csv; charset=utf-8")
-        headers["Content-Disposition"] = (
-            "attachment; filename=statement-" + re.sub(r"[^A-Za-z0-9_-]", "_", debtor.account_ref[:40]) + ".csv")
+        safe = re.sub(r"[^A-Za-z0-9_-]", "_", debtor.account_ref[:40])
+        headers["Content-Disposition"] = f"attachment; filename=statement-{safe}.csv"
         return Response(body=body, status_code=200, headers=headers)
     return _guard(token, view)

@@ -147,7 +147,8 @@ def start_checkout(agency_id: str, client: ClientModel, debtor: DebtorModel, for
             raise ValidationFailed.one("amount", "enter an amount such as 25.00") from None
         top = sum(int(i.balance_minor) for i in payable)
         if not 0 < amount <= top:
-            raise ValidationFailed.one("amount", f"enter an amount up to {format_money(top, currency)}")
+            raise ValidationFailed.one("amount",
+                                       f"enter an amount up to {format_money(top, currency)}")
     elif mode == "instalment":
         plan = plans.live_plan(agency_id, client.client_id, debtor.debtor_id)
         nxt = plans.next_instalment(plan) if plan is not None and plan.status == "active" else None

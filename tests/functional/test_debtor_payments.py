@@ -275,7 +275,8 @@ def test_two_threads_paying_the_same_invoice_never_lose_money(http, world, heard
     def _pay(ref):
         payments.apply_payment(a.agency_id, a.client_id, d["id"], amount_minor=10000,
                                currency="GBP", source="transfer",
-                               payment_id=payments.payment_id_for(ref), received_on=FIXED_NOW.date(),
+                               payment_id=payments.payment_id_for(ref),
+                               received_on=FIXED_NOW.date(),
                                now=FIXED_NOW, actor="t", invoice_ids=[d["invoices"]["INV-1"]])
 
     threads = [threading.Thread(target=pay, args=(r,)) for r in ("a", "b")]
