@@ -1,7 +1,17 @@
 """Recoup: the Chalice app. It registers the blueprints and nothing else."""
 from chalice import Chalice
 
-from chalicelib.routes import api, authorizer, jobs, openapi, outbox
+from chalicelib.routes import (
+    api,
+    authorizer,
+    debtor_pages,
+    jobs,
+    openapi,
+    outbox,
+    payment_jobs,
+    payments_api,
+    webhooks,
+)
 
 app = Chalice(app_name="recoup")
 app.register_blueprint(authorizer.bp)
@@ -9,3 +19,7 @@ app.register_blueprint(openapi.bp)
 app.register_blueprint(api.bp)
 app.register_blueprint(jobs.bp)
 app.register_blueprint(outbox.bp)
+app.register_blueprint(payments_api.bp)
+app.register_blueprint(debtor_pages.bp)
+app.register_blueprint(webhooks.bp)
+app.register_blueprint(payment_jobs.bp)

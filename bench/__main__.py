@@ -8,7 +8,7 @@ import importlib
 import os
 import sys
 
-BENCHMARKS = ["bench.import_book", "bench.sweep_cost", "bench.dispatch_rate",
+BENCHMARKS = ["bench.import_book", "bench.sweep_cost", "bench.dispatch_rate", "bench.payments",
               "bench.package_size", "bench.cost_model"]
 
 

@@ -142,3 +142,26 @@ class InvoicePatch(Body):
 
 class NoteIn(Body):
     text: Annotated[str, Field(min_length=1, max_length=5000)]
+
+
+class PaymentIn(Body):
+    """A payment received outside Stripe (bank transfer, cheque, cash)."""
+
+    amount_minor: Annotated[int, Field(gt=0, strict=True)]
+    currency: Currency
+    received_on: date
+    method: Literal["transfer", "cheque", "cash", "card_offline", "other"] = "transfer"
+    reference: Annotated[str, Field(min_length=1, max_length=120)]
+    invoice_ids: list[str] | None = None
+
+
+class PlanIn(Body):
+    instalments: Annotated[int, Field(ge=1, le=60, strict=True)]
+    first_due: date
+    interval: Literal["weekly", "fortnightly", "monthly"] = "monthly"
+    total_minor: Annotated[int, Field(gt=0, strict=True)] | None = None
+    grace_days: Annotated[int, Field(ge=0, le=30, strict=True)] = 0
+
+
+class WaiverIn(Body):
+    reason: Annotated[str, Field(min_length=1, max_length=500)]

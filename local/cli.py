@@ -20,7 +20,7 @@ def _use_local_stack() -> None:
     if not state.exists():
         sys.exit("no running local stack found (.local/demo.json): start `make run` first")
     demo = json.loads(state.read_text())
-    os.environ["AWS_ENDPOINT_URL"] = demo["endpoint"]
+    os.environ["AWS_ENDPOINT_URL"] = demo["aws_endpoint"]
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-2")

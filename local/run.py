@@ -32,9 +32,9 @@ def main() -> int:
 
     demo = seed(progress=bar("importing demo books"))
     demo["aws_endpoint"] = os.environ["AWS_ENDPOINT_URL"]  # for `python -m local.sweep`
+    demo["debtor_link"] = _demo_link(demo)
     state = Path(".local")
     state.mkdir(exist_ok=True)
-    demo["endpoint"] = os.environ["AWS_ENDPOINT_URL"]
     (state / "demo.json").write_text(json.dumps(demo, indent=2))
 
     from chalice.config import Config
@@ -58,6 +58,7 @@ Recoup is running.
   tokens         .local/demo.json  (admin, specialist, client_viewer)
   outbox         {base}/outbox   (emails and SMS the dunning workers sent; JSON: /outbox.json)
   time travel    python -m local.sweep --as-of 2026-12-20T10:00:00Z --days 7
+  debtor page    {demo['debtor_link']}   (local test checkout: no Stripe keys set)
   try            curl -H "Authorization: Bearer $(python -c "import json;print(json.load(open('.local/demo.json'))['tokens']['admin'])")" {base}/v1/clients
 Ctrl-C stops everything.
 """, flush=True)
@@ -78,6 +79,19 @@ Ctrl-C stops everything.
         aws.stop()
         print("stopped", flush=True)
     return 0
+
+
+def _demo_link(demo: dict) -> str:
+    """A signed hosted-page link for the first Acme debtor, to try the payment flow."""
+    from chalicelib.clock import utcnow
+    from chalicelib.services.links import debtor_link
+    from chalicelib.store.keys import client_key
+    from chalicelib.store.models import DebtorModel
+    from local.seed import AGENCY
+
+    acme = demo["clients"]["acme"]
+    first = next(iter(DebtorModel.query(client_key(AGENCY, acme), limit=1)), None)
+    return debtor_link(AGENCY, acme, first.debtor_id, utcnow()) if first else "(no debtors)"
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ def http(aws):
 
     from app import app
 
-    with Client(app) as c:
+    with Client(app, stage_name="test") as c:  # the dev stage would read SSM
         yield c
 
 

@@ -18,7 +18,11 @@ _handlers: dict[str, list[Handler]] = defaultdict(list)
 #                     allocations, source, at)
 #   payment_reversed (agency_id, client_id, debtor_id, payment_id, amount_minor, currency, at)
 #   debtor_action    (agency_id, client_id, debtor_id, action, details)
+#                    action: plan_proposed | promise | dispute | question | opt_out |
+#                            statement
+#                    (published by services/debtor_portal.py from the hosted page)
 #   call_task_needed (agency_id, client_id, debtor_id, reason, due_at, details)
+#                    reason from payments: refund | chargeback | plan_broken
 #   touch_sent       (agency_id, client_id, debtor_id, channel, step, at)
 
 

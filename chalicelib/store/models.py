@@ -192,7 +192,7 @@ class PaymentModel(Model):
     Meta = _meta("payments")
     debtor_key = UnicodeAttribute(hash_key=True)
     payment_id = UnicodeAttribute(range_key=True)
-    kind = UnicodeAttribute(default="payment")  # payment | credit | refund | chargeback
+    kind = UnicodeAttribute(default="payment")  # payment | refund | chargeback | charge
     source = UnicodeAttribute()  # link | transfer | cheque | plan | import | other
     amount_minor = NumberAttribute()
     currency = UnicodeAttribute()
@@ -232,6 +232,15 @@ ALL_MODELS: tuple[type[Model], ...] = (
     AgencyModel, UserModel, ClientModel, DebtorModel, ContactModel, InvoiceModel,
     TimelineModel, PaymentModel, ClaimModel, ImportModel,
 )
+
+
+def _payments_models() -> tuple[type[Model], ...]:
+    from chalicelib.store.plan_models import PlanModel, RateCounterModel
+
+    return (PlanModel, RateCounterModel)
+
+
+ALL_MODELS += _payments_models()
 
 
 def create_tables() -> None:

@@ -20,6 +20,10 @@ BODIES = {
                   "total_minor": 100},
     "InvoicePatch": {"reference": "x"},
     "NoteIn": {"text": "x"},
+    "PaymentIn": {"amount_minor": 100, "currency": "GBP", "received_on": "2026-11-20",
+                  "reference": "BACS-1"},
+    "PlanIn": {"instalments": 2, "first_due": "2026-12-01"},
+    "WaiverIn": {"reason": "goodwill"},
 }
 # Agency-level routes: they act inside the caller's own agency, so they are checked
 # separately (they must never show tenant A's objects to tenant B).
@@ -39,7 +43,8 @@ def world(http, tenants):
     contact = http.http.get(f"{base}/debtors/{debtor['id']}/contacts",
                             headers=bearer(a.admin)).json_body["items"][0]
     ids = {"client_id": a.client_id, "debtor_id": debtor["id"], "invoice_id": inv["id"],
-           "contact_id": contact["id"], "import_id": imp}
+           "contact_id": contact["id"], "import_id": imp,
+           "plan_id": "pl" + "0" * 20, "charge_id": "c" + "0" * 24}
     secrets = {a.client_id, debtor["id"], debtor["name"], inv["number"], contact["email"]}
     return a, b, ids, secrets
 

@@ -59,14 +59,3 @@ def test_a_debtor_follows_its_own_cadence_and_stops_when_the_client_puts_it_on_h
     # THEN its next action is 10 days after due in office hours; the other is due now
     assert d.next_action_at.startswith("2026-11-30T09:00")  # Sat 28th -> Monday 09:00
     assert debtor(tenant, "P3").next_action_at <= "2026-11-25T10:00:00.000000Z"
-
-
-def test_debtor_links_are_signed_and_expire():
-    from chalicelib.services import links
-
-    url = links.debtor_link("agA", "c1", "d1", NOW)
-    token = url.rsplit("/", 1)[-1]
-    assert links.verify_token(token, NOW + timedelta(days=1)) == ("agA", "c1", "d1")
-    assert links.verify_token(token, NOW + timedelta(days=60)) is None
-    assert links.verify_token(token[:-2] + "xx", NOW) is None
-    assert links.verify_token("garbage", NOW) is None

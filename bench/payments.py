@@ -1,0 +1,82 @@
+"""Money-in cost on the local stack: DynamoDB requests and time per hosted-page view, per
+applied payment and per Stripe webhook delivery (an account with 20 open invoices)."""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from datetime import date, timedelta
+
+from bench.meter import metered
+
+INVOICES = 20
+ROUNDS = 20
+
+
+def _account():
+    from chalicelib.auth import Principal
+    from chalicelib.clock import utcnow
+    from chalicelib.schemas import ClientIn, DebtorIn, InvoiceIn
+    from chalicelib.services import clients, debtors, invoices
+    from chalicelib.store.models import AgencyModel, create_tables
+
+    create_tables()
+    agency = f"bench-pay-{int(time.time())}"
+    AgencyModel(agency, name="Bench", created_at="2026-01-01T00:00:00Z").save()
+    admin = Principal(agency, "bench", "admin")
+    c = clients.create_client(admin, ClientIn(name="Bench Ltd", sender_email="ar@b.example.com"))
+    d = debtors.create_debtor(admin, c["id"], DebtorIn(account_ref="B-1", name="Bench Debtor"))
+    start = utcnow().date() - timedelta(days=90)
+    for n in range(INVOICES):
+        invoices.create_invoice(admin, c["id"], d["id"], InvoiceIn(
+            number=f"B-{n:03d}", issue_date=start + timedelta(days=n),
+            due_date=start + timedelta(days=n + 30), total_minor=1_000_000))
+    return agency, c["id"], d["id"]
+
+
+def _measure(label: str, fn) -> None:
+    times, requests = [], []
+    for i in range(ROUNDS):
+        with metered() as m:
+            t0 = time.perf_counter()
+            fn(i)
+            times.append((time.perf_counter() - t0) * 1000)
+        requests.append(sum(m.requests.values()))
+    print(f"{label}_ms_median: {statistics.median(times):.1f} ms")
+    print(f"{label}_dynamodb_requests: {statistics.median(requests):.0f} requests")
+
+
+def run(full: bool = False) -> None:
+    os.environ.setdefault("RECOUP_LINK_SECRET", "bench-only-link-secret")
+    os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_bench_only")
+    from chalicelib.clock import utcnow
+    from chalicelib.payments import fulfilment
+    from chalicelib.payments import stripe_gateway as gw
+    from chalicelib.services import debtor_portal, links, payments
+
+    agency, client_id, debtor_id = _account()
+    token = links.make_token(agency, client_id, debtor_id, utcnow())
+
+    def page(_):
+        _, client, debtor = links.open_link(token, utcnow())
+        debtor_portal.view(agency, client, debtor, utcnow())
+
+    def manual(i):
+        payments.apply_payment(agency, client_id, debtor_id, amount_minor=10_000,
+                               currency="GBP", source="transfer",
+                               payment_id=payments.payment_id_for("bench", str(i)),
+                               received_on=date.today(), now=utcnow(), actor="bench")
+
+    def webhook(i):
+        event = {"id": f"evt_bench_{i}", "type": "checkout.session.completed", "data": {
+            "object": {"id": f"cs_bench_{i}", "amount_total": 10_000, "currency": "gbp",
+                       "payment_status": "paid", "payment_intent": f"pi_bench_{i}",
+                       "metadata": {"agency_id": agency, "client_id": client_id,
+                                    "debtor_id": debtor_id, "invoice_ids": ""}}}}
+        payload = json.dumps(event)
+        fulfilment.handle(payload, gw.sign(payload), utcnow())
+
+    _measure("debtor_page_view", page)
+    _measure("apply_payment", manual)
+    _measure("stripe_webhook_payment", webhook)

@@ -1,0 +1,161 @@
+"""Stripe webhook events: verified, deduplicated on the event id, tolerant of repeats and
+out-of-order delivery; payments fulfilled through the one idempotent apply_payment."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import PutError
+
+from chalicelib.clock import iso
+from chalicelib.errors import ValidationFailed
+from chalicelib.payments import stripe_gateway as gw
+from chalicelib.services import payments, timeline
+from chalicelib.store.keys import debtor_key
+from chalicelib.store.models import ClaimModel
+
+log = logging.getLogger("recoup.stripe")
+BUSY_FOR = timedelta(minutes=2)  # a claim older than this is taken over (the worker died)
+HANDLED = ("checkout.session.completed", "checkout.session.async_payment_succeeded",
+           "checkout.session.expired", "charge.refunded", "charge.dispute.created")
+
+
+class Busy(Exception):
+    """The same event is being handled right now: Stripe will retry later."""
+
+
+def checkout_key(agency_id: str, attempt_id: str) -> str:
+    return f"{agency_id}#checkout#{attempt_id}"
+
+
+def handle(raw_body: bytes | str, signature: str | None, now: datetime) -> dict:
+    """Verify and act on one delivery. SignatureError (-> 400) before anything changes."""
+    event = gw.verify_event(raw_body, signature)
+    kind, obj = event.get("type"), (event.get("data") or {}).get("object") or {}
+    if kind not in HANDLED:
+        return {"received": True, "ignored": kind}
+    meta = dict(obj.get("metadata") or {})
+    if kind.startswith("charge.") and not meta.get("agency_id"):
+        meta = gw.retrieve_payment_intent_metadata(obj.get("payment_intent") or "")
+    agency_id = meta.get("agency_id")
+    if not agency_id:
+        log.warning("stripe event %s (%s) names no agency; ignored", event.get("id"), kind)
+        return {"received": True, "ignored": kind}
+    claim = f"{agency_id}#stripe-event#{event['id']}"
+    if not _claim(claim, now):
+        return {"received": True, "duplicate": True}
+    result = _dispatch(kind, obj, meta, now)
+    ClaimModel(claim, status="done", result=result, created_at=iso(now), updated_at=iso(now)).save()
+    return {"received": True, **result}
+
+
+def _claim(key: str, now: datetime) -> bool:
+    """True if this delivery may act; False for a finished duplicate; Busy if in progress."""
+    try:
+        ClaimModel(key, status="claimed", created_at=iso(now)).save(
+            condition=ClaimModel.claim_key.does_not_exist())
+        return True
+    except PutError:
+        pass
+    item = ClaimModel.get(key, consistent_read=True)
+    if item.status == "done":
+        return False
+    if item.created_at > iso(now - BUSY_FOR):
+        raise Busy(key)
+    try:  # take over a stale claim, once
+        ClaimModel(key, status="claimed", created_at=iso(now)).save(
+            condition=ClaimModel.created_at == item.created_at)
+    except PutError:
+        raise Busy(key) from None
+    return True
+
+
+def _ids(meta: dict) -> tuple[str, str, str]:
+    return meta["agency_id"], meta["client_id"], meta["debtor_id"]
+
+
+def _dispatch(kind: str, obj: dict, meta: dict, now: datetime) -> dict:
+    if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+        return fulfil(obj, meta, now)
+    if kind == "checkout.session.expired":
+        return _expired(obj, meta, now)
+    if kind == "charge.refunded":
+        pid = payments.payment_id_for("stripe", obj.get("payment_intent") or "")
+        a, c, d = _ids(meta)
+        refunded = int(obj.get("amount_refunded") or 0)
+        delta = refunded - payments.reversed_so_far(debtor_key(a, c, d), pid, ("refund",))
+        if delta <= 0:
+            return {"action": "none"}
+        out = payments.reverse_payment(a, c, d, payment_id=pid, amount_minor=delta,
+                                       kind="refund", now=now, reason="refunded in Stripe",
+                                       reversal_id=payments.payment_id_for(
+                                           "refund", obj.get("id", ""), str(refunded)))
+        return {"action": "refund", "reversal": out and out["id"]}
+    if kind == "charge.dispute.created":
+        pid = payments.payment_id_for("stripe", obj.get("payment_intent") or "")
+        a, c, d = _ids(meta)
+        out = payments.reverse_payment(a, c, d, payment_id=pid, amount_minor=int(obj["amount"]),
+                                       kind="chargeback", now=now,
+                                       reason=f"card dispute: {obj.get('reason', 'unknown')}",
+                                       reversal_id=payments.payment_id_for(
+                                           "dispute", obj.get("id", "")))
+        return {"action": "chargeback", "reversal": out and out["id"]}
+    return {"action": "none"}
+
+
+def fulfil(session: dict, meta: dict, now: datetime) -> dict:
+    """Apply a paid Checkout Session once, whatever order its events arrive in."""
+    fresh = gw.retrieve_session(session["id"])  # re-read: the event may be old news
+    if fresh is not None:
+        session, meta = fresh, dict(fresh.get("metadata") or meta)
+    if session.get("payment_status") != "paid":
+        return {"action": "awaiting_payment"}
+    a, c, d = _ids(meta)
+    ref = session.get("payment_intent") or session["id"]
+    invoices = [i for i in (meta.get("invoice_ids") or "").split(",") if i]
+    discounts: dict = {}
+    if meta.get("attempt_id"):  # the full checkout as we built it (metadata is size-capped)
+        try:
+            record = ClaimModel.get(checkout_key(a, meta["attempt_id"]), consistent_read=True)
+            invoices = record.result.get("invoice_ids") or invoices
+            discounts = record.result.get("discounts") or {}
+        except ClaimModel.DoesNotExist:
+            pass
+    args = dict(amount_minor=int(session["amount_total"]),
+                currency=str(session["currency"]).upper(),
+                source="plan" if meta.get("plan_id") else "link",
+                payment_id=payments.payment_id_for("stripe", ref), received_on=now.date(),
+                now=now, actor="debtor", reference=ref, plan_id=meta.get("plan_id") or None,
+                discounts=discounts)
+    try:
+        paid = payments.apply_payment(a, c, d, invoice_ids=invoices or None, **args)
+    except ValidationFailed:
+        # The money is real even if its invoices vanished (re-imported, renumbered):
+        # apply it oldest first, the rest as credit, rather than refuse the webhook forever.
+        paid = payments.apply_payment(a, c, d, invoice_ids=None, **args)
+    if meta.get("attempt_id"):
+        _set_checkout(a, meta["attempt_id"], "completed", now)
+    return {"action": "payment", "payment_id": paid["id"], "replayed": paid["replayed"]}
+
+
+def _set_checkout(agency_id: str, attempt_id: str, status: str, now: datetime) -> bool:
+    key = checkout_key(agency_id, attempt_id)
+    try:
+        item = ClaimModel.get(key, consistent_read=True)
+    except ClaimModel.DoesNotExist:
+        item = ClaimModel(key, status=status, result={}, created_at=iso(now))
+    if item.status == "completed":
+        return False  # an "expired" after "completed" changes nothing
+    item.status, item.updated_at = status, iso(now)
+    item.save()
+    return True
+
+
+def _expired(session: dict, meta: dict, now: datetime) -> dict:
+    a, c, d = _ids(meta)
+    if meta.get("attempt_id") and not _set_checkout(a, meta["attempt_id"], "expired", now):
+        return {"action": "none"}
+    timeline.record(a, c, d, "checkout_expired", "Card checkout abandoned (session expired)",
+                    actor="stripe", data={"session_id": session.get("id")}, at=now,
+                    entry_id=f"{iso(now)}#expired-{session.get('id')}")
+    return {"action": "expired"}
