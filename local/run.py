@@ -34,6 +34,8 @@ def main() -> int:
     state = Path(".local")
     state.mkdir(exist_ok=True)
     demo["endpoint"] = os.environ["AWS_ENDPOINT_URL"]
+    demo["portal"] = (f"{os.environ['RECOUP_PUBLIC_URL']}/portal/login?token="
+                      f"{demo['tokens']['client_viewer']}")
     (state / "demo.json").write_text(json.dumps(demo, indent=2))
 
     from chalice.config import Config
@@ -55,6 +57,8 @@ Recoup is running.
   API            {base}/v1/clients   (OpenAPI: {base}/openapi.json)
   demo agency    {demo['clients']}
   tokens         .local/demo.json  (admin, specialist, client_viewer)
+  client portal  {base}/portal/login?token=<client_viewer token>   (Acme Supplies' viewer)
+  reports        {base}/v1/clients/<id>/report?as_of=YYYY-MM-DD   {base}/v1/overview
   try            curl -H "Authorization: Bearer $(python -c "import json;print(json.load(open('.local/demo.json'))['tokens']['admin'])")" {base}/v1/clients
 Ctrl-C stops everything.
 """, flush=True)
