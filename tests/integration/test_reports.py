@@ -128,3 +128,35 @@ def test_overview_shows_every_client_and_the_specialists_load(acme):
     assert row["receivables_minor"] == 160000 and row["debtors_overdue"] == 2
     (sam,) = ov["specialists"]
     assert sam["name"] == "Sam" and sam["by_currency"]["GBP"]["overdue_minor"] == 130000
+
+
+def test_activity_from_other_capabilities_counts_once_per_event(acme):
+    a, client = acme
+    d1 = debtor_id_for(a.agency_id, a.client_id, "D1")
+    # GIVEN dunning, workbench events as those capabilities publish them, each delivered twice
+    for _ in range(2):
+        events.publish("touch_sent", agency_id=a.agency_id, client_id=a.client_id, debtor_id=d1,
+                       channel="email", step="s1", at="2026-11-25T09:00:00Z")
+        events.publish("touch_sent", agency_id=a.agency_id, client_id=a.client_id, debtor_id=d1,
+                       channel="sms", step="s2", at="2026-11-25T10:00:00Z")
+        events.publish("escalation_changed", agency_id=a.agency_id, client_id=a.client_id,
+                       debtor_id=d1, escalation_id="e1", status="requested",
+                       at="2026-11-25T11:00:00Z")
+        events.publish("escalation_changed", agency_id=a.agency_id, client_id=a.client_id,
+                       debtor_id=d1, escalation_id="e1", status="recovered",
+                       recovered_minor=5000, at="2026-11-25T12:00:00Z")
+        events.publish("promise_recorded", agency_id=a.agency_id, client_id=a.client_id,
+                       debtor_id=d1, promise_id="pr1", old=None,
+                       new={"promised_on": "2026-11-01", "due_date": "2026-11-20",
+                            "amount_minor": 1000, "kept": True})
+        events.publish("promise_recorded", agency_id=a.agency_id, client_id=a.client_id,
+                       debtor_id=d1, promise_id="pr2", old=None,
+                       new={"promised_on": "2026-11-02", "due_date": "2026-11-21",
+                            "amount_minor": 1000, "kept": False})
+    # WHEN the client reads November's report
+    r = reports.build(client, date(2026, 11, 25))
+    # THEN each event counted once
+    assert r["activity"]["touches"] == {"email": 1, "sms": 1}
+    assert r["activity"]["escalations"] == 1 and r["activity"]["recoveries"] == 1
+    assert r["activity"]["recoveries_minor"] == 5000
+    assert r["figures"]["promise_kept_rate"] == {"due": 2, "kept": 1, "rate": 50.0}
