@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import date
 from typing import Any
 
@@ -23,10 +24,14 @@ WAITING = ("disputed", "in_collections")
 TABLES = ("aging", "top_debtors", "trend", "activity", "change", "debtors", "waiting")
 
 
+def brand_colour(client: ClientModel) -> str:
+    """The client's brand colour if it is a plain hex colour (it lands inside CSS)."""
+    colour = str((client.settings or {}).get("brand_colour") or "")
+    return colour if re.fullmatch(r"#[0-9a-fA-F]{3,8}", colour) else "#1f4e79"
+
+
 def brand(client: ClientModel) -> dict:
-    settings = client.settings or {}
-    return {"name": client.brand_name or client.name,
-            "colour": str(settings.get("brand_colour") or "#1f4e79")[:20]}
+    return {"name": client.brand_name or client.name, "colour": brand_colour(client)}
 
 
 def _money(minor: Any, currency: str) -> str:

@@ -11,6 +11,7 @@ from pynamodb.exceptions import PutError
 from chalicelib.clock import iso, utcnow
 from chalicelib.domain.money import format_money
 from chalicelib.services import reports
+from chalicelib.services.portal import brand_colour
 from chalicelib.settings import get_settings
 from chalicelib.store.models import ClaimModel, ClientModel, UserModel
 from chalicelib.store.report_models import ReportModel
@@ -127,7 +128,7 @@ def _context(client: ClientModel, report: dict, month: str) -> dict:
     return {
         "brand": client.brand_name or client.name, "month": month,
         "month_name": f"{calendar.month_name[m]} {y}",
-        "colour": str((client.settings or {}).get("brand_colour") or "#1f4e79")[:20],
+        "colour": brand_colour(client),
         "headline": [
             ("Receivables", format_money(f["receivables_minor"], cur)),
             ("Overdue", format_money(f["overdue_minor"], cur)),

@@ -118,3 +118,15 @@ def test_no_portal_page_shows_another_tenant_anything(http, book, who):
             r = http.http.get(path, headers=headers)
             assert r.status_code in (403, 404), (who, path, r.status_code)
             assert not any(s in r.body.decode() for s in secrets), (who, path)
+
+
+def test_a_brand_colour_cannot_smuggle_css(tenants):
+    from chalicelib.services.portal import brand_colour
+    from chalicelib.store.models import ClientModel
+
+    a, _ = tenants
+    c = ClientModel.get(a.agency_id, a.client_id)
+    c.settings = {"brand_colour": "red;}body{background:url(//evil.example.com)"}
+    assert brand_colour(c) == "#1f4e79"
+    c.settings = {"brand_colour": "#c0ffee"}
+    assert brand_colour(c) == "#c0ffee"
