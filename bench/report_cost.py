@@ -22,7 +22,7 @@ def _client(agency: str):
     return ClientModel.get(agency, c["id"])
 
 
-def _measure(size: int) -> tuple[int, int, float, int]:
+def _measure(size: int) -> tuple[int, int, float, tuple[int, int]]:
     from chalicelib.services import reports
     from chalicelib.services.importer import import_book
     from chalicelib.store.keys import client_key
@@ -33,8 +33,9 @@ def _measure(size: int) -> tuple[int, int, float, int]:
     import_book(client.agency_id, client.client_id, generate(size), actor="bench",
                 progress=bar(f"seed {size}"))
     as_of = date(2026, 11, 25)
-    parts = sum(1 for _ in ReportModel.query(client_key(client.agency_id, client.client_id),
-                                             ReportModel.part.startswith("agg#")))
+    stored = list(ReportModel.query(client_key(client.agency_id, client.client_id),
+                                    ReportModel.part.startswith("agg#")))
+    parts = (len(stored), sum(len(m.body) for m in stored))
     reports.build(client, as_of)  # warm
     times = []
     for _ in range(3):
@@ -57,7 +58,8 @@ def run(full: bool = False) -> None:
     for size, (items, requests, seconds, parts) in results.items():
         print(f"report_items_read_{size}: {items} items")
         print(f"report_read_requests_{size}: {requests} requests")
-        print(f"report_aggregate_parts_{size}: {parts} items")
+        print(f"report_aggregate_parts_{size}: {parts[0]} items")
+        print(f"report_aggregate_bytes_{size}: {parts[1] / 1024:.0f} KiB")
         print(f"report_build_time_{size}: {seconds * 1000:.1f} ms")
     ratio = results[big][0] / max(results[small][0], 1)
     print(f"report_items_ratio_{big}_vs_{small}: {ratio:.2f} x")
