@@ -10,6 +10,9 @@ from chalicelib.routes import (
     outbox,
     payment_jobs,
     payments_api,
+    portal,
+    report_jobs,
+    reports,
     webhooks,
 )
 
@@ -23,3 +26,6 @@ app.register_blueprint(payments_api.bp)
 app.register_blueprint(debtor_pages.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(payment_jobs.bp)
+app.register_blueprint(reports.bp)
+app.register_blueprint(portal.bp)
+app.register_blueprint(report_jobs.bp)

@@ -5,10 +5,11 @@ from pathlib import Path
 
 from chalicelib.auth import Principal, mint_token
 from chalicelib.clock import iso, utcnow
-from chalicelib.schemas import ClientIn, UserIn
-from chalicelib.services import clients, importer
+from chalicelib.schemas import ClientIn, InvoicePatch, UserIn
+from chalicelib.services import clients, importer, invoices
 from chalicelib.settings import get_settings
-from chalicelib.store.models import AgencyModel, UserModel
+from chalicelib.store.keys import client_key
+from chalicelib.store.models import AgencyModel, InvoiceModel, UserModel
 
 BOOKS = Path(__file__).parent / "books"
 AGENCY = "demo-agency"
@@ -36,6 +37,7 @@ def seed(progress=None) -> dict:
         reports[client["name"]] = importer.import_book(
             AGENCY, client["id"], (BOOKS / book).read_bytes(), actor="u-admin", filename=book,
             progress=progress or (lambda *a: None))
+    _demo_dispute(admin, acme["id"])
     secret = get_settings().jwt_secret
     ttl = 30 * 24 * 3600
     return {
@@ -48,3 +50,10 @@ def seed(progress=None) -> dict:
         },
         "imports": {k: v["counts"] for k, v in reports.items()},
     }
+
+
+def _demo_dispute(admin: Principal, client_id: str) -> None:
+    """One dispute after onboarding, so the portal has something waiting on the client."""
+    for inv in InvoiceModel.open_by_due.query(client_key(AGENCY, client_id), limit=1):
+        invoices.update_invoice(admin, client_id, inv.debtor_id, inv.invoice_id,
+                                InvoicePatch(status="disputed", reason="goods not received"))

@@ -14,6 +14,14 @@ _handlers: dict[str, list[Handler]] = defaultdict(list)
 
 # Event names in use (payload keys in brackets):
 #   invoice_changed  (agency_id, client_id, debtor_id, invoice_id, old: dict|None, new: dict)
+#                    or, for a batch (an import): (agency_id, client_id, batch_id, at,
+#                    import_mode, changes=[{debtor_id, invoice_id, old, new}]);
+#                    old/new are services.invoices.state(inv) taken after the save
+#   promise_recorded (agency_id, client_id, debtor_id, promise_id, old: dict|None,
+#                     new: dict|None [promised_on, due_date, amount_minor, kept], at)
+#   escalation_changed (agency_id, client_id, debtor_id, escalation_id,
+#                       status: requested|approved|recovered|closed, recovered_minor, at)
+#   payment_applied allocations are [{invoice_id, amount_minor}]
 #   payment_applied  (agency_id, client_id, debtor_id, payment_id, amount_minor, currency,
 #                     allocations, source, at)
 #   payment_reversed (agency_id, client_id, debtor_id, payment_id, amount_minor, currency, at)
@@ -55,4 +63,5 @@ def _load_subscribers() -> None:
 # Modules whose import registers handlers; each capability adds its own line.
 SUBSCRIBERS: list[str] = [
     "chalicelib.services.thanks",  # payment_applied -> thank-you message
+    "chalicelib.services.report_events",  # every money/touch event -> report aggregates
 ]

@@ -18,8 +18,9 @@ from chalicelib.domain.book import BookFormatError, BookRow, ParsedBook, RowErro
 from chalicelib.domain.invoices import OWED, status_for_balance
 from chalicelib.domain.money import format_money
 from chalicelib.errors import NotFound, ValidationFailed
-from chalicelib.services import accounts, timeline
-from chalicelib.services.invoices import index_fields, new_invoice
+from chalicelib.domain.reporting import adjust_paid_outside, paid_outside_delta
+from chalicelib.services import accounts, events, timeline
+from chalicelib.services.invoices import index_fields, new_invoice, state
 from chalicelib.store.keys import client_key, debtor_id_for, debtor_key, new_id
 from chalicelib.store.models import (
     ClientModel,
@@ -123,6 +124,7 @@ def _apply(agency_id: str, client: ClientModel, book: ParsedBook, import_id: str
     notes: list[TimelineModel] = []
     rows_by_debtor: dict[str, list[BookRow]] = defaultdict(list)
     seen_numbers: set[str] = set()
+    befores: dict[str, dict] = {}  # invoice id -> state before this import changed it
 
     # A row rejected for a small fault (a bad email, say) must not make its invoice look
     # missing from the book and be settled outside.
@@ -153,8 +155,10 @@ def _apply(agency_id: str, client: ClientModel, book: ParsedBook, import_id: str
             new_invoices.append(inv)
             by_debtor[did].append(inv)
             continue
-        summary = _update_invoice(prior, row, balance, stamp)
+        before = state(prior)
+        summary = _update_invoice(prior, row, balance, stamp, now)
         if summary:
+            befores[prior.invoice_id] = before
             changed_invoices.append(prior)
             notes.append(timeline.entry(agency_id, cid, did, "invoice_updated",
                                         f"Invoice {prior.number} updated by import: {summary}",
@@ -169,6 +173,8 @@ def _apply(agency_id: str, client: ClientModel, book: ParsedBook, import_id: str
             if number in seen_numbers or inv.status not in OWED or int(inv.balance_minor) <= 0:
                 continue
             was = int(inv.balance_minor)
+            befores[inv.invoice_id] = state(inv)
+            inv.paid_outside = adjust_paid_outside(inv.paid_outside, was, now.date()) or None
             inv.balance_minor = 0
             inv.status = "settled_outside"
             index_fields(inv)
@@ -212,8 +218,10 @@ def _apply(agency_id: str, client: ClientModel, book: ParsedBook, import_id: str
     t.invoices_created += len(new_invoices)
     _batch_put(contacts, lambda n: None)
     t.contacts_written += len(contacts)
+    saved: list[InvoiceModel] = []
     for inv in changed_invoices:
         if _save(inv):
+            saved.append(inv)
             if inv.status != "settled_outside":
                 t.invoices_updated += 1
         else:
@@ -228,11 +236,19 @@ def _apply(agency_id: str, client: ClientModel, book: ParsedBook, import_id: str
             t.conflicts += 1
         tick(1, "updating debtors")
     _batch_put(notes, lambda n: None)
+    # One event for the whole import: subscribers (reports) apply it as one batch.
+    events.publish("invoice_changed", agency_id=agency_id, client_id=cid,
+                   batch_id=f"import:{import_id}", import_mode=mode, at=now,
+                   changes=[{"debtor_id": i.debtor_id, "invoice_id": i.invoice_id,
+                             "old": befores.get(i.invoice_id), "new": state(i)}
+                            for i in new_invoices + saved])
 
 
-def _update_invoice(inv: InvoiceModel, row: BookRow, balance: int, stamp: str) -> str:
+def _update_invoice(inv: InvoiceModel, row: BookRow, balance: int, stamp: str,
+                    now: datetime) -> str:
     """Bring an existing invoice in line with the book; return what changed, in words."""
     changes = []
+    was_total, was_balance = int(inv.total_minor), int(inv.balance_minor)
     if int(inv.total_minor) != row.total_minor:
         changes.append(f"total {format_money(int(inv.total_minor), inv.currency)} → "
                        f"{format_money(row.total_minor, row.currency)}")
@@ -253,6 +269,10 @@ def _update_invoice(inv: InvoiceModel, row: BookRow, balance: int, stamp: str) -
     if inv.status == "settled_outside" and balance > 0:
         inv.status = "open"  # back in the book: owed again
     if changes:
+        paid = paid_outside_delta(was_total, was_balance, int(inv.total_minor),
+                                  int(inv.balance_minor))
+        if paid:  # the client's book records money received (or taken back) meanwhile
+            inv.paid_outside = adjust_paid_outside(inv.paid_outside, paid, now.date()) or None
         inv.status = status_for_balance(int(inv.total_minor), int(inv.balance_minor),
                                         inv.status)
         index_fields(inv)

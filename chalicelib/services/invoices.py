@@ -11,7 +11,8 @@ from chalicelib.domain.invoices import OWED, status_for_balance
 from chalicelib.domain.money import format_money
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.schemas import InvoiceIn, InvoicePatch
-from chalicelib.services import accounts, timeline
+from chalicelib.domain.reporting import adjust_paid_outside
+from chalicelib.services import accounts, events, timeline
 from chalicelib.services.access import load_client, require_staff
 from chalicelib.services.debtors import load_debtor
 from chalicelib.store import paging
@@ -25,6 +26,16 @@ def render(i: InvoiceModel) -> dict:
             "currency": i.currency, "total_minor": int(i.total_minor),
             "balance_minor": int(i.balance_minor), "status": i.status, "dispute": i.dispute,
             "version": i.version}
+
+
+def state(i: InvoiceModel) -> dict:
+    """The invoice as events carry it (invoice_changed old/new): what reports need."""
+    return {"invoice_id": i.invoice_id, "debtor_id": i.debtor_id, "number": i.number,
+            "issue_date": i.issue_date, "due_date": i.due_date, "currency": i.currency,
+            "total_minor": int(i.total_minor), "balance_minor": int(i.balance_minor),
+            "status": i.status, "dispute": i.dispute,
+            "paid_outside": [[d, int(a)] for d, a in (i.paid_outside or [])],
+            "version": int(i.version or 0)}
 
 
 def index_fields(inv: InvoiceModel) -> None:
@@ -46,6 +57,9 @@ def new_invoice(agency_id: str, client_id: str, debtor_id: str, *, number: str,
         reference=reference, issue_date=issue_date.isoformat(), due_date=due_date.isoformat(),
         currency=currency, total_minor=total_minor, balance_minor=balance_minor,
         status=status_for_balance(total_minor, balance_minor), created_at=now, updated_at=now)
+    # Paid before it reached Recoup: the real date is unknown, so it counts from the issue date.
+    paid = adjust_paid_outside([], total_minor - balance_minor, issue_date)
+    inv.paid_outside = paid or None
     index_fields(inv)
     return inv
 
@@ -67,6 +81,8 @@ def create_invoice(p: Principal, client_id: str, debtor_id: str, data: InvoiceIn
         inv.save(condition=InvoiceModel.invoice_id.does_not_exist())
     except PutError:
         raise Conflict(f"invoice number {data.number!r} already exists for this client") from None
+    events.publish("invoice_changed", agency_id=p.agency_id, client_id=client_id,
+                   debtor_id=debtor_id, invoice_id=inv.invoice_id, old=None, new=state(inv))
     _refresh_debtor(debtor)
     timeline.record(p.agency_id, client_id, debtor_id, "invoice_added",
                     f"Invoice {inv.number} added: {format_money(int(inv.total_minor), currency)} "
@@ -115,6 +131,7 @@ def update_invoice(p: Principal, client_id: str, debtor_id: str, invoice_id: str
     if new_status == "disputed" and not reason:
         raise ValidationFailed.one("reason", "a dispute needs a reason")
     old_status = inv.status
+    before = state(inv)
     for k, v in changes.items():
         setattr(inv, k, v.isoformat() if isinstance(v, date) else v)
     if new_status:
@@ -132,6 +149,8 @@ def update_invoice(p: Principal, client_id: str, debtor_id: str, invoice_id: str
         inv.save()
     except PutError as exc:
         raise Conflict("invoice changed meanwhile; reload and retry") from exc
+    events.publish("invoice_changed", agency_id=p.agency_id, client_id=client_id,
+                   debtor_id=debtor_id, invoice_id=invoice_id, old=before, new=state(inv))
     _refresh_debtor(debtor)
     what = ", ".join(sorted(changes))
     if new_status and new_status != old_status:

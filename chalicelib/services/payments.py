@@ -247,7 +247,9 @@ def reverse_payment(agency_id: str, client_id: str, debtor_id: str, *, payment_i
             continue
         events.publish("payment_reversed", agency_id=agency_id, client_id=client_id,
                        debtor_id=debtor_id, payment_id=payment_id, amount_minor=amount,
-                       currency=pay.currency, at=iso(now))
+                       currency=pay.currency, at=iso(now), reversal_id=reversal_id,
+                       allocations=[{"invoice_id": ln["invoice_id"],
+                                     "amount_minor": ln["restored_minor"]} for ln in lines])
         events.publish("call_task_needed", agency_id=agency_id, client_id=client_id,
                        debtor_id=debtor_id, reason=kind, due_at=iso(now),
                        details={"payment_id": payment_id, "amount_minor": amount,

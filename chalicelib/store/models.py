@@ -165,6 +165,7 @@ class InvoiceModel(Model):
     total_minor = NumberAttribute()
     balance_minor = NumberAttribute()
     status = UnicodeAttribute()
+    paid_outside = JSONAttribute(null=True)  # [[ISO day, minor]]: paid per the client's book
     open_key = UnicodeAttribute(null=True)
     due_sort = UnicodeAttribute(null=True)
     dispute = JSONAttribute(null=True)
@@ -228,9 +229,11 @@ class ImportModel(Model):
     actor = UnicodeAttribute()
 
 
+from chalicelib.store.report_models import ContributionModel, ReportModel  # noqa: E402
+
 ALL_MODELS: tuple[type[Model], ...] = (
     AgencyModel, UserModel, ClientModel, DebtorModel, ContactModel, InvoiceModel,
-    TimelineModel, PaymentModel, ClaimModel, ImportModel,
+    TimelineModel, PaymentModel, ClaimModel, ImportModel, ReportModel, ContributionModel,
 )
 
 

@@ -27,7 +27,9 @@ BODIES = {
 }
 # Agency-level routes: they act inside the caller's own agency, so they are checked
 # separately (they must never show tenant A's objects to tenant B).
-AGENCY_LEVEL = {"/v1/me", "/v1/users", "/v1/clients"}
+AGENCY_LEVEL = {"/v1/me", "/v1/users", "/v1/clients", "/v1/overview"}
+# Report routes: a client viewer may read its own client's report (and only that one).
+REPORT_ROUTES = {"/v1/clients/{client_id}/report"}
 
 
 @pytest.fixture
@@ -49,6 +51,21 @@ def world(http, tenants):
     return a, b, ids, secrets
 
 
+def _viewer_of_another_client(a) -> str:
+    """A client viewer in the same agency whose token names a different client."""
+    from chalicelib.auth import Principal
+    from chalicelib.schemas import ClientIn, UserIn
+    from chalicelib.services import clients
+    from tests.conftest import _token
+
+    admin = Principal(a.agency_id, f"{a.agency_id}-admin", "admin")
+    other = clients.create_client(admin, ClientIn(name="Other Co",
+                                                  sender_email="ar@other.example.com"))
+    viewer = clients.create_user(admin, UserIn(email="cfo@other.example.com", name="Vi",
+                                               role="client_viewer", client_id=other["id"]))
+    return _token(a.agency_id, viewer["id"], "client_viewer", other["id"])
+
+
 def _call(http, spec, ids, token):
     path = re.sub(r"{(\w+)}", lambda m: ids[m.group(1)], spec.path)
     headers = bearer(token)
@@ -66,18 +83,24 @@ def _tenant_routes():
 
 
 def test_every_tenant_route_is_checked():
+    import app  # noqa: F401 - registers every route
     assert len(_tenant_routes()) >= 20
 
 
-@pytest.mark.parametrize("who,allowed", [("other_agency", {404}),
-                                         ("unassigned", {403, 404}),
-                                         ("viewer", {403, 404})])
-def test_foreign_callers_get_nothing(http, world, who, allowed):
+@pytest.mark.parametrize("who,allowed,reports", [("other_agency", {404}, {404}),
+                                                 ("unassigned", {403, 404}, {403, 404}),
+                                                 ("viewer", {403, 404}, {200}),
+                                                 ("other_viewer", {403, 404}, {404})])
+def test_foreign_callers_get_nothing(http, world, who, allowed, reports):
     a, b, ids, secrets = world
-    token = {"other_agency": b.admin, "unassigned": a.outsider, "viewer": a.viewer}[who]
+    token = {"other_agency": lambda: b.admin, "unassigned": lambda: a.outsider,
+             "viewer": lambda: a.viewer, "other_viewer": lambda: _viewer_of_another_client(a)}[who]()
     for spec in _tenant_routes():
         r = _call(http, spec, ids, token)
-        assert r.status_code in allowed, (spec.method, spec.path, r.status_code, r.body)
+        expected = reports if spec.path in REPORT_ROUTES else allowed
+        assert r.status_code in expected, (spec.method, spec.path, r.status_code, r.body)
+        if r.status_code == 200:
+            continue  # the client's own viewer reading its own report
         text = r.body.decode() if isinstance(r.body, bytes) else str(r.body)
         for s in secrets:
             assert s not in text or s == ids["client_id"] and s in r.body.decode().split(
@@ -107,3 +130,6 @@ def test_agency_level_routes_only_show_the_callers_agency(http, world):
     mine = http.http.get("/v1/clients", headers=bearer(a.outsider)).json_body["items"]
     assert mine == []  # an unassigned specialist sees no clients
     assert http.http.get("/v1/me", headers=bearer(b.admin)).json_body["id"] == "agB-admin"
+    overview_b = http.http.get("/v1/overview", headers=bearer(b.admin)).body.decode()
+    assert all(s not in overview_b for s in secrets), overview_b
+    assert http.http.get("/v1/overview", headers=bearer(a.viewer)).status_code == 403
