@@ -93,3 +93,23 @@ def bearer(token: str, **extra: str) -> dict:
 
 
 FIXED_NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def atomic_writes(monkeypatch):
+    """moto evaluates a conditional write and applies it without a lock, so two threads can
+    both pass the same condition; DynamoDB makes each single-item write atomic. This lock
+    gives moto that guarantee, so race tests test our conditions, not moto's."""
+    import threading
+
+    import moto.dynamodb.models as dynamodb
+
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        real = getattr(dynamodb.DynamoDBBackend, name)
+
+        def locked(self, *args, _real=real, **kwargs):
+            with lock:
+                return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(dynamodb.DynamoDBBackend, name, locked)

@@ -49,4 +49,4 @@ def _load_subscribers() -> None:
 
 
 # Modules whose import registers handlers; each capability adds its own line.
-SUBSCRIBERS: list[str] = []
+SUBSCRIBERS: list[str] = ["chalicelib.services.workbench_events"]

@@ -223,10 +223,14 @@ class ImportModel(Model):
     actor = UnicodeAttribute()
 
 
-ALL_MODELS: tuple[type[Model], ...] = (
-    AgencyModel, UserModel, ClientModel, DebtorModel, ContactModel, InvoiceModel,
-    TimelineModel, PaymentModel, ClaimModel, ImportModel,
-)
+def _all_models() -> tuple[type[Model], ...]:
+    from chalicelib.store.task_models import WORKBENCH_MODELS
+
+    return (AgencyModel, UserModel, ClientModel, DebtorModel, ContactModel, InvoiceModel,
+            TimelineModel, PaymentModel, ClaimModel, ImportModel, *WORKBENCH_MODELS)
+
+
+ALL_MODELS: tuple[type[Model], ...] = _all_models()
 
 
 def create_tables() -> None:
