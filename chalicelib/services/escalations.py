@@ -55,11 +55,15 @@ def render(m: EscalationModel, *, with_letter: bool = False) -> dict:
 def propose(agency_id: str, client_id: str, debtor_id: str, rules: list[str], *,
             now: datetime | None = None) -> dict | None:
     """Propose the account for collections (idempotent per account)."""
-    now = now or utcnow()
+    return _propose(agency_id, client_id, debtor_id, rules, now or utcnow())[0]
+
+
+def _propose(agency_id: str, client_id: str, debtor_id: str, rules: list[str],
+             now: datetime) -> tuple[dict | None, bool]:
     try:
         debtor = DebtorModel.get(client_key(agency_id, client_id), debtor_id)
     except DebtorModel.DoesNotExist:
-        return None
+        return None, False
     m = EscalationModel(client_key(agency_id, client_id), escalation_id_for(debtor_id),
                         debtor_id=debtor_id, debtor_name=debtor.name, rules=rules,
                         amount_minor=int(debtor.balance_minor), currency=debtor.currency,
@@ -67,11 +71,11 @@ def propose(agency_id: str, client_id: str, debtor_id: str, rules: list[str], *,
     try:
         m.save(condition=EscalationModel.escalation_id.does_not_exist())
     except PutError:
-        return render(EscalationModel.get(m.client_key, m.escalation_id))
+        return render(EscalationModel.get(m.client_key, m.escalation_id)), False
     timeline.record(agency_id, client_id, debtor_id, "escalation_proposed",
                     "Proposed for collections: " + "; ".join(rules), actor="system", at=now,
                     data={"escalation_id": m.escalation_id})
-    return render(m)
+    return render(m), True
 
 
 def evaluate_client(agency_id: str, client_id: str, *, now: datetime | None = None) -> list[dict]:
@@ -94,8 +98,8 @@ def evaluate_client(agency_id: str, client_id: str, *, now: datetime | None = No
             continue
         reasons = [f"{format_money(amount, client.currency)} more than "
                    f"{rules['days_past_due']} days past due"]
-        proposed = propose(agency_id, client_id, debtor_id, reasons, now=now)
-        if proposed and proposed["status"] == "proposed":
+        proposed, created = _propose(agency_id, client_id, debtor_id, reasons, now)
+        if created:
             out.append(proposed)
     return out
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -33,9 +33,11 @@ def _debtor(http, t, ref, name, *, tz="Europe/London", country="GB", amount=250_
     d = _post(http, t.admin, base, {"account_ref": ref, "name": name, "timezone": tz,
                                     "country": country, "kind": kind}).json_body
     _post(http, t.admin, f"{base}/{d['id']}/contacts",
-          {"name": f"{name} AP", "phone": "+442079460000", "email": f"ap@{ref.lower()}.example.com"})
+          {"name": f"{name} AP", "phone": "+442079460000",
+           "email": f"ap@{''.join(c for c in ref.lower() if c.isalnum())}.example.com"})
+    issue = (date.fromisoformat(due) - timedelta(days=30)).isoformat()
     inv = _post(http, t.admin, f"{base}/{d['id']}/invoices",
-                {"number": f"{ref}-1", "issue_date": "2026-08-31", "due_date": due,
+                {"number": f"{ref}-1", "issue_date": issue, "due_date": due,
                  "total_minor": amount}).json_body
     return d["id"], inv["id"]
 
