@@ -8,7 +8,7 @@ import importlib
 import os
 import sys
 
-BENCHMARKS = ["bench.import_book"]
+BENCHMARKS = ["bench.import_book", "bench.next_task"]
 
 
 def main(argv: list[str]) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from itertools import islice
 from zoneinfo import ZoneInfo
@@ -214,10 +215,29 @@ def _clients_of(p: Principal, client_id: str | None) -> list[str]:
                                                                       "specialist_ids"])]
 
 
+def _first_page(key: str, page: int) -> tuple[list[CallTaskModel], dict | None]:
+    result = CallTaskModel.queue.query(key, limit=page)
+    items = list(result)
+    return items, result.last_evaluated_key
+
+
+def _stream(key: str, first: tuple[list[CallTaskModel], dict | None], page: int):
+    items, more = first
+    yield from items
+    if more:  # only read further when every task of the first page was skipped
+        yield from CallTaskModel.queue.query(key, last_evaluated_key=more, page_size=page)
+
+
 def _ranked(p: Principal, client_ids: list[str], page: int):
-    """Open tasks of these clients, best first, read lazily a page per client."""
-    streams = [CallTaskModel.queue.query(client_key(p.agency_id, c), page_size=page)
-               for c in client_ids]
+    """Open tasks of these clients, best first: one small page per client, read in
+    parallel (a round trip, not one per client), further pages only when needed."""
+    keys = [client_key(p.agency_id, c) for c in client_ids]
+    if len(keys) <= 1:
+        firsts = [_first_page(k, page) for k in keys]
+    else:
+        with ThreadPoolExecutor(max_workers=min(16, len(keys))) as pool:
+            firsts = list(pool.map(lambda k: _first_page(k, page), keys))
+    streams = [_stream(k, f, page) for k, f in zip(keys, firsts)]
     return heapq.merge(*streams, key=lambda s: s.rank)
 
 
@@ -256,7 +276,7 @@ def take_next(p: Principal, client_id: str | None = None, *,
     """Claim the best task that may be called now; None if nothing is callable."""
     require_staff(p)
     now = now or utcnow()
-    for slot in islice(_ranked(p, _clients_of(p, client_id), 5), MAX_CANDIDATES):
+    for slot in islice(_ranked(p, _clients_of(p, client_id), 3), MAX_CANDIDATES):
         if _held_by_other(slot, p.user_id, now):
             continue
         when, _ = callable_from(slot, now)
