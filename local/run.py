@@ -55,6 +55,7 @@ Recoup is running.
   API            {base}/v1/clients   (OpenAPI: {base}/openapi.json)
   demo agency    {demo['clients']}
   tokens         .local/demo.json  (admin, specialist, client_viewer)
+  workbench      {base}/w/login?token=$(make -s token ROLE=specialist)
   try            curl -H "Authorization: Bearer $(python -c "import json;print(json.load(open('.local/demo.json'))['tokens']['admin'])")" {base}/v1/clients
 Ctrl-C stops everything.
 """, flush=True)
