@@ -176,3 +176,41 @@ def test_a_broken_promise_raises_a_task_that_ranks_higher(http, tenants, now):
     assert task["reasons"][0]["reason"] == "promise broken"
     assert "1 broken promise" in task["why"] and task["score"] > before["score"]
     assert task["id"] != before["id"]
+
+
+def test_a_debtor_acting_on_the_payment_page_raises_a_task_and_paying_off_closes_it(
+        http, tenants, now):
+    a, _ = tenants
+    d, inv = _debtor(http, a, "ACT", "Acting Ltd")
+    for _ in range(2):  # delivered twice
+        events.publish("debtor_action", agency_id=a.agency_id, client_id=a.client_id,
+                       debtor_id=d, action="question", details={"text": "which invoice?",
+                                                                "event_id": "q-1"})
+    q = http.http.get(f"/v1/clients/{a.client_id}/tasks", headers=bearer(a.admin)).json_body
+    assert [r["reason"] for r in q["items"][0]["reasons"]] == [
+        "debtor asked a question on the payment page"]
+    # The account is settled (here: written off) and the payment event closes the task.
+    http.http.patch(f"/v1/clients/{a.client_id}/debtors/{d}/invoices/{inv}",
+                    headers=bearer(a.admin), body=json.dumps({"status": "written_off"}))
+    events.publish("payment_applied", agency_id=a.agency_id, client_id=a.client_id,
+                   debtor_id=d, payment_id="pay-9", amount_minor=1, currency="GBP",
+                   allocations=[], source="link", at=FIXED_NOW)
+    assert http.http.get(f"/v1/clients/{a.client_id}/tasks",
+                         headers=bearer(a.admin)).json_body["items"] == []
+
+
+def test_the_hourly_timer_breaks_overdue_promises(http, tenants, now):
+    a, _ = tenants
+    d, _ = _debtor(http, a, "TIMR", "Timer Ltd")
+    _need_call(a, d)
+    task = http.http.post("/v1/tasks/next", headers=bearer(a.specialist), body=b"").json_body
+    _post(http, a.specialist, f"/v1/clients/{a.client_id}/tasks/{task['id']}/outcome",
+          {"outcome": "promise_to_pay", "date": "2026-11-26", "amount_minor": 5_000})
+    now(FIXED_NOW + timedelta(days=10))
+    http.lambda_.invoke("promise_timer", http.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
+    base = f"/v1/clients/{a.client_id}/debtors/{d}"
+    assert http.http.get(f"{base}/promises", headers=bearer(a.admin)).json_body[
+        "items"][0]["status"] == "broken"
+    q = http.http.get(f"/v1/clients/{a.client_id}/tasks", headers=bearer(a.admin)).json_body
+    assert q["items"][0]["reasons"][0]["reason"] == "promise broken"
