@@ -214,3 +214,30 @@ def test_the_hourly_timer_breaks_overdue_promises(http, tenants, now):
         "items"][0]["status"] == "broken"
     q = http.http.get(f"/v1/clients/{a.client_id}/tasks", headers=bearer(a.admin)).json_body
     assert q["items"][0]["reasons"][0]["reason"] == "promise broken"
+
+
+def test_needs_arriving_at_once_for_one_debtor_make_one_task_with_every_reason(
+        http, tenants, now, atomic_writes):
+    a, _ = tenants
+    d, _ = _debtor(http, a, "RACE", "Race Ltd")
+    reasons = [f"reason {i}" for i in range(6)]
+    barrier = threading.Barrier(len(reasons))
+
+    errors = []
+
+    def need(reason):
+        barrier.wait()
+        try:
+            _need_call(a, d, reason=reason)
+        except Exception as exc:  # a thread's exception would otherwise vanish
+            errors.append(exc)
+
+    threads = [threading.Thread(target=need, args=(r,)) for r in reasons]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    q = http.http.get(f"/v1/clients/{a.client_id}/tasks", headers=bearer(a.admin)).json_body
+    assert len(q["items"]) == 1
+    assert sorted(r["reason"] for r in q["items"][0]["reasons"]) == reasons
