@@ -14,6 +14,8 @@ from chalicelib.routes import (
     report_jobs,
     reports,
     webhooks,
+    workbench,
+    workspace,
 )
 
 app = Chalice(app_name="recoup")
@@ -29,3 +31,5 @@ app.register_blueprint(payment_jobs.bp)
 app.register_blueprint(reports.bp)
 app.register_blueprint(portal.bp)
 app.register_blueprint(report_jobs.bp)
+app.register_blueprint(workbench.bp)
+app.register_blueprint(workspace.bp)

@@ -1,7 +1,7 @@
 """Request bodies of the agency API (pydantic): each bad field is named with a reason."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -165,3 +165,67 @@ class PlanIn(Body):
 
 class WaiverIn(Body):
     reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+# ------------------------------------------------------------------ specialist workbench
+
+DisputeReason = Literal["pricing", "goods_not_received", "quality", "duplicate",
+                        "already_paid", "other"]
+Outcome = Literal["no_answer", "voicemail", "wrong_number", "promise_to_pay", "dispute",
+                  "payment_plan_agreed", "paid_already", "callback_requested", "refuses_to_pay"]
+_Date = date  # the field called `date` below shadows the type
+Minor = Annotated[int, Field(gt=0, strict=True)]
+
+
+class OutcomeIn(Body):
+    """What happened on a call; the fields each outcome needs are checked by the call rules."""
+
+    outcome: Outcome
+    note: Annotated[str, Field(max_length=5000)] | None = None
+    date: _Date | None = None  # promise_to_pay
+    amount_minor: Minor | None = None  # promise_to_pay, paid_already
+    invoice_id: str | None = None  # dispute
+    reason: str | None = None  # dispute: a DisputeReason; refuses_to_pay: free text
+    detail: str | None = None  # dispute
+    first_due: _Date | None = None  # payment_plan_agreed
+    instalments: Annotated[int, Field(ge=2, le=60, strict=True)] | None = None
+    paid_on: _Date | None = None  # paid_already
+    reference: str | None = None
+    at: datetime | None = None  # callback_requested (ISO 8601 with offset)
+    contact_id: str | None = None  # wrong_number
+
+    @model_validator(mode="after")
+    def _dispute_reason(self) -> OutcomeIn:
+        if self.outcome == "dispute" and self.reason not in DisputeReason.__args__:
+            raise ValueError("reason must be one of " + ", ".join(DisputeReason.__args__))
+        return self
+
+
+class DisputeIn(Body):
+    invoice_id: Annotated[str, Field(min_length=1)]
+    reason: DisputeReason
+    detail: str | None = None
+
+
+class DisputePatch(Body):
+    status: Literal["open", "waiting_on_client", "resolved_for_debtor",
+                    "resolved_for_client"] | None = None
+    owner: str | None = None
+    credit_minor: Minor | None = None  # resolved_for_debtor: default the invoice balance
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class EscalationDecisionIn(Body):
+    decision: Literal["approve", "decline"]
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class CasePatch(Body):
+    status: Literal["open", "letter_sent", "in_recovery", "recovered", "closed"] | None = None
+    recovery_minor: Minor | None = None  # a recovery to add
+    fee_minor: Minor | None = None  # a fee to add
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class TaskIn(Body):
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    due_at: datetime | None = None

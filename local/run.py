@@ -63,6 +63,7 @@ Recoup is running.
   debtor page    {demo['debtor_link']}   (local test checkout: no Stripe keys set)
   client portal  {base}/portal/login?token=<client_viewer token>   (Acme Supplies' viewer)
   reports        {base}/v1/clients/<id>/report?as_of=YYYY-MM-DD   {base}/v1/overview
+  workbench      {base}/w/login?token=$(make -s token ROLE=specialist)
   try            curl -H "Authorization: Bearer $(python -c "import json;print(json.load(open('.local/demo.json'))['tokens']['admin'])")" {base}/v1/clients
 Ctrl-C stops everything.
 """, flush=True)

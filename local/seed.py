@@ -38,6 +38,7 @@ def seed(progress=None) -> dict:
             AGENCY, client["id"], (BOOKS / book).read_bytes(), actor="u-admin", filename=book,
             progress=progress or (lambda *a: None))
     _demo_dispute(admin, acme["id"])
+    _raise_demo_tasks([acme["id"], north["id"]])
     secret = get_settings().jwt_secret
     ttl = 30 * 24 * 3600
     return {
@@ -57,3 +58,22 @@ def _demo_dispute(admin: Principal, client_id: str) -> None:
     for inv in InvoiceModel.open_by_due.query(client_key(AGENCY, client_id), limit=1):
         invoices.update_invoice(admin, client_id, inv.debtor_id, inv.invoice_id,
                                 InvoicePatch(status="disputed", reason="goods not received"))
+def _raise_demo_tasks(client_ids: list[str], count: int = 5) -> None:
+    """A queue for the demo specialist: call tasks for the most overdue accounts."""
+    from chalicelib.services import events
+    from chalicelib.store.models import InvoiceModel
+
+    oldest = []
+    for client_id in client_ids:
+        for inv in InvoiceModel.open_by_due.query(f"{AGENCY}#{client_id}", limit=50):
+            oldest.append((inv.due_date, client_id, inv.debtor_id))
+    seen: set[str] = set()
+    for due, client_id, debtor_id in sorted(oldest):
+        if debtor_id in seen:
+            continue
+        seen.add(debtor_id)
+        events.publish("call_task_needed", agency_id=AGENCY, client_id=client_id,
+                       debtor_id=debtor_id, reason=f"oldest invoice due {due}: call before "
+                       "the final notice", due_at=None, details={"source": "demo seed"})
+        if len(seen) == count:
+            return

@@ -120,3 +120,22 @@ def pytest_terminal_summary(terminalreporter, config):
     if zip_path.exists():
         terminalreporter.write_line(
             f"deployment_zip_size: {zip_path.stat().st_size / 1e6:.1f} MB ({zip_path})")
+
+@pytest.fixture
+def atomic_writes(monkeypatch):
+    """moto evaluates a conditional write and applies it without a lock, so two threads can
+    both pass the same condition; DynamoDB makes each single-item write atomic. This lock
+    gives moto that guarantee, so race tests test our conditions, not moto's."""
+    import threading
+
+    import moto.dynamodb.models as dynamodb
+
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        real = getattr(dynamodb.DynamoDBBackend, name)
+
+        def locked(self, *args, _real=real, **kwargs):
+            with lock:
+                return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(dynamodb.DynamoDBBackend, name, locked)

@@ -4,6 +4,7 @@ the announcer importing them. Handlers must be idempotent: the caller may be ret
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -48,20 +49,28 @@ def publish(event: str, **payload: Any) -> None:
 _loaded = False
 
 
+_load_lock = threading.Lock()
+
+
 def _load_subscribers() -> None:
-    """Import the modules that subscribe (once), so publishers need not know them."""
+    """Import the modules that subscribe (once), so publishers need not know them. Marked
+    loaded only after the imports, under a lock: a second thread must not publish to an
+    empty handler list while the first is still importing."""
     global _loaded
     if _loaded:
         return
-    _loaded = True
     import importlib
 
-    for name in SUBSCRIBERS:
-        importlib.import_module(name)
+    with _load_lock:
+        if not _loaded:
+            for name in SUBSCRIBERS:
+                importlib.import_module(name)
+            _loaded = True
 
 
 # Modules whose import registers handlers; each capability adds its own line.
 SUBSCRIBERS: list[str] = [
     "chalicelib.services.thanks",  # payment_applied -> thank-you message
     "chalicelib.services.report_events",  # every money/touch event -> report aggregates
+    "chalicelib.services.workbench_events",  # needs and debtor actions -> call tasks
 ]

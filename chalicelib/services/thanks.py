@@ -2,7 +2,7 @@
 through the debtor's first open channel, unless the client switched thank_you off."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from babel.dates import format_date
 
@@ -36,6 +36,8 @@ def on_payment_applied(*, agency_id: str, client_id: str, debtor_id: str, paymen
     owed = [i for i in acc.invoices if i.status in ("open", "part_paid") and
             int(i.balance_minor) > 0]
     loc = messages.locale_for(acc.client, acc.debtor)
+    if isinstance(at, datetime):  # publishers send an ISO string; tolerate an instant
+        at = iso(at)
     paid_on = date.fromisoformat(at[:10]) if at else cw.local_date(now, acc.tz)
     ctx = messages.context(acc.client, acc.debtor, owed, now, acc.tz,
                            contact_name=route.contact.name if route.contact else None,

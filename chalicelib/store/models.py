@@ -229,21 +229,19 @@ class ImportModel(Model):
     actor = UnicodeAttribute()
 
 
-from chalicelib.store.report_models import ContributionModel, ReportModel  # noqa: E402
-
-ALL_MODELS: tuple[type[Model], ...] = (
-    AgencyModel, UserModel, ClientModel, DebtorModel, ContactModel, InvoiceModel,
-    TimelineModel, PaymentModel, ClaimModel, ImportModel, ReportModel, ContributionModel,
-)
-
-
-def _payments_models() -> tuple[type[Model], ...]:
+def _all_models() -> tuple[type[Model], ...]:
+    # Each capability keeps its tables in its own module; they are listed here once.
     from chalicelib.store.plan_models import PlanModel, RateCounterModel
+    from chalicelib.store.report_models import ContributionModel, ReportModel
+    from chalicelib.store.task_models import WORKBENCH_MODELS
 
-    return (PlanModel, RateCounterModel)
+    return (AgencyModel, UserModel, ClientModel, DebtorModel, ContactModel, InvoiceModel,
+            TimelineModel, PaymentModel, ClaimModel, ImportModel, PlanModel, RateCounterModel,
+            ReportModel, ContributionModel, *WORKBENCH_MODELS)
 
 
-ALL_MODELS += _payments_models()
+ALL_MODELS: tuple[type[Model], ...] = _all_models()
+
 
 
 def create_tables() -> None:

@@ -1,4 +1,5 @@
-"""Browser tests: headless Debian Chromium driven by Playwright against the served demo."""
+"""Browser tests: headless Debian Chromium driven by Playwright against served demos
+(`demo`: the make-run seed, for the portal; `workbench`: a small tenant with call tasks)."""
 from __future__ import annotations
 
 import json
@@ -38,9 +39,27 @@ def demo():
 
 
 @pytest.fixture(scope="session")
+def workbench():
+    proc = subprocess.Popen([sys.executable, "-m", "tests.browser.server"], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:  # the local server prints a banner first
+            if line.startswith("{"):
+                break
+        else:
+            raise RuntimeError("the workbench server did not start")
+        yield json.loads(line)
+    finally:
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (make browser)")
+    # make test installs Debian chromium (scripts/ensure-chromium.sh); without it this fails.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -51,7 +70,8 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(accept_downloads=True)
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True)
     pg = context.new_page()
+    pg.set_default_timeout(10_000)
     yield pg
     context.close()

@@ -24,12 +24,22 @@ BODIES = {
                   "reference": "BACS-1"},
     "PlanIn": {"instalments": 2, "first_due": "2026-12-01"},
     "WaiverIn": {"reason": "goodwill"},
+    "OutcomeIn": {"outcome": "no_answer"},
+    "TaskIn": {"reason": "x"},
+    "DisputeIn": {"invoice_id": "x", "reason": "pricing"},
+    "DisputePatch": {"status": "resolved_for_debtor"},
+    "EscalationDecisionIn": {"decision": "approve"},
+    "CasePatch": {"note": "x"},
 }
 # Agency-level routes: they act inside the caller's own agency, so they are checked
 # separately (they must never show tenant A's objects to tenant B).
-AGENCY_LEVEL = {"/v1/me", "/v1/users", "/v1/clients", "/v1/overview"}
+AGENCY_LEVEL = {"/v1/me", "/v1/users", "/v1/clients", "/v1/overview", "/v1/tasks",
+                "/v1/tasks/next"}
 # Report routes: a client viewer may read its own client's report (and only that one).
 REPORT_ROUTES = {"/v1/clients/{client_id}/report"}
+# Client-viewer routes: the client comes from the viewer's token; tenant A's own viewer may
+# use them (checked in test_portal_routes_serve_only_the_viewers_own_client).
+PORTAL = {"/v1/portal/escalations", "/v1/portal/escalations/{escalation_id}/decision"}
 
 
 @pytest.fixture
@@ -39,13 +49,24 @@ def world(http, tenants):
     r = http.http.post(f"{base}/imports", headers=bearer(a.admin, **{"Content-Type": "text/csv"}),
                        body=(BOOKS / "acme_generic.csv").read_bytes())
     imp = r.json_body["import_id"]
-    debtor = http.http.get(f"{base}/debtors?limit=1", headers=bearer(a.admin)).json_body["items"][0]
-    inv = http.http.get(f"{base}/debtors/{debtor['id']}/invoices",
+    # An account that still owes something, so it can be disputed and escalated.
+    inv = http.http.get(f"{base}/invoices?open=true&limit=1",
                         headers=bearer(a.admin)).json_body["items"][0]
+    debtor = http.http.get(f"{base}/debtors/{inv['debtor_id']}", headers=bearer(a.admin)).json_body
     contact = http.http.get(f"{base}/debtors/{debtor['id']}/contacts",
                             headers=bearer(a.admin)).json_body["items"][0]
+    from chalicelib.services import disputes, escalations, events
+
+    events.publish("call_task_needed", agency_id=a.agency_id, client_id=a.client_id,
+                   debtor_id=debtor["id"], reason="final notice unanswered", due_at=None,
+                   details={})
+    task = http.http.get(f"{base}/tasks", headers=bearer(a.admin)).json_body["items"][0]
+    dispute = disputes.open_dispute(a.agency_id, a.client_id, debtor["id"], inv["id"], "pricing",
+                                    owner=a.agency_id + "-admin")
+    esc = escalations.propose(a.agency_id, a.client_id, debtor["id"], ["test"])
     ids = {"client_id": a.client_id, "debtor_id": debtor["id"], "invoice_id": inv["id"],
-           "contact_id": contact["id"], "import_id": imp,
+           "contact_id": contact["id"], "import_id": imp, "task_id": task["id"],
+           "dispute_id": dispute["id"], "escalation_id": esc["id"],
            "plan_id": "pl" + "0" * 20, "charge_id": "c" + "0" * 24}
     secrets = {a.client_id, debtor["id"], debtor["name"], inv["number"], contact["email"]}
     return a, b, ids, secrets
@@ -78,13 +99,19 @@ def _call(http, spec, ids, token):
     return http.http.request(spec.method, path, headers=headers, body=body or b"")
 
 
-def _tenant_routes():
-    return [s for s in REGISTRY if s.auth and s.path not in AGENCY_LEVEL]
+def _tenant_routes(viewer: bool = False):
+    return [s for s in REGISTRY if s.auth and s.path not in AGENCY_LEVEL
+            and not (viewer and s.path in PORTAL)]
 
 
 def test_every_tenant_route_is_checked():
-    import app  # noqa: F401 - registers every route
-    assert len(_tenant_routes()) >= 20
+    import app  # noqa: F401 - routes register when the app is imported
+
+    paths = {s.path for s in _tenant_routes()}
+    assert len(paths) >= 20
+    assert "/v1/clients/{client_id}/tasks/{task_id}/outcome" in paths
+    assert "/v1/portal/escalations/{escalation_id}/decision" in paths
+    assert all(s.body is None or s.body.__name__ in BODIES for s in _tenant_routes())
 
 
 @pytest.mark.parametrize("who,allowed,reports", [("other_agency", {404}, {404}),
@@ -95,7 +122,7 @@ def test_foreign_callers_get_nothing(http, world, who, allowed, reports):
     a, b, ids, secrets = world
     token = {"other_agency": lambda: b.admin, "unassigned": lambda: a.outsider,
              "viewer": lambda: a.viewer, "other_viewer": lambda: _viewer_of_another_client(a)}[who]()
-    for spec in _tenant_routes():
+    for spec in _tenant_routes(viewer=who in ("viewer", "other_viewer")):
         r = _call(http, spec, ids, token)
         expected = reports if spec.path in REPORT_ROUTES else allowed
         assert r.status_code in expected, (spec.method, spec.path, r.status_code, r.body)
@@ -133,3 +160,26 @@ def test_agency_level_routes_only_show_the_callers_agency(http, world):
     overview_b = http.http.get("/v1/overview", headers=bearer(b.admin)).body.decode()
     assert all(s not in overview_b for s in secrets), overview_b
     assert http.http.get("/v1/overview", headers=bearer(a.viewer)).status_code == 403
+
+
+def test_portal_routes_serve_only_the_viewers_own_client(http, world):
+    a, b, ids, secrets = world
+    path = f"/v1/portal/escalations/{ids['escalation_id']}/decision"
+    body = json.dumps({"decision": "decline"})
+    r = http.http.post(path, headers=bearer(b.viewer), body=body)
+    assert r.status_code == 404 and ids["debtor_id"] not in r.body.decode()
+    listing = http.http.get("/v1/portal/escalations", headers=bearer(b.viewer)).json_body
+    assert listing["items"] == []
+    r = http.http.post(path, headers=bearer(a.viewer), body=body)
+    assert r.status_code == 200 and r.json_body["status"] == "declined"
+
+
+def test_agency_level_queue_only_shows_the_callers_clients(http, world):
+    a, b, ids, secrets = world
+    assert http.http.get("/v1/tasks", headers=bearer(b.admin)).json_body["items"] == []
+    assert http.http.get("/v1/tasks", headers=bearer(a.outsider)).json_body["items"] == []
+    assert http.http.get("/v1/tasks", headers=bearer(a.viewer)).status_code == 403
+    for token in (b.admin, a.outsider):
+        assert http.http.post("/v1/tasks/next", headers=bearer(token), body=b"").status_code == 204
+    mine = http.http.get("/v1/tasks", headers=bearer(a.specialist)).json_body["items"]
+    assert [t["id"] for t in mine] == [ids["task_id"]]

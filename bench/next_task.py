@@ -1,0 +1,99 @@
+"""Take-next cost: latency and DynamoDB reads per "take next task" over N open tasks across
+50 clients, at two sizes, to show the reads do not grow with the number of tasks."""
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from datetime import datetime, timezone
+
+from bench.meter import metered
+
+CLIENTS = 50
+TAKES = 10
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)  # a Wednesday, London calling hours
+
+
+def _seed(agency: str, tasks: int) -> list[str]:
+    """Clients (a specialist on all) and open tasks, batch-written; a fifth are in Sydney,
+    where it is night, so take-next has to skip some."""
+    from chalicelib.clock import iso
+    from chalicelib.domain.calls import rank_key
+    from chalicelib.store.models import ClientModel, create_tables
+    from chalicelib.store.task_models import CallTaskModel
+
+    create_tables()
+    rng = random.Random(tasks)
+    now = iso(NOW)
+    client_ids = [f"c{i:03d}" for i in range(CLIENTS)]
+    with ClientModel.batch_write() as batch:
+        for cid in client_ids:
+            batch.save(ClientModel(agency, cid, name=cid, brand_name=cid,
+                                   sender_email="ar@bench.example.com", timezone="Europe/London",
+                                   country="GB", currency="GBP", specialist_ids=["spec"],
+                                   created_at=now, updated_at=now))
+    with CallTaskModel.batch_write() as batch:
+        for n in range(tasks):
+            cid = client_ids[n % CLIENTS]
+            debtor_id = f"d{n:06d}"
+            score = rng.randint(0, 130)
+            sydney = rng.random() < 0.2
+            batch.save(CallTaskModel(
+                f"{agency}#{cid}", debtor_id, generation=1, status="open",
+                queue_key=f"{agency}#{cid}", rank=rank_key(score, NOW, debtor_id), score=score,
+                why=[f"£{score * 100} overdue"], reasons=[{"reason": "final notice unanswered"}],
+                due_at=now, debtor_name=f"Debtor {n}",
+                timezone="Australia/Sydney" if sydney else "Europe/London",
+                country="AU" if sydney else "GB", created_at=now, updated_at=now, version=1))
+    return client_ids
+
+
+def _measure(agency: str, client_ids: list[str]) -> dict:
+    from chalicelib.auth import Principal
+    from chalicelib.services.tasks import take_next
+
+    from chalicelib.store.task_models import CallTaskModel
+
+    spec = Principal(agency, "spec", "specialist")
+    t0 = time.perf_counter()
+    for _ in range(TAKES):
+        list(CallTaskModel.queue.query(f"{agency}#{client_ids[1]}", limit=3))
+    # The local stack's own cost of one 3-item index query: moto walks the whole table for
+    # a GSI query, so latency here grows with the table even when the reads do not.
+    out = {"bare_query_ms": (time.perf_counter() - t0) * 1000 / TAKES}
+    for label, client in (("all_clients", None), ("one_client", client_ids[0])):
+        times = []
+        with metered() as m:
+            for _ in range(TAKES):
+                t0 = time.perf_counter()
+                got = take_next(spec, client, now=NOW)
+                times.append((time.perf_counter() - t0) * 1000)
+                assert got is not None
+        out[label] = {"p50_ms": statistics.median(times),
+                      "p95_ms": sorted(times)[int(len(times) * 0.95) - 1],
+                      "reads": m.read_requests / TAKES, "items": m.items_read / TAKES}
+    return out
+
+
+def run(full: bool = False) -> None:
+    sizes = (2_000, 10_000) if full else (500, 2_000)
+    results = {}
+    for size in sizes:
+        agency = f"bench-next-{size}"
+        t0 = time.perf_counter()
+        clients = _seed(agency, size)
+        seed_s = time.perf_counter() - t0
+        results[size] = _measure(agency, clients)
+        print(f"next_task_seeded_{size}: {size / seed_s:.0f} tasks/s")
+        print(f"next_task_moto_bare_query_{size}_latency: "
+              f"{results[size].pop('bare_query_ms'):.1f} ms")
+        for label, r in results[size].items():
+            print(f"next_task_{label}_{size}_latency_p50: {r['p50_ms']:.1f} ms")
+            print(f"next_task_{label}_{size}_latency_p95: {r['p95_ms']:.1f} ms")
+            print(f"next_task_{label}_{size}_read_requests: {r['reads']:.1f} requests")
+            print(f"next_task_{label}_{size}_items_read: {r['items']:.1f} items")
+    small, big = sizes
+    for label in ("all_clients", "one_client"):
+        ratio = results[big][label]["reads"] / results[small][label]["reads"]
+        print(f"next_task_{label}_read_ratio_{big}_vs_{small}: {ratio:.2f} x "
+              f"(tasks x{big / small:.0f})")

@@ -1,0 +1,125 @@
+"""Workbench tables: call tasks (one slot per debtor), promises, disputes and collection cases."""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.store.models import _index_meta, _meta
+
+
+class QueueIndex(GlobalSecondaryIndex):
+    """Sparse: only open tasks carry queue_key (agency#client); rank sorts best first."""
+
+    Meta = _index_meta("queue", AllProjection())
+    queue_key = UnicodeAttribute(hash_key=True)
+    rank = UnicodeAttribute(range_key=True)
+
+
+class CallTaskModel(Model):
+    """The call slot of one debtor: at most one open task, its reasons merged; the item stays
+    after the task closes so the call attempts (caps) and generation survive."""
+
+    Meta = _meta("call_tasks")
+    client_key = UnicodeAttribute(hash_key=True)  # agency#client
+    debtor_id = UnicodeAttribute(range_key=True)
+    generation = NumberAttribute(default=0)  # task id = debtor_id.generation
+    status = UnicodeAttribute(default="closed")  # open | closed
+    queue_key = UnicodeAttribute(null=True)
+    rank = UnicodeAttribute(null=True)
+    queue = QueueIndex()
+    score = NumberAttribute(default=0)
+    why = ListAttribute(of=UnicodeAttribute, default=list)  # priority reasons, readable
+    reasons = JSONAttribute(default=list)  # [{reason, source, at, details}] merged
+    due_at = UnicodeAttribute(null=True)
+    callback_at = UnicodeAttribute(null=True)
+    consent_at = UnicodeAttribute(null=True)
+    claimed_by = UnicodeAttribute(null=True)
+    claim_expires = UnicodeAttribute(null=True)
+    attempts = JSONAttribute(default=list)  # [{at, connected, exempt}] last 14 days
+    debtor_name = UnicodeAttribute(null=True)
+    timezone = UnicodeAttribute(null=True)
+    country = UnicodeAttribute(null=True)
+    consumer = NumberAttribute(default=0)
+    broken_promises = NumberAttribute(default=0)
+    disputes = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class PromiseCheckIndex(GlobalSecondaryIndex):
+    """Sparse, sharded: open promises by the moment they turn broken (the timer reads due ones)."""
+
+    Meta = _index_meta("promise_check", AllProjection())
+    check_shard = UnicodeAttribute(hash_key=True)
+    check_sort = UnicodeAttribute(range_key=True)
+
+
+class PromiseModel(Model):
+    Meta = _meta("promises")
+    debtor_key = UnicodeAttribute(hash_key=True)  # agency#client#debtor
+    promise_id = UnicodeAttribute(range_key=True)
+    amount_minor = NumberAttribute()
+    currency = UnicodeAttribute()
+    promised_for = UnicodeAttribute()  # date
+    deadline = UnicodeAttribute()  # instant: date + grace
+    status = UnicodeAttribute(default="open")  # open | kept | broken
+    paid_minor = NumberAttribute(default=0)
+    payment_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    check_shard = UnicodeAttribute(null=True)
+    check_sort = UnicodeAttribute(null=True)
+    promise_check = PromiseCheckIndex()
+    taken_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class DisputeModel(Model):
+    Meta = _meta("disputes")
+    debtor_key = UnicodeAttribute(hash_key=True)
+    dispute_id = UnicodeAttribute(range_key=True)
+    invoice_id = UnicodeAttribute()
+    invoice_number = UnicodeAttribute()
+    reason = UnicodeAttribute()  # pricing | goods_not_received | quality | duplicate | ...
+    detail = UnicodeAttribute(null=True)
+    owner = UnicodeAttribute()
+    status = UnicodeAttribute(default="open")
+    credit_minor = NumberAttribute(default=0)
+    history = JSONAttribute(default=list)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class EscalationModel(Model):
+    """A proposal to send an account to collections and, once approved, the case."""
+
+    Meta = _meta("escalations")
+    client_key = UnicodeAttribute(hash_key=True)
+    escalation_id = UnicodeAttribute(range_key=True)
+    debtor_id = UnicodeAttribute()
+    debtor_name = UnicodeAttribute()
+    status = UnicodeAttribute(default="proposed")  # proposed | declined | approved | closed
+    rules = ListAttribute(of=UnicodeAttribute, default=list)  # why it was proposed
+    amount_minor = NumberAttribute(default=0)
+    currency = UnicodeAttribute()
+    decided_by = UnicodeAttribute(null=True)
+    decided_at = UnicodeAttribute(null=True)
+    decision_note = UnicodeAttribute(null=True)
+    letter = JSONAttribute(null=True)  # {html, interest_minor, compensation_minor, total_minor}
+    case = JSONAttribute(null=True)  # {status, recoveries_minor, fees_minor, events: [...]}
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+WORKBENCH_MODELS: tuple[type[Model], ...] = (CallTaskModel, PromiseModel, DisputeModel,
+                                             EscalationModel)

@@ -1,0 +1,72 @@
+"""Workspace pages: the cookie login, the page-level token check, and page tenancy (another
+agency's token or an unassigned specialist sees no data)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.functional.test_workbench import _debtor, _need_call, now  # noqa: F401
+
+
+def _cookie(token: str) -> dict:
+    return {"Cookie": f"recoup_token={token}"}
+
+
+@pytest.fixture
+def desk(http, tenants, now):
+    a, b = tenants
+    d, _ = _debtor(http, a, "PAGE", "Pageant Ltd")
+    _need_call(a, d, reason="final notice unanswered")
+    task = http.http.get(f"/v1/clients/{a.client_id}/tasks",
+                         headers={"Authorization": f"Bearer {a.admin}"}).json_body["items"][0]
+    return a, b, d, task
+
+
+def test_login_sets_an_httponly_cookie_and_pages_read_it(http, desk):
+    a, _, _, _ = desk
+    r = http.http.get(f"/w/login?token={a.specialist}")
+    assert r.status_code == 303 and r.headers["Location"] == "/w/queue"
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    page = http.http.get("/w/queue", headers=_cookie(a.specialist))
+    assert page.status_code == 200 and "Pageant Ltd" in page.body.decode()
+    assert "final notice unanswered" in page.body.decode()
+    assert http.http.get("/w/login?token=forged").status_code == 401
+    assert http.http.get("/w/queue").headers["Location"] == "/w/login"
+
+
+def test_a_form_without_its_csrf_token_is_refused(http, desk):
+    a, _, _, task = desk
+    r = http.http.post("/w/next", headers={**_cookie(a.specialist),
+                                           "Content-Type": "application/x-www-form-urlencoded"},
+                       body=b"")
+    assert r.status_code == 403
+    page = http.http.get("/w/queue", headers=_cookie(a.specialist)).body.decode()
+    csrf = re.search(r'name="csrf" value="(\w+)"', page).group(1)
+    r = http.http.post("/w/next", headers={**_cookie(a.specialist),
+                                           "Content-Type": "application/x-www-form-urlencoded"},
+                       body=f"csrf={csrf}".encode())
+    assert r.status_code == 303 and task["id"] in r.headers["Location"]
+
+
+@pytest.mark.parametrize("who,status", [("other_agency", 404), ("unassigned", 403),
+                                        ("viewer", 403)])
+def test_pages_show_nothing_to_foreign_callers(http, desk, who, status):
+    a, b, d, task = desk
+    token = {"other_agency": b.admin, "unassigned": a.outsider, "viewer": a.viewer}[who]
+    for path in (f"/w/clients/{a.client_id}/debtors/{d}",
+                 f"/w/clients/{a.client_id}/tasks/{task['id']}"):
+        r = http.http.get(path, headers=_cookie(token))
+        assert r.status_code == status, (path, r.status_code)
+        assert "Pageant" not in r.body.decode() and "PAGE-1" not in r.body.decode()
+    queue = http.http.get("/w/queue", headers=_cookie(token))
+    assert "Pageant" not in queue.body.decode()
+    r = http.http.post(f"/w/clients/{a.client_id}/tasks/{task['id']}/outcome",
+                       headers={**_cookie(token),
+                                "Content-Type": "application/x-www-form-urlencoded"},
+                       body=b"outcome=no_answer")
+    assert r.status_code in (403, 404)
+    after = http.http.get(f"/v1/clients/{a.client_id}/tasks",
+                          headers={"Authorization": f"Bearer {a.admin}"}).json_body["items"]
+    assert [t["id"] for t in after] == [task["id"]]  # nothing was logged
