@@ -15,14 +15,18 @@ BENCHMARKS = ["bench.import_book", "bench.sweep_cost", "bench.dispatch_rate", "b
 def main(argv: list[str]) -> int:
     full = "--full" in argv or os.environ.get("RECOUP_BENCH_FULL") == "1"
     only = [a for a in argv if not a.startswith("-")]
-    from local.stack import LocalAWS
+    import logging
 
+    from local.stack import LocalAWS, reset
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines
     aws = LocalAWS().start()
     try:
         for name in BENCHMARKS:
             if only and not any(o in name for o in only):
                 continue
             print(f"# {name}", flush=True)
+            reset()  # each benchmark starts on an empty local stack (the sweep is global)
             importlib.import_module(name).run(full=full)
     finally:
         aws.stop()

@@ -20,6 +20,7 @@ def main() -> int:
     from local.stack import LocalAWS, provision
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request log lines
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # endpoint/credential chatter
 
     port = int(os.environ.get("PORT", "8000"))
     os.environ.setdefault("RECOUP_PUBLIC_URL", f"http://localhost:{port}")

@@ -49,3 +49,11 @@ def provision() -> None:
     except ImportError:  # pragma: no cover - optional until dunning adds queues
         return
     resources.provision()
+
+
+def reset() -> None:
+    """Empty the running local stack and create its resources again."""
+    from urllib.request import Request, urlopen
+
+    urlopen(Request(os.environ["AWS_ENDPOINT_URL"] + "/moto-api/reset", method="POST"))  # noqa: S310 - loopback only
+    provision()
