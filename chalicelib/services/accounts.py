@@ -2,8 +2,12 @@
 recomputed from what is still owed whenever its invoices change."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
+from pynamodb.exceptions import PutError
+
+from chalicelib.clock import iso
 from chalicelib.domain.invoices import position
 from chalicelib.store.models import DebtorModel, InvoiceModel
 
@@ -37,3 +41,22 @@ def recompute(debtor: DebtorModel, now: datetime,
     changed = apply_position(debtor, invs, now.date())
     changed |= scheduling.apply_next_action(debtor, invs, now, client=client)
     return changed
+
+
+def save_account(debtor: DebtorModel, now: datetime,
+                 change: Callable[[DebtorModel], None] | None = None, attempts: int = 5) -> None:
+    """Apply `change`, recompute position and next action, and save under the item's version;
+    on a conflict re-read the debtor and do it all again (another writer got there first)."""
+    for attempt in range(attempts):
+        if change is not None:
+            change(debtor)
+        if not recompute(debtor, now) and change is None:
+            return  # nothing moved: no write
+        debtor.updated_at = iso(now)
+        try:
+            debtor.save()
+            return
+        except PutError:
+            if attempt == attempts - 1:
+                raise
+            debtor.refresh(consistent_read=True)

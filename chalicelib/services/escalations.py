@@ -21,7 +21,7 @@ from chalicelib.services import accounts, tasks, timeline
 from chalicelib.services.access import load_client, require_admin, require_staff
 from chalicelib.store.keys import client_key, debtor_key
 from chalicelib.store.models import ClientModel, ContactModel, DebtorModel, InvoiceModel
-from chalicelib.store.task_models import CallTaskModel, EscalationModel
+from chalicelib.store.task_models import EscalationModel
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 _env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape())
@@ -193,20 +193,11 @@ def decide(agency_id: str, client_id: str, escalation_id: str, data, *, actor: s
 
 
 def _stop_cadence(debtor: DebtorModel, now: datetime) -> None:
-    for attempt in range(3):
-        debtor.status, debtor.stopped_reason = "in_collections", "escalated to collections"
-        debtor.updated_at = iso(now)
-        accounts.recompute(debtor, now)
-        from chalicelib.services import scheduling
+    def escalate(d: DebtorModel) -> None:
+        d.status, d.stopped_reason = "in_collections", "escalated to collections"
 
-        scheduling.set_next_action(debtor, None)  # no more dunning touches
-        try:
-            debtor.save()
-            return
-        except PutError:
-            if attempt == 2:
-                raise
-            debtor.refresh(consistent_read=True)
+    # A stopped account has no next action: recompute takes it out of the dunning index.
+    accounts.save_account(debtor, now, escalate)
 
 
 def _owed(debtor: DebtorModel) -> list[InvoiceModel]:

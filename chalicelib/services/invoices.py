@@ -91,17 +91,7 @@ def create_invoice(p: Principal, client_id: str, debtor_id: str, data: InvoiceIn
 
 
 def _refresh_debtor(debtor: DebtorModel) -> None:
-    for attempt in range(3):
-        if accounts.recompute(debtor, utcnow()):
-            try:
-                debtor.save()
-                return
-            except PutError:
-                if attempt == 2:
-                    raise
-                debtor.refresh(consistent_read=True)
-        else:
-            return
+    accounts.save_account(debtor, utcnow())
 
 
 def _load(p: Principal, client_id: str, debtor_id: str, invoice_id: str):

@@ -71,17 +71,7 @@ def live_plan(agency_id: str, client_id: str, debtor_id: str) -> PlanModel | Non
 
 
 def _save_debtor(debtor: DebtorModel, now: datetime, change) -> None:
-    for attempt in range(5):
-        change(debtor)
-        accounts.recompute(debtor, now)
-        debtor.updated_at = iso(now)
-        try:
-            debtor.save()
-            return
-        except PutError:
-            if attempt == 4:
-                raise
-            debtor.refresh(consistent_read=True)
+    accounts.save_account(debtor, now, change)
 
 
 def create_plan(agency_id: str, client: ClientModel, debtor: DebtorModel, *, instalments: int,
