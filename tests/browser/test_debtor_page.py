@@ -10,11 +10,6 @@ import urllib.request
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="chromium not installed")
-
 
 def _reset_connections() -> None:
     from chalicelib.store.models import ALL_MODELS
@@ -80,16 +75,6 @@ def live():
                 os.environ[k] = v
         get_settings.cache_clear()
         _reset_connections()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _unlabelled(page) -> list[str]:
