@@ -148,15 +148,8 @@ def apply_payment(agency_id: str, client_id: str, debtor_id: str, *, amount_mino
                                at=now, entry_id=f"{iso(now)}#pay-{payment_id}")
         plan = plans.after_payment(dkey, plan_id, amount_minor, now) if plan_id else None
         try:
-            with TransactWrite(connection=_connection(),
-                               client_request_token=f"{payment_id}-{attempt}") as tx:
-                for inv in changed:
-                    tx.save(inv)
-                tx.save(debtor)
-                tx.save(pay, condition=PaymentModel.payment_id.does_not_exist())
-                tx.save(entry, condition=timeline.TimelineModel.entry_id.does_not_exist())
-                if plan is not None:
-                    tx.save(plan)
+            _commit(f"{payment_id}-{attempt}", changed, debtor, pay, entry,
+                    [plan] if plan is not None else [])
         except TransactWriteError as exc:
             log.info("payment %s: conflict on attempt %d (%s); re-reading", payment_id,
                      attempt + 1, getattr(exc, "cause_response_code", exc))
@@ -169,6 +162,19 @@ def apply_payment(agency_id: str, client_id: str, debtor_id: str, *, amount_mino
             plans.after_commit(agency_id, client_id, debtor_id, plan, now)
         return {**out, "replayed": False}
     raise Conflict("the account kept changing; the payment was not applied, retry")
+
+
+def _commit(token: str, invoices: list, debtor, money: PaymentModel, entry, extra=()) -> None:
+    """One transaction for a money movement: the invoices and debtor under their versions,
+    the payment (or reversal) and its timeline entry only if new, plus any extra item."""
+    with TransactWrite(connection=_connection(), client_request_token=token) as tx:
+        for inv in invoices:
+            tx.save(inv)
+        tx.save(debtor)
+        tx.save(money, condition=PaymentModel.payment_id.does_not_exist())
+        tx.save(entry, condition=timeline.TimelineModel.entry_id.does_not_exist())
+        for item in extra:
+            tx.save(item)
 
 
 def _allocation_of(pay: PaymentModel) -> alloc_domain.Allocation:
@@ -236,13 +242,7 @@ def reverse_payment(agency_id: str, client_id: str, debtor_id: str, *, payment_i
                                actor="stripe", data={"payment_id": payment_id, "lines": lines},
                                at=now, entry_id=f"{iso(now)}#rev-{reversal_id}")
         try:
-            with TransactWrite(connection=_connection(),
-                               client_request_token=f"{reversal_id}-{attempt}") as tx:
-                for inv in changed:
-                    tx.save(inv)
-                tx.save(debtor)
-                tx.save(item, condition=PaymentModel.payment_id.does_not_exist())
-                tx.save(entry, condition=timeline.TimelineModel.entry_id.does_not_exist())
+            _commit(f"{reversal_id}-{attempt}", changed, debtor, item, entry)
         except TransactWriteError:
             continue
         events.publish("payment_reversed", agency_id=agency_id, client_id=client_id,

@@ -16,19 +16,17 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-@pytest.fixture(scope="session")
-def demo():
-    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
-    env["RECOUP_STAGE"] = "local"
-    env["PYTHONPATH"] = str(ROOT)
-    proc = subprocess.Popen([sys.executable, "-m", "tests.browser.serve"], cwd=ROOT, env=env,
+def _served(module: str, env: dict[str, str] | None = None):
+    """Run a test server module in a child process; yield what it announces on its
+    `READY {json}` line; closing its stdin stops it."""
+    proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         line = ""
         while not line.startswith("READY "):
             line = proc.stdout.readline()
             if not line:
-                pytest.fail("the demo server did not start")
+                pytest.fail(f"{module} did not start")
         yield json.JSONDecoder().raw_decode(line[6:])[0]
     finally:
         proc.stdin.close()
@@ -39,22 +37,18 @@ def demo():
 
 
 @pytest.fixture(scope="session")
+def demo():
+    """The `make run` seed (portal tests)."""
+    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    env["RECOUP_STAGE"] = "local"
+    env["PYTHONPATH"] = str(ROOT)
+    yield from _served("tests.browser.serve", env)
+
+
+@pytest.fixture(scope="session")
 def workbench():
-    proc = subprocess.Popen([sys.executable, "-m", "tests.browser.server"], cwd=ROOT,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        for line in proc.stdout:  # the local server prints a banner first
-            if line.startswith("{"):
-                break
-        else:
-            raise RuntimeError("the workbench server did not start")
-        yield json.loads(line)
-    finally:
-        proc.stdin.close()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    """A small tenant with three call tasks (workbench tests)."""
+    yield from _served("tests.browser.server")
 
 
 @pytest.fixture(scope="session")

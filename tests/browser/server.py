@@ -2,8 +2,8 @@
 Chalice's local server on free ports, seeded with one tenant and three call tasks.
 
 Own process because PynamoDB caches its connections per model: an endpoint set here would
-leak into the moto-mocked tests sharing a pytest worker. Prints one JSON line, then serves
-until stdin closes."""
+leak into the moto-mocked tests sharing a pytest worker. Prints one `READY {json}` line,
+then serves until stdin closes."""
 from __future__ import annotations
 
 import json
@@ -53,7 +53,7 @@ def main() -> None:
     server = create_local_server(__import__("app").app, Config(chalice_stage="local"),
                                  "127.0.0.1", port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(json.dumps({"base": f"http://127.0.0.1:{port}", "specialist": t.specialist,
+    print("READY " + json.dumps({"base": f"http://127.0.0.1:{port}", "specialist": t.specialist,
                       "other_agency": make_tenant("agX").admin, "client_id": t.client_id,
                       "debtors": ids}), flush=True)
     sys.stdin.read()  # the fixture closes stdin when the session ends
