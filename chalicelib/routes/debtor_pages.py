@@ -7,12 +7,12 @@ import logging
 import re
 import secrets
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
 
+from chalicelib import templating
 from chalicelib.clock import utcnow
 from chalicelib.domain.money import format_money
 from chalicelib.errors import Conflict, RecoupError, ValidationFailed
@@ -23,15 +23,6 @@ from chalicelib.settings import get_settings
 bp = Blueprint(__name__)
 log = logging.getLogger("recoup.debtor_pages")
 FORM = ["application/x-www-form-urlencoded"]
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "debtor"
-
-
-@lru_cache(maxsize=1)
-def _env():
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-    return Environment(loader=FileSystemLoader(str(TEMPLATES)),
-                       autoescape=select_autoescape(default=True, default_for_string=True))
 
 
 def _headers(nonce: str, content_type: str = "text/html; charset=utf-8") -> dict:
@@ -46,7 +37,7 @@ def _headers(nonce: str, content_type: str = "text/html; charset=utf-8") -> dict
 
 def _html(template: str, status: int = 200, **ctx: Any) -> Response:
     nonce = secrets.token_urlsafe(16)
-    body = _env().get_template(template).render(nonce=nonce, **ctx)
+    body = templating.render(f"debtor/{template}", nonce=nonce, **ctx)
     return Response(body=body, status_code=status, headers=_headers(nonce))
 
 
@@ -57,7 +48,7 @@ def not_found() -> Response:
 
 @lru_cache(maxsize=1)
 def _not_found_body() -> str:
-    return _env().get_template("not_found.html").render(nonce="nf", brand=None)
+    return templating.render("debtor/not_found.html", nonce="nf", brand=None)
 
 
 def _redirect(url: str) -> Response:

@@ -60,6 +60,11 @@ def parse_body(bp: Blueprint, model: type[BaseModel]) -> BaseModel:
     for forbidden in ("agency_id", "agency"):
         if forbidden in data:
             raise ValidationFailed.one(forbidden, "is taken from your token and may not be sent")
+    return validate(model, data)
+
+
+def validate(model: type[BaseModel], data: dict) -> BaseModel:
+    """The model, or ValidationFailed naming every bad field (JSON bodies and page forms)."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from chalice import Blueprint, Response
 
+from chalicelib import templating
 from chalicelib.auth import Principal, verify_token
 from chalicelib.domain.exports import to_csv
 from chalicelib.errors import RecoupError, Unauthorised
@@ -19,17 +19,6 @@ bp = Blueprint(__name__)
 COOKIE = "recoup_portal"
 P = "/portal/clients/{client_id}"
 ROUTES: list[str] = []  # every portal page, for the tenancy walk
-_env = None
-
-
-def templates():
-    global _env
-    if _env is None:
-        from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-        _env = Environment(loader=FileSystemLoader(Path(__file__).parents[1] / "templates"),
-                           autoescape=select_autoescape(["html"]))
-    return _env
 
 
 def _cookie_token(header: str) -> str:
@@ -52,7 +41,7 @@ def portal_principal(headers: Any) -> Principal:
 
 
 def html(name: str, status: int = 200, **context: Any) -> Response:
-    body = templates().get_template(f"portal/{name}").render(**context)
+    body = templating.render(f"portal/{name}", **context)
     return Response(body=body, status_code=status, headers={
         "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "

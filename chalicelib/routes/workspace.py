@@ -10,19 +10,17 @@ import functools
 import hashlib
 import hmac
 from datetime import datetime
-from pathlib import Path
 from urllib.parse import parse_qs, quote, urlencode
 from zoneinfo import ZoneInfo
 
 from chalice import Blueprint, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from pydantic import ValidationError
 
+from chalicelib import templating
 from chalicelib.auth import Principal, verify_token
 from chalicelib.clock import utcnow
-from chalicelib.domain.money import MoneyError, format_money, parse_major
+from chalicelib.domain.money import MoneyError, parse_major
 from chalicelib.errors import Forbidden, RecoupError, Unauthorised, ValidationFailed
-from chalicelib.routes.http import pydantic_problems
+from chalicelib.routes.http import validate
 from chalicelib.schemas import OutcomeIn
 from chalicelib.services import debtors, disputes, escalations, outcomes, promises, tasks
 from chalicelib.services.access import require_staff
@@ -35,23 +33,6 @@ from chalicelib.store.task_models import EscalationModel
 bp = Blueprint(__name__)
 COOKIE = "recoup_token"
 FORM = ["application/x-www-form-urlencoded"]
-_env = Environment(loader=FileSystemLoader(str(Path(__file__).resolve().parents[1] / "templates")),
-                   autoescape=select_autoescape(default=True))
-
-
-def _money(minor, currency="GBP") -> str:
-    return format_money(int(minor or 0), currency)
-
-
-def _local(ts: str | None, tz: str | None = None) -> str:
-    if not ts:
-        return ""
-    at = datetime.fromisoformat(ts).astimezone(ZoneInfo(tz or "Europe/London"))
-    return at.strftime("%a %d %b %H:%M")
-
-
-_env.filters["money"] = _money
-_env.filters["local"] = _local
 
 
 # -------------------------------------------------------------------------------- plumbing
@@ -94,7 +75,7 @@ def _form() -> dict[str, str]:
 
 
 def _html(template: str, status: int = 200, **ctx) -> Response:
-    body = _env.get_template(f"workspace/{template}").render(**ctx)
+    body = templating.render(f"workspace/{template}", **ctx)
     return Response(body=body, status_code=status,
                     headers={"Content-Type": "text/html; charset=utf-8",
                              "Cache-Control": "no-store", "X-Frame-Options": "DENY"})
@@ -223,12 +204,7 @@ def _outcome_from_form(form: dict, currency: str, tz: str) -> OutcomeIn:
         data["at"] = local.replace(tzinfo=ZoneInfo(tz)).isoformat()
     if "instalments" in data:
         data["instalments"] = int(data["instalments"]) if data["instalments"].isdigit() else -1
-    try:
-        return OutcomeIn.model_validate(data)
-    except ValidationError as exc:
-        problems = pydantic_problems(exc)
-        raise ValidationFailed("; ".join(f"{x.field}: {x.reason}" for x in problems),
-                               problems) from None
+    return validate(OutcomeIn, data)
 
 
 @bp.route("/w/clients/{client_id}/tasks/{task_id}/outcome", methods=["POST"],

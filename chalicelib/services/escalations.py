@@ -6,11 +6,10 @@ import csv
 import io
 import json
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pynamodb.exceptions import PutError
 
+from chalicelib import templating
 from chalicelib.auth import Principal
 from chalicelib.clock import iso, utcnow
 from chalicelib.domain import charges
@@ -23,8 +22,6 @@ from chalicelib.store.keys import client_key, debtor_key
 from chalicelib.store.models import ClientModel, ContactModel, DebtorModel, InvoiceModel
 from chalicelib.store.task_models import EscalationModel
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-_env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape())
 DEFAULT_RULES = {"days_past_due": 90, "min_amount_minor": 50_000, "broken_promises": 2}
 
 
@@ -231,7 +228,7 @@ def letter_before_action(client: ClientModel, debtor: DebtorModel, now: datetime
     principal = sum(r["balance_minor"] for r in rows)
     contacts = list(ContactModel.query(debtor_key(*debtor.client_key.split("#"),
                                                   debtor.debtor_id)))
-    html = _env.get_template("letters/letter_before_action.html").render(
+    html = templating.render("letters/letter_before_action.html", 
         client=client, debtor=debtor, contact=contacts[0] if contacts else None, rows=rows,
         principal=principal, interest=interest, compensation=compensation,
         total=principal + interest + compensation, policy=policy, notes=notes, today=today,

@@ -4,10 +4,10 @@ from __future__ import annotations
 import calendar
 import logging
 from datetime import date, datetime
-from pathlib import Path
 
 from pynamodb.exceptions import PutError
 
+from chalicelib import templating
 from chalicelib.clock import iso, utcnow
 from chalicelib.domain.money import format_money
 from chalicelib.services import reports
@@ -18,7 +18,6 @@ from chalicelib.store.report_models import ReportModel
 
 log = logging.getLogger("recoup.report_emails")
 REGISTRY = "_clients_with_reports"  # ReportModel partition: one item per agency#client
-_env = None
 
 
 def register(agency_id: str, client_id: str, now: datetime) -> None:
@@ -36,14 +35,6 @@ def previous_month(today: date) -> tuple[str, date]:
     return f"{y:04d}-{m:02d}", date(y, m, calendar.monthrange(y, m)[1])
 
 
-def _templates():
-    global _env
-    if _env is None:
-        from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-        _env = Environment(loader=FileSystemLoader(Path(__file__).parents[1] / "templates"),
-                           autoescape=select_autoescape(["html"]))
-    return _env
 
 
 def send_all(now: datetime | None = None, ses=None) -> dict:
@@ -108,9 +99,9 @@ def _send(ses, client: ClientModel, brand: str, to: list[str], context: dict, re
     return ses.send_email(
         Source=f"{brand} <{client.sender_email}>", Destination={"ToAddresses": to},
         Message={"Subject": {"Data": f"{brand}: your receivables report for {context['month_name']}"},
-                 "Body": {"Text": {"Data": _templates().get_template(
+                 "Body": {"Text": {"Data": templating.environment().get_template(
                               "email/monthly_report.txt").render(**context)},
-                          "Html": {"Data": _templates().get_template(
+                          "Html": {"Data": templating.environment().get_template(
                               "email/monthly_report.html").render(**context)}}}, **reply)
 
 
