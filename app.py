@@ -1,6 +1,8 @@
 """Recoup: the Chalice app. It registers the blueprints and nothing else."""
 from chalice import Chalice
 
+from chalicelib.naming import is_local_stage
+
 from chalicelib.routes import (
     api,
     authorizer,
@@ -33,3 +35,8 @@ app.register_blueprint(portal.bp)
 app.register_blueprint(report_jobs.bp)
 app.register_blueprint(workbench.bp)
 app.register_blueprint(workspace.bp)
+
+if is_local_stage():  # the local test checkout: local and test stages only, never deployed
+    from local import checkout as local_checkout
+
+    local_checkout.install(app)

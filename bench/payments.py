@@ -75,7 +75,7 @@ def run(full: bool = False) -> None:
                        "metadata": {"agency_id": agency, "client_id": client_id,
                                     "debtor_id": debtor_id, "invoice_ids": ""}}}}
         payload = json.dumps(event)
-        fulfilment.handle(payload, gw.sign(payload), utcnow())
+        fulfilment.handle(payload, gw.sign(payload, None, int(utcnow().timestamp())), utcnow())
 
     _measure("debtor_page_view", page)
     _measure("apply_payment", manual)

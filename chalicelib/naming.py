@@ -7,8 +7,19 @@ import os
 APP = "recoup"
 
 
+# Stages that run on the embedded local stack (moto, local checkout, outbox). Never deployed:
+# dev and prod are the deployed stages, and nothing local is reachable in them.
+LOCAL_STAGES = frozenset({"local", "test", "bench"})
+
+
 def current_stage() -> str:
     return os.environ.get("RECOUP_STAGE", "local")
+
+
+def is_local_stage(stage: str | None = None) -> bool:
+    """True only in the local, test and bench stages: decided by the stage, never by a
+    missing secret."""
+    return (current_stage() if stage is None else stage) in LOCAL_STAGES
 
 
 def resource_name(stage: str, name: str) -> str:

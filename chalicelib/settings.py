@@ -36,7 +36,9 @@ def _secret(name: str, stage: str) -> str:
 
         ssm = boto3.client("ssm")
         return ssm.get_parameter(Name=param, WithDecryption=True)["Parameter"]["Value"]
-    if stage in ("local", "test", "bench"):
+    from chalicelib.naming import is_local_stage
+
+    if is_local_stage(stage):
         return f"insecure-{stage}-only-{name.lower()}-not-for-production"
     raise RuntimeError(f"secret {name} is not configured (set {name} or {name}_PARAM)")
 

@@ -7,6 +7,7 @@ import time
 from urllib.parse import urlencode
 
 from chalicelib.payments import stripe_gateway as gw
+from local import checkout as local_checkout
 from tests.conftest import bearer
 
 
@@ -112,4 +113,4 @@ def route_local_deliveries(http):
     def deliver(payload, header):
         return http.http.post("/webhooks/stripe", body=payload, headers={
             "Content-Type": "application/json", "Stripe-Signature": header}).status_code
-    gw.use_local_delivery(deliver)
+    local_checkout.use_local_delivery(deliver)

@@ -1,16 +1,23 @@
-"""Stripe: Checkout Sessions (real API when STRIPE_SECRET_KEY is set, a local test checkout
-otherwise), webhook signature verification, and signing events exactly as Stripe does."""
+"""Stripe: Checkout Sessions, webhook signature verification, and signing events exactly as
+Stripe does.
+
+Fail closed: the real Stripe API is used in every deployed stage, with the secret key from
+STRIPE_SECRET_KEY or the SSM parameter named by STRIPE_SECRET_KEY_PARAM; a deployed stage
+with neither refuses to start a payment (PaymentsUnavailable, 503). The local test checkout
+(local/checkout.py, never deployed) stands in for Stripe only in the local and test stages,
+decided by the stage, and only when app.py installed it there."""
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
 import os
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.money import exponent
+from chalicelib.errors import RecoupError
+from chalicelib.naming import is_local_stage
 from chalicelib.settings import _secret, get_settings
 
 TOLERANCE_SECONDS = 300
@@ -19,6 +26,13 @@ _http_client: Any = None  # tests inject a stripe.HTTPClient returning Stripe-sh
 
 class SignatureError(ValueError):
     """The webhook body or its Stripe-Signature header did not verify."""
+
+
+class PaymentsUnavailable(RecoupError):
+    """A deployed stage without its Stripe secret: no payment starts (never a test path)."""
+
+    status = 503
+    code = "payments_unavailable"
 
 
 @dataclass(frozen=True)
@@ -32,8 +46,51 @@ def webhook_secret() -> str:
     return _secret("STRIPE_WEBHOOK_SECRET", get_settings().stage)
 
 
+# The local test checkout (local/checkout.py): installed by app.py in local stages only.
+_local_checkout: Any = None
+
+
+def install_local_checkout(provider: Any) -> None:
+    """Let `provider.create_session(...)` stand in for Stripe Checkout. Refused outside the
+    local and test stages, whatever the caller."""
+    global _local_checkout
+    if provider is not None and not is_local_stage(get_settings().stage):
+        raise RuntimeError(f"the local test checkout cannot run in stage "
+                           f"{get_settings().stage!r}")
+    _local_checkout = provider
+
+
 def is_local() -> bool:
-    return not os.environ.get("STRIPE_SECRET_KEY")
+    """The local test checkout is in use: a local stage with no real Stripe key set. In a
+    deployed stage this is False whatever the environment holds."""
+    return is_local_stage(get_settings().stage) and not os.environ.get("STRIPE_SECRET_KEY")
+
+
+_secret_key_cache: dict[str, str] = {}
+
+
+def secret_key() -> str:
+    """Stripe's secret key, or PaymentsUnavailable: there is no fallback."""
+    key = os.environ.get("STRIPE_SECRET_KEY")
+    if key:
+        return key
+    param = os.environ.get("STRIPE_SECRET_KEY_PARAM")
+    if not param:
+        raise PaymentsUnavailable(
+            "card payments are not configured on this server (STRIPE_SECRET_KEY_PARAM is "
+            "not set); no payment was started")
+    if param not in _secret_key_cache:
+        try:
+            value = _secret("STRIPE_SECRET_KEY", get_settings().stage)
+        except Exception as exc:  # SSM unreachable, parameter missing, no permission
+            raise PaymentsUnavailable(
+                f"card payments are not configured on this server (the Stripe secret "
+                f"{param} could not be read: {type(exc).__name__}); no payment was "
+                f"started") from None
+        if not value:
+            raise PaymentsUnavailable(f"the Stripe secret {param} is empty")
+        _secret_key_cache[param] = value
+    return _secret_key_cache[param]
 
 
 def use_http_client(client: Any) -> None:
@@ -45,7 +102,7 @@ def use_http_client(client: Any) -> None:
 def _client():
     import stripe  # slow to import: only where payments happen
 
-    return stripe.StripeClient(os.environ["STRIPE_SECRET_KEY"], http_client=_http_client)
+    return stripe.StripeClient(secret_key(), http_client=_http_client)
 
 
 def to_stripe_amount(minor: int, currency: str) -> int:
@@ -64,13 +121,16 @@ def idempotency_key(debtor_key: str, invoice_ids: list[str], amount_minor: int, 
 
 
 def create_checkout(*, amount_minor: int, currency: str, description: str, metadata: dict,
-                    key: str, return_url: str, customer_email: str | None = None
+                    key: str, return_url: str, now: Any, customer_email: str | None = None
                     ) -> CheckoutSession:
     """A Checkout Session for an amount the caller computed from the database."""
     amount = to_stripe_amount(amount_minor, currency)
     if is_local():
-        session_id = "cs_local_" + hashlib.sha256(key.encode()).hexdigest()[:24]
-        return CheckoutSession(session_id, f"{return_url}/checkout/{session_id}", True)
+        if _local_checkout is None:
+            raise PaymentsUnavailable("no Stripe key and no local test checkout installed")
+        return _local_checkout.create_session(key=key, return_url=return_url,
+                                              amount_minor=amount_minor, currency=currency,
+                                              metadata=metadata, now=now)
     params: dict[str, Any] = {
         "mode": "payment",
         "line_items": [{"quantity": 1, "price_data": {
@@ -90,14 +150,15 @@ def create_checkout(*, amount_minor: int, currency: str, description: str, metad
 
 
 def retrieve_session(session_id: str) -> dict | None:
-    """The session as Stripe has it now (None locally: the signed event is the state)."""
-    if is_local() or session_id.startswith("cs_local_"):
+    """The session as Stripe has it now (None locally: the signed event is the state). In a
+    deployed stage Stripe is always asked, whatever the id looks like."""
+    if is_local():
         return None
     return _client().v1.checkout.sessions.retrieve(session_id).to_dict()
 
 
 def retrieve_payment_intent_metadata(payment_intent: str) -> dict:
-    if is_local() or not payment_intent or payment_intent.startswith("pi_local_"):
+    if is_local() or not payment_intent:
         return {}
     return dict(_client().v1.payment_intents.retrieve(payment_intent).metadata or {})
 
@@ -115,54 +176,10 @@ def verify_event(raw_body: bytes | str, signature: str | None) -> dict:
     return event.to_dict() if hasattr(event, "to_dict") else json.loads(payload)
 
 
-def sign(payload: str, secret: str | None = None, timestamp: int | None = None) -> str:
-    """A Stripe-Signature header: t=..., v1=HMAC_SHA256(secret, f"{t}.{payload}")."""
-    t = int(time.time()) if timestamp is None else timestamp
+def sign(payload: str, secret: str | None, timestamp: int) -> str:
+    """A Stripe-Signature header: t=..., v1=HMAC_SHA256(secret, f"{t}.{payload}"); the
+    webhook secret when `secret` is None. The caller passes the time."""
+    t = int(timestamp)
     mac = hmac.new((secret or webhook_secret()).encode(), f"{t}.{payload}".encode(),
                    hashlib.sha256).hexdigest()
     return f"t={t},v1={mac}"
-
-
-# --- the local test checkout -------------------------------------------------------------
-_deliver: Any = None  # tests route local deliveries through their HTTP test client
-
-
-def use_local_delivery(fn: Any) -> None:
-    global _deliver
-    _deliver = fn
-
-
-def local_completed_event(session_id: str, record: dict, now: int | None = None) -> str:
-    """A checkout.session.completed event shaped like Stripe's, for the local checkout."""
-    import secrets
-
-    t = int(time.time()) if now is None else now
-    session = {"id": session_id, "object": "checkout.session", "mode": "payment",
-               "status": "complete", "payment_status": "paid",
-               "amount_total": record["amount_minor"], "currency": record["currency"].lower(),
-               "payment_intent": "pi_local_" + session_id.removeprefix("cs_local_"),
-               "metadata": record["metadata"],
-               "client_reference_id": record["metadata"].get("attempt_id")}
-    return json.dumps({"id": "evt_local_" + secrets.token_hex(12), "object": "event",
-                       "api_version": "2024-06-20", "created": t, "livemode": False,
-                       "type": "checkout.session.completed", "data": {"object": session}},
-                      separators=(",", ":"))
-
-
-def deliver_local(payload: str) -> int:
-    """Sign `payload` with the webhook secret exactly as Stripe does and POST it to our own
-    /webhooks/stripe; returns the HTTP status."""
-    header = sign(payload)
-    if _deliver is not None:
-        return _deliver(payload, header)
-    import urllib.error
-    import urllib.request
-
-    url = get_settings().public_base_url.rstrip("/") + "/webhooks/stripe"
-    req = urllib.request.Request(url, data=payload.encode(), method="POST", headers={
-        "Content-Type": "application/json", "Stripe-Signature": header})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - our own URL
-            return resp.status
-    except urllib.error.HTTPError as exc:
-        return exc.code

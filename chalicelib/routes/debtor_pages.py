@@ -1,4 +1,5 @@
-"""Hosted debtor pages: server-rendered, no login, reached by a signed link (/d/{token})."""
+"""Hosted debtor pages: server-rendered, no login, reached by a signed link (/d/{token}).
+The local test checkout adds its pages through `guard` (local/checkout.py, local stages only)."""
 from __future__ import annotations
 
 import hashlib
@@ -25,7 +26,7 @@ log = logging.getLogger("recoup.debtor_pages")
 FORM = ["application/x-www-form-urlencoded"]
 
 
-def _headers(nonce: str, content_type: str = "text/html; charset=utf-8") -> dict:
+def page_headers(nonce: str, content_type: str = "text/html; charset=utf-8") -> dict:
     csp = ("default-src 'none'; "
            f"style-src 'nonce-{nonce}'; img-src https: data:; "
            "form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'; "
@@ -35,15 +36,15 @@ def _headers(nonce: str, content_type: str = "text/html; charset=utf-8") -> dict
             "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
 
 
-def _html(template: str, status: int = 200, **ctx: Any) -> Response:
+def page(template: str, status: int = 200, **ctx: Any) -> Response:
     nonce = secrets.token_urlsafe(16)
     body = templating.render(f"debtor/{template}", nonce=nonce, **ctx)
-    return Response(body=body, status_code=status, headers=_headers(nonce))
+    return Response(body=body, status_code=status, headers=page_headers(nonce))
 
 
 def not_found() -> Response:
     """The one page for tampered, expired, unknown and revoked links (byte-identical)."""
-    return Response(body=_not_found_body(), status_code=404, headers=_headers("nf"))
+    return Response(body=_not_found_body(), status_code=404, headers=page_headers("nf"))
 
 
 @lru_cache(maxsize=1)
@@ -51,9 +52,9 @@ def _not_found_body() -> str:
     return templating.render("debtor/not_found.html", nonce="nf", brand=None)
 
 
-def _redirect(url: str) -> Response:
+def redirect(url: str) -> Response:
     return Response(body="", status_code=303,
-                    headers={**_headers("r"), "Location": url})
+                    headers={**page_headers("r"), "Location": url})
 
 
 def csrf_for(token: str) -> str:
@@ -80,7 +81,7 @@ def _base(token: str) -> str:
     return f"{get_settings().public_base_url.rstrip('/')}/d/{token}"
 
 
-def _path_base(token: str) -> str:
+def path_base(token: str) -> str:
     return f"/d/{token}"
 
 
@@ -88,14 +89,14 @@ def _money(currency: str):
     return lambda minor: format_money(int(minor), currency)
 
 
-def _guard(token: str, view, *, post: bool = False) -> Response:
+def guard(token: str, view, *, post: bool = False) -> Response:
     """Rate limit, open the link, check CSRF on posts, run the view; every link fault is
     the same 404, every refusal a page."""
     now = utcnow()
     try:
         links.check_rate(_client_ip(), token, now)
     except links.RateLimited:
-        return _html("rate_limited.html", 429, brand=None)
+        return page("rate_limited.html", 429, brand=None)
     try:
         agency_id, client, debtor = links.open_link(token, now)
     except links.LinkNotFound:
@@ -103,21 +104,21 @@ def _guard(token: str, view, *, post: bool = False) -> Response:
     brand = portal.brand(client)
     form = _form() if post else {}
     if post and not hmac.compare_digest(form.get("csrf", ""), csrf_for(token)):
-        return _html("message.html", 403, brand=brand, error=True, back=_path_base(token),
+        return page("message.html", 403, brand=brand, error=True, back=path_base(token),
                      heading="This form has expired", text="Please go back and try again.")
     try:
         return view(agency_id, client, debtor, brand, form, now)
     except (ValidationFailed, Conflict) as err:
-        return _html("message.html", err.status, brand=brand, error=True,
-                     back=_path_base(token), heading="Please check and try again",
+        return page("message.html", err.status, brand=brand, error=True,
+                     back=path_base(token), heading="Please check and try again",
                      text="; ".join(f.reason for f in err.fields) or err.message)
     except RecoupError as err:
-        return _html("message.html", err.status, brand=brand, error=True,
-                     back=_path_base(token), heading="Something went wrong", text=err.message)
+        return page("message.html", err.status, brand=brand, error=True,
+                     back=path_base(token), heading="Something went wrong", text=err.message)
 
 
 def _done(token: str, brand: dict, heading: str, text: str) -> Response:
-    return _html("message.html", 200, brand=brand, error=False, back=_path_base(token),
+    return page("message.html", 200, brand=brand, error=False, back=path_base(token),
                  heading=heading, text=text)
 
 
@@ -126,49 +127,19 @@ def account(token):
     def view(agency_id, client, debtor, brand, form, now):
         q = bp.current_request.query_params or {}
         flash = "Thank you: your payment has been received." if q.get("paid") else None
-        return _html("account.html", brand=brand, v=portal.view(agency_id, client, debtor, now),
-                     base=_path_base(token), csrf=csrf_for(token), flash=flash,
+        return page("account.html", brand=brand, v=portal.view(agency_id, client, debtor, now),
+                     base=path_base(token), csrf=csrf_for(token), flash=flash,
                      attempt_id=portal.new_attempt_id(), money=_money(debtor.currency),
                      rules=plans.rules_for(client))
-    return _guard(token, view)
+    return guard(token, view)
 
 
 @bp.route("/d/{token}/pay", methods=["POST"], content_types=FORM)
 def pay(token):
     def view(agency_id, client, debtor, brand, form, now):
-        return _redirect(portal.start_checkout(agency_id, client, debtor, form, _base(token),
+        return redirect(portal.start_checkout(agency_id, client, debtor, form, _base(token),
                                                now))
-    return _guard(token, view, post=True)
-
-
-@bp.route("/d/{token}/checkout/{session_id}", methods=["GET"])
-def local_checkout(token, session_id):
-    def view(agency_id, client, debtor, brand, form, now):
-        record = portal.local_session(agency_id, debtor, session_id)
-        if record is None:
-            return not_found()
-        return _html("local_checkout.html", brand=brand, session_id=session_id,
-                     session_status=record["status"], base=_path_base(token), csrf=csrf_for(token),
-                     amount=format_money(record["amount_minor"], record["currency"]))
-    return _guard(token, view)
-
-
-@bp.route("/d/{token}/checkout/{session_id}/pay", methods=["POST"], content_types=FORM)
-def local_checkout_pay(token, session_id):
-    from chalicelib.payments import stripe_gateway as gw
-
-    def view(agency_id, client, debtor, brand, form, now):
-        record = portal.local_session(agency_id, debtor, session_id)
-        if record is None or not gw.is_local():
-            return not_found()
-        status = gw.deliver_local(gw.local_completed_event(session_id, record))
-        if status != 200:
-            log.warning("local checkout %s: webhook answered %s", session_id, status)
-            return _html("message.html", 502, brand=brand, error=True, back=_path_base(token),
-                         heading="Payment not confirmed", text="Please try again.")
-        portal.close_local_session(agency_id, session_id, now)
-        return _redirect(f"{_path_base(token)}?paid=1")
-    return _guard(token, view, post=True)
+    return guard(token, view, post=True)
 
 
 @bp.route("/d/{token}/plan", methods=["POST"], content_types=FORM)
@@ -179,7 +150,7 @@ def propose_plan(token):
                 if plan["status"] == "active" else
                 "Thank you. We will review your proposal and get back to you.")
         return _done(token, brand, "Payment plan received", text)
-    return _guard(token, view, post=True)
+    return guard(token, view, post=True)
 
 
 @bp.route("/d/{token}/promise", methods=["POST"], content_types=FORM)
@@ -188,7 +159,7 @@ def promise(token):
         when = portal.promise(agency_id, client, debtor, form, now)
         return _done(token, brand, "Thank you for your promise",
                      f"We will not chase you before {when}.")
-    return _guard(token, view, post=True)
+    return guard(token, view, post=True)
 
 
 @bp.route("/d/{token}/dispute", methods=["POST"], content_types=FORM)
@@ -197,7 +168,7 @@ def dispute(token):
         number = portal.dispute(agency_id, client, debtor, form, now)
         return _done(token, brand, "Dispute received",
                      f"We have paused reminders for invoice {number} while we look into it.")
-    return _guard(token, view, post=True)
+    return guard(token, view, post=True)
 
 
 @bp.route("/d/{token}/question", methods=["POST"], content_types=FORM)
@@ -205,7 +176,7 @@ def question(token):
     def view(agency_id, client, debtor, brand, form, now):
         portal.question(agency_id, client, debtor, form, now)
         return _done(token, brand, "Question sent", "Someone will get back to you soon.")
-    return _guard(token, view, post=True)
+    return guard(token, view, post=True)
 
 
 @bp.route("/d/{token}/opt-out", methods=["POST"], content_types=FORM)
@@ -214,15 +185,15 @@ def opt_out(token):
         channel = portal.opt_out(agency_id, client, debtor, form, now)
         return _done(token, brand, "Done",
                      f"We will no longer contact you by {portal.CHANNELS[channel].lower()}.")
-    return _guard(token, view, post=True)
+    return guard(token, view, post=True)
 
 
 @bp.route("/d/{token}/statement.csv", methods=["GET"])
 def statement(token):
     def view(agency_id, client, debtor, brand, form, now):
         body = portal.statement_csv(agency_id, client, debtor, now)
-        headers = _headers("csv", "text/csv; charset=utf-8")
+        headers = page_headers("csv", "text/csv; charset=utf-8")
         safe = re.sub(r"[^A-Za-z0-9_-]", "_", debtor.account_ref[:40])
         headers["Content-Disposition"] = f"attachment; filename=statement-{safe}.csv"
         return Response(body=body, status_code=200, headers=headers)
-    return _guard(token, view)
+    return guard(token, view)

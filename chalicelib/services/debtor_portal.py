@@ -175,31 +175,18 @@ def start_checkout(agency_id: str, client: ClientModel, debtor: DebtorModel, for
     numbers = ", ".join(i.number for i in chosen) or "your account"
     session = gw.create_checkout(
         amount_minor=amount, currency=currency, metadata=meta, return_url=return_url,
-        description=f"{brand(client)['name']}: {numbers}",
+        description=f"{brand(client)['name']}: {numbers}", now=now,
         key=gw.idempotency_key(dkey, ids, amount, currency, attempt))
     record = {"session_id": session.id, "amount_minor": amount, "currency": currency,
               "metadata": meta, "local": session.local, "invoice_ids": ids,
               "discounts": discounts}
     ClaimModel(f"{agency_id}#checkout#{attempt}", status="open", result=record,
                created_at=iso(now)).save()
-    if session.local:
-        ClaimModel(f"{agency_id}#local-session#{session.id}", status="open", result=record,
-                   created_at=iso(now)).save()
     timeline.record(agency_id, client.client_id, debtor.debtor_id, "checkout_started",
                     f"Debtor started paying {format_money(amount, currency)} ({numbers})",
                     actor="debtor", data={"attempt_id": attempt, "session_id": session.id},
                     at=now, entry_id=f"{iso(now)}#checkout-{attempt}")
     return session.url
-
-
-def local_session(agency_id: str, debtor: DebtorModel, session_id: str) -> dict | None:
-    try:
-        item = ClaimModel.get(f"{agency_id}#local-session#{session_id}", consistent_read=True)
-    except ClaimModel.DoesNotExist:
-        return None
-    if item.result.get("metadata", {}).get("debtor_id") != debtor.debtor_id:
-        return None
-    return {**item.result, "status": item.status}
 
 
 # --- other actions ----------------------------------------------------------------------
@@ -343,13 +330,3 @@ def _major(minor: int, currency: str) -> str:
 
 def new_attempt_id() -> str:
     return new_id("ca")
-
-
-def close_local_session(agency_id: str, session_id: str, now: datetime) -> None:
-    key = f"{agency_id}#local-session#{session_id}"
-    try:
-        item = ClaimModel.get(key, consistent_read=True)
-    except ClaimModel.DoesNotExist:
-        return
-    item.status, item.updated_at = "paid", iso(now)
-    item.save()

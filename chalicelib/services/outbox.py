@@ -11,7 +11,9 @@ _ACCOUNT = "123456789012"
 
 
 def _backend(service: str):
-    if get_settings().stage not in ("local", "test", "bench"):
+    from chalicelib.naming import is_local_stage
+
+    if not is_local_stage(get_settings().stage):
         raise RuntimeError("the outbox exists only on the local stack")
     from moto.backends import get_backend
 

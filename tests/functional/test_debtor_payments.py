@@ -9,6 +9,7 @@ import pytest
 from chalicelib.payments import fulfilment
 from chalicelib.payments import stripe_gateway as gw
 from chalicelib.services import events, links
+from local import checkout as local_checkout
 from tests.conftest import FIXED_NOW, bearer
 from tests.payments_support import (
     add_debtor,
@@ -35,7 +36,7 @@ def heard():
     yield got
     for name, h in handlers.items():
         events._handlers[name].remove(h)
-    gw.use_local_delivery(None)
+    local_checkout.use_local_delivery(None)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 from chalicelib.clock import utcnow
 from chalicelib.services import charges, events, links, plans
 from chalicelib.store.models import ClientModel, DebtorModel
+from local import checkout as local_checkout
 from tests.conftest import FIXED_NOW, bearer
 from tests.payments_support import (
     add_debtor,
@@ -30,7 +31,7 @@ def tasks():
     events._handlers["call_task_needed"].remove(handler)
     from chalicelib.payments import stripe_gateway
 
-    stripe_gateway.use_local_delivery(None)
+    local_checkout.use_local_delivery(None)
 
 
 def _stopped(a, d) -> str | None:

@@ -78,6 +78,12 @@ def test_zip_holds_the_app_and_every_runtime_template_and_no_test_packages(packa
                                       "chalicelib/ and vendor/ only")
     tops = {n.split("/", 1)[0].split("-", 1)[0] for n in names}
     assert not tops & TEST_ONLY, tops & TEST_ONLY
+    # the local test checkout (and all of local/) never ships: no free payments in prod
+    assert not [n for n in names if n.startswith("local/")]
+    with zipfile.ZipFile(zip_path) as z:
+        ours = [n for n in names if n == "app.py" or n.startswith("chalicelib/")]
+        assert not [n for n in ours if b"LOCAL TEST CHECKOUT" in z.read(n)
+                    or b"cs_local_" in z.read(n)]
     # Lambda's limit for a directly uploaded zip is 50 MB
     assert zip_path.stat().st_size < 50e6
 
