@@ -1,42 +1,38 @@
 """Recoup: the Chalice app. It registers the blueprints and nothing else."""
 from chalice import Chalice
 
-from chalicelib.naming import is_local_stage
-
-from chalicelib.routes import (
-    api,
-    authorizer,
-    debtor_pages,
-    jobs,
-    openapi,
-    outbox,
-    payment_jobs,
-    payments_api,
-    portal,
-    report_jobs,
-    reports,
-    webhooks,
-    workbench,
-    workspace,
-)
+from chalicelib.book import routes as api
+from chalicelib.dunning import jobs
+from chalicelib.http import authorizer, openapi
+from chalicelib.payments import jobs as payment_jobs
+from chalicelib.payments import pages as debtor_pages
+from chalicelib.payments import routes as payments_api
+from chalicelib.payments import webhooks
+from chalicelib.reporting import jobs as report_jobs
+from chalicelib.reporting import portal_pages
+from chalicelib.reporting import routes as reports
+from chalicelib.workbench import pages as workspace
+from chalicelib.workbench import routes as workbench
+from chalicelib.kernel.naming import is_local_stage
 
 app = Chalice(app_name="recoup")
 app.register_blueprint(authorizer.bp)
 app.register_blueprint(openapi.bp)
 app.register_blueprint(api.bp)
 app.register_blueprint(jobs.bp)
-app.register_blueprint(outbox.bp)
 app.register_blueprint(payments_api.bp)
 app.register_blueprint(debtor_pages.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(payment_jobs.bp)
 app.register_blueprint(reports.bp)
-app.register_blueprint(portal.bp)
+app.register_blueprint(portal_pages.bp)
 app.register_blueprint(report_jobs.bp)
 app.register_blueprint(workbench.bp)
 app.register_blueprint(workspace.bp)
 
-if is_local_stage():  # the local test checkout: local and test stages only, never deployed
+if is_local_stage():  # local and test stages only; local/ is never deployed
     from local import checkout as local_checkout
+    from local import outbox_pages
 
     local_checkout.install(app)
+    app.register_blueprint(outbox_pages.bp)

@@ -19,11 +19,11 @@ def run(full: bool = False) -> None:
     from chalice.test import Client
 
     from app import app
-    from chalicelib.auth import Principal, mint_token
-    from chalicelib.schemas import ClientIn
-    from chalicelib.services import clients
-    from chalicelib.services.importer import import_book
-    from chalicelib.settings import get_settings
+    from chalicelib.http.auth import Principal, mint_token
+    from chalicelib.http.schemas import ClientIn
+    from chalicelib.agency import clients
+    from chalicelib.book.importer import import_book
+    from chalicelib.kernel.settings import get_settings
     from chalicelib.store.models import DebtorModel
     from local.progress import bar
 

@@ -154,7 +154,7 @@ def measure(invoices: int = 1000) -> Measured:
     """Import and re-import a synthetic book on the running local stack."""
     from bench.books import generate
     from bench.import_book import _tenant
-    from chalicelib.services.importer import import_book
+    from chalicelib.book.importer import import_book
 
     agency, client_id = _tenant(f"bench-cost-{invoices}-{time.time_ns()}")
     data = generate(invoices, prefix="COST")

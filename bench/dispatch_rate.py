@@ -11,9 +11,11 @@ NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)  # a Wednesday, in offi
 
 def run(full: bool = False) -> None:
     os.environ.setdefault("RECOUP_STAGE", "bench")
-    from chalicelib.auth import Principal
-    from chalicelib.schemas import ClientIn
-    from chalicelib.services import clients, importer, sweep
+    from chalicelib.http.auth import Principal
+    from chalicelib.http.schemas import ClientIn
+    from chalicelib.agency import clients
+    from chalicelib.book import importer
+    from chalicelib.dunning import sweep
     from local.resources import verify_sender
     from local.stack import provision
     from local.workers import drain_once

@@ -9,9 +9,9 @@ from bench.meter import metered
 
 
 def _tenant(agency: str) -> tuple[str, str]:
-    from chalicelib.auth import Principal
-    from chalicelib.schemas import ClientIn
-    from chalicelib.services import clients
+    from chalicelib.http.auth import Principal
+    from chalicelib.http.schemas import ClientIn
+    from chalicelib.agency import clients
     from chalicelib.store.models import create_tables
 
     create_tables()
@@ -22,7 +22,7 @@ def _tenant(agency: str) -> tuple[str, str]:
 
 def run(full: bool = False) -> None:
     os.environ.setdefault("RECOUP_STAGE", "bench")
-    from chalicelib.services.importer import import_book
+    from chalicelib.book.importer import import_book
     from local.progress import bar
 
     size = 20_000 if full else int(os.environ.get("RECOUP_BENCH_IMPORT", "5000"))

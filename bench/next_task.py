@@ -17,10 +17,10 @@ NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)  # a Wednesday, London 
 def _seed(agency: str, tasks: int) -> list[str]:
     """Clients (a specialist on all) and open tasks, batch-written; a fifth are in Sydney,
     where it is night, so take-next has to skip some."""
-    from chalicelib.clock import iso
-    from chalicelib.domain.calls import rank_key
+    from chalicelib.kernel.clock import iso
+    from chalicelib.workbench.call_rules import rank_key
     from chalicelib.store.models import ClientModel, create_tables
-    from chalicelib.store.task_models import CallTaskModel
+    from chalicelib.workbench.models import CallTaskModel
 
     create_tables()
     rng = random.Random(tasks)
@@ -49,10 +49,10 @@ def _seed(agency: str, tasks: int) -> list[str]:
 
 
 def _measure(agency: str, client_ids: list[str]) -> dict:
-    from chalicelib.auth import Principal
-    from chalicelib.services.tasks import take_next
+    from chalicelib.http.auth import Principal
+    from chalicelib.workbench.tasks import take_next
 
-    from chalicelib.store.task_models import CallTaskModel
+    from chalicelib.workbench.models import CallTaskModel
 
     spec = Principal(agency, "spec", "specialist")
     t0 = time.perf_counter()

@@ -15,10 +15,11 @@ ROUNDS = 20
 
 
 def _account():
-    from chalicelib.auth import Principal
-    from chalicelib.clock import utcnow
-    from chalicelib.schemas import ClientIn, DebtorIn, InvoiceIn
-    from chalicelib.services import clients, debtors, invoices
+    from chalicelib.http.auth import Principal
+    from chalicelib.kernel.clock import utcnow
+    from chalicelib.http.schemas import ClientIn, DebtorIn, InvoiceIn
+    from chalicelib.agency import clients
+    from chalicelib.book import debtors, invoices
     from chalicelib.store.models import AgencyModel, create_tables
 
     create_tables()
@@ -50,17 +51,17 @@ def _measure(label: str, fn) -> None:
 def run(full: bool = False) -> None:
     os.environ.setdefault("RECOUP_LINK_SECRET", "bench-only-link-secret")
     os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_bench_only")
-    from chalicelib.clock import utcnow
+    from chalicelib.kernel.clock import utcnow
     from chalicelib.payments import fulfilment
     from chalicelib.payments import stripe_gateway as gw
-    from chalicelib.services import debtor_portal, links, payments
+    from chalicelib.payments import debtor_page, ledger as payments, links
 
     agency, client_id, debtor_id = _account()
     token = links.make_token(agency, client_id, debtor_id, utcnow())
 
     def page(_):
         _, client, debtor = links.open_link(token, utcnow())
-        debtor_portal.view(agency, client, debtor, utcnow())
+        debtor_page.view(agency, client, debtor, utcnow())
 
     def manual(i):
         payments.apply_payment(agency, client_id, debtor_id, amount_minor=10_000,

@@ -11,9 +11,9 @@ from bench.meter import metered
 
 
 def _client(agency: str):
-    from chalicelib.auth import Principal
-    from chalicelib.schemas import ClientIn
-    from chalicelib.services import clients
+    from chalicelib.http.auth import Principal
+    from chalicelib.http.schemas import ClientIn
+    from chalicelib.agency import clients
     from chalicelib.store.models import ClientModel, create_tables
 
     create_tables()
@@ -23,10 +23,10 @@ def _client(agency: str):
 
 
 def _measure(size: int) -> tuple[int, int, float, tuple[int, int]]:
-    from chalicelib.services import reports
-    from chalicelib.services.importer import import_book
+    from chalicelib.reporting import reports
+    from chalicelib.book.importer import import_book
     from chalicelib.store.keys import client_key
-    from chalicelib.store.report_models import ReportModel
+    from chalicelib.reporting.models import ReportModel
     from local.progress import bar
 
     client = _client(f"bench-report-{size}")

@@ -16,11 +16,12 @@ PER_DEBTOR = 10
 def _book(agency: str, invoices: int) -> list:
     """Write a client's book straight to the tables (batch writes, no import): every
     account has PER_DEBTOR invoices; DUE accounts are due now, the rest in the future."""
-    from chalicelib.auth import Principal
-    from chalicelib.clock import iso
-    from chalicelib.schemas import ClientIn
-    from chalicelib.services import clients, scheduling
-    from chalicelib.services.invoices import new_invoice
+    from chalicelib.http.auth import Principal
+    from chalicelib.kernel.clock import iso
+    from chalicelib.http.schemas import ClientIn
+    from chalicelib.agency import clients
+    from chalicelib.dunning import scheduling
+    from chalicelib.book.invoices import new_invoice
     from chalicelib.store.models import DebtorModel, InvoiceModel
 
     c = clients.create_client(Principal(agency, "bench", "admin"),
@@ -47,8 +48,8 @@ def _book(agency: str, invoices: int) -> list:
 
 
 def _measure(invoices: int) -> float:
-    from chalicelib import wiring
-    from chalicelib.services import scheduling, sweep
+    from chalicelib.kernel import adapters as wiring
+    from chalicelib.dunning import scheduling, sweep
     from chalicelib.store.models import DebtorModel
 
     due = _book(f"bench-sweep-{invoices}", invoices)

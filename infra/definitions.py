@@ -3,7 +3,7 @@ the one definition used by the local stack, the tests and the CloudFormation tem
 Tables come from the PynamoDB models in chalicelib/store (ALL_MODELS)."""
 from __future__ import annotations
 
-from chalicelib.naming import APP, resource_name, stream_arn  # noqa: F401  (the naming rule)
+from chalicelib.kernel.naming import APP, resource_name, stream_arn  # noqa: F401  (the naming rule)
 
 STAGES = ("local", "dev", "prod")
 
@@ -16,7 +16,7 @@ def env_name(name: str, kind: str) -> str:
 # name -> settings. Visibility timeouts exceed the consuming Lambda's timeout (x6 as AWS
 # advises for SQS event sources); poison messages go to the DLQ after max_receive tries.
 # The consumer is `@app.on_sqs_message(queue=resource_name(current_stage(), name))` (from
-# chalicelib.naming: Lambda code cannot import infra/); infra.build gives it
+# chalicelib.kernel.naming: Lambda code cannot import infra/); infra.build gives it
 # `lambda_timeout: consumer_timeout` in .chalice/config.json unless one is set.
 QUEUES: dict[str, dict] = {
     "dispatch": {"visibility_timeout": 360, "max_receive": 5, "consumer_timeout": 60,

@@ -9,7 +9,7 @@ from infra.definitions import TABLE_OPTIONS, resource_name
 
 def logical_name(model: type[Model]) -> str:
     """`recoup-test-invoices` -> `invoices` (the model's name is fixed at import time)."""
-    from chalicelib.settings import table_prefix
+    from chalicelib.kernel.settings import table_prefix
 
     full = model.Meta.table_name
     prefix = table_prefix()

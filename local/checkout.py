@@ -20,12 +20,12 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib import templating
-from chalicelib.clock import iso
-from chalicelib.domain.money import format_money
+from chalicelib.kernel import templating
+from chalicelib.kernel.clock import iso
+from chalicelib.kernel.money import format_money
 from chalicelib.payments import stripe_gateway as gw
-from chalicelib.routes import debtor_pages as pages
-from chalicelib.settings import get_settings
+from chalicelib.payments import pages
+from chalicelib.kernel.settings import get_settings
 from chalicelib.store.models import ClaimModel
 
 bp = Blueprint(__name__)

@@ -48,16 +48,16 @@ def main(argv: list[str] | None = None) -> int:
         _use_local_stack()
 
     if args.cmd == "token":
-        from chalicelib.auth import Principal, mint_token
-        from chalicelib.settings import get_settings
+        from chalicelib.http.auth import Principal, mint_token
+        from chalicelib.kernel.settings import get_settings
 
         print(mint_token(get_settings().jwt_secret,
                          Principal(args.agency, args.user, args.role, args.client),
                          ttl_seconds=args.hours * 3600))
         return 0
 
-    from chalicelib.errors import RecoupError
-    from chalicelib.services.importer import import_book
+    from chalicelib.kernel.errors import RecoupError
+    from chalicelib.book.importer import import_book
     from local.progress import bar
 
     try:

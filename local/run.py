@@ -89,8 +89,8 @@ Ctrl-C stops everything.
 
 def _demo_link(demo: dict) -> str:
     """A signed hosted-page link for the first Acme debtor, to try the payment flow."""
-    from chalicelib.clock import utcnow
-    from chalicelib.services.links import debtor_link
+    from chalicelib.kernel.clock import utcnow
+    from chalicelib.payments.links import debtor_link
     from chalicelib.store.keys import client_key
     from chalicelib.store.models import DebtorModel
     from local.seed import AGENCY

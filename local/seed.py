@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chalicelib.auth import Principal, mint_token
-from chalicelib.clock import iso, utcnow
-from chalicelib.schemas import ClientIn, InvoicePatch, UserIn
-from chalicelib.services import clients, importer, invoices
-from chalicelib.settings import get_settings
+from chalicelib.http.auth import Principal, mint_token
+from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.http.schemas import ClientIn, InvoicePatch, UserIn
+from chalicelib.agency import clients
+from chalicelib.book import importer, invoices
+from chalicelib.kernel.settings import get_settings
 from chalicelib.store.keys import client_key
 from chalicelib.store.models import AgencyModel, InvoiceModel, UserModel
 
@@ -60,7 +61,7 @@ def _demo_dispute(admin: Principal, client_id: str) -> None:
                                 InvoicePatch(status="disputed", reason="goods not received"))
 def _raise_demo_tasks(client_ids: list[str], count: int = 5) -> None:
     """A queue for the demo specialist: call tasks for the most overdue accounts."""
-    from chalicelib.services import events
+    from chalicelib.kernel import events
     from chalicelib.store.models import InvoiceModel
 
     oldest = []

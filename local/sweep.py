@@ -33,7 +33,7 @@ def _running_endpoint() -> str | None:
 
 
 def run_as_of(at: datetime) -> Counter:
-    from chalicelib.services import sweep
+    from chalicelib.dunning import sweep
     from local.workers import drain_once
 
     counts = sweep.sweep(at)
@@ -81,7 +81,7 @@ def main(argv: list[str]) -> int:
             total.update(run_as_of(start + timedelta(days=day)))
         print(f"total: {dict(total)}")
         if own is not None:
-            from chalicelib.services import outbox
+            from local import outbox
 
             for m in outbox.emails():
                 print(f"  email to {m['to']}: {m['subject']}")

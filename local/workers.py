@@ -19,8 +19,8 @@ class Ticker(threading.Thread):
         self._stop_event = threading.Event()
 
     def run(self) -> None:
-        from chalicelib.clock import utcnow
-        from chalicelib.services import sweep
+        from chalicelib.kernel.clock import utcnow
+        from chalicelib.dunning import sweep
 
         while not self._stop_event.is_set():
             try:
@@ -40,9 +40,9 @@ def drain_once(now=None, wait_seconds: int = 0) -> list[str]:
     """Receive one batch from the dispatch queue, run the consumer on each message and
     delete those that succeeded (failures come back after the visibility timeout, and go
     to the DLQ after max_receive tries, as on AWS)."""
-    from chalicelib import wiring
-    from chalicelib.services import dispatch
-    from chalicelib.services.sweep import queue_url
+    from chalicelib.kernel import adapters as wiring
+    from chalicelib.dunning import dispatch
+    from chalicelib.dunning.sweep import queue_url
 
     sqs, url = wiring.aws("sqs"), queue_url()
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,

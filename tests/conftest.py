@@ -40,17 +40,17 @@ class Tenant:
 
 
 def _token(agency_id: str, user_id: str, role: str, client_id: str | None = None) -> str:
-    from chalicelib.auth import Principal, mint_token
-    from chalicelib.settings import get_settings
+    from chalicelib.http.auth import Principal, mint_token
+    from chalicelib.kernel.settings import get_settings
 
     return mint_token(get_settings().jwt_secret, Principal(agency_id, user_id, role, client_id))
 
 
 def make_tenant(agency_id: str) -> Tenant:
     """An agency with an admin, two specialists (one assigned), a client and its viewer."""
-    from chalicelib.auth import Principal
-    from chalicelib.schemas import ClientIn, UserIn
-    from chalicelib.services import clients
+    from chalicelib.http.auth import Principal
+    from chalicelib.http.schemas import ClientIn, UserIn
+    from chalicelib.agency import clients
     from chalicelib.store.models import AgencyModel, UserModel
 
     AgencyModel(agency_id, name=f"Agency {agency_id}", created_at="2026-11-01T00:00:00Z").save()
@@ -76,7 +76,8 @@ def make_tenant(agency_id: str) -> Tenant:
 @pytest.fixture
 def dunning(aws):
     """Queues (with DLQ) and verified SES sender domains, as the local stack provisions."""
-    from chalicelib import channels, wiring
+    from chalicelib.dunning import channels
+    from chalicelib.kernel import adapters as wiring
     from local import resources
 
     wiring.reset()

@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import PutError
 
-from chalicelib.clock import iso
-from chalicelib.errors import ValidationFailed
+from chalicelib.kernel.clock import iso
+from chalicelib.kernel.errors import ValidationFailed
 from chalicelib.payments import stripe_gateway as gw
-from chalicelib.services import payments, timeline
+from chalicelib.payments import ledger as payments
+from chalicelib.store import timeline
 from chalicelib.store.keys import debtor_key
 from chalicelib.store.models import ClaimModel
 

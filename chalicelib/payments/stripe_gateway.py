@@ -15,10 +15,10 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.domain.money import exponent
-from chalicelib.errors import RecoupError
-from chalicelib.naming import is_local_stage
-from chalicelib.settings import _secret, get_settings
+from chalicelib.kernel.money import exponent
+from chalicelib.kernel.errors import RecoupError
+from chalicelib.kernel.naming import is_local_stage
+from chalicelib.kernel.settings import _secret, get_settings
 
 TOLERANCE_SECONDS = 300
 _http_client: Any = None  # tests inject a stripe.HTTPClient returning Stripe-shaped bodies

@@ -17,7 +17,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from chalicelib.settings import region, table_prefix
+from chalicelib.kernel.settings import region, table_prefix
 
 
 
@@ -231,9 +231,9 @@ class ImportModel(Model):
 
 def _all_models() -> tuple[type[Model], ...]:
     # Each capability keeps its tables in its own module; they are listed here once.
-    from chalicelib.store.plan_models import PlanModel, RateCounterModel
-    from chalicelib.store.report_models import ContributionModel, ReportModel
-    from chalicelib.store.task_models import WORKBENCH_MODELS
+    from chalicelib.payments.models import PlanModel, RateCounterModel
+    from chalicelib.reporting.models import ContributionModel, ReportModel
+    from chalicelib.workbench.models import WORKBENCH_MODELS
 
     return (AgencyModel, UserModel, ClientModel, DebtorModel, ContactModel, InvoiceModel,
             TimelineModel, PaymentModel, ClaimModel, ImportModel, PlanModel, RateCounterModel,

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.errors import ValidationFailed
+from chalicelib.kernel.errors import ValidationFailed
 
 MAX_LIMIT = 200
 

@@ -28,9 +28,10 @@ def main() -> None:
     provision()
     t = make_tenant("agW")
 
-    from chalicelib.auth import Principal
-    from chalicelib.schemas import ContactIn, DebtorIn, InvoiceIn
-    from chalicelib.services import debtors, events, invoices
+    from chalicelib.http.auth import Principal
+    from chalicelib.http.schemas import ContactIn, DebtorIn, InvoiceIn
+    from chalicelib.book import debtors, invoices
+    from chalicelib.kernel import events
 
     admin = Principal(t.agency_id, f"{t.agency_id}-admin", "admin")
     ids = {}

@@ -34,7 +34,7 @@ def live():
     from chalice.config import Config
     from chalice.local import create_local_server
 
-    from chalicelib.settings import get_settings
+    from chalicelib.kernel.settings import get_settings
     from local.stack import LocalAWS, free_port
 
     saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "RECOUP_PUBLIC_URL")}

@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.services import events, links
+from chalicelib.kernel import events
+from chalicelib.payments import links
 from tests.conftest import FIXED_NOW, bearer
 from tests.payments_support import add_debtor, form_fields, page_path, post_form
 

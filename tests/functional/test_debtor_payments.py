@@ -8,7 +8,8 @@ import pytest
 
 from chalicelib.payments import fulfilment
 from chalicelib.payments import stripe_gateway as gw
-from chalicelib.services import events, links
+from chalicelib.kernel import events
+from chalicelib.payments import links
 from local import checkout as local_checkout
 from tests.conftest import FIXED_NOW, bearer
 from tests.payments_support import (
@@ -231,7 +232,7 @@ def test_manual_payment_refuses_bad_input_with_reasons(http, world):
 def test_concurrent_manual_and_webhook_payments_reconcile_exactly(http, world, heard,
                                                                   monkeypatch):
     a, d, _ = world
-    from chalicelib.services import payments
+    from chalicelib.payments import ledger as payments
 
     real_load = payments._load
     state = {"raced": False}
@@ -262,7 +263,7 @@ def test_two_threads_paying_the_same_invoice_never_lose_money(http, world, heard
                                                               monkeypatch):
     a, d, _ = world
     serialise_moto_writes(monkeypatch)
-    from chalicelib.services import payments
+    from chalicelib.payments import ledger as payments
 
     barrier, failures = threading.Barrier(2), []
 

@@ -7,7 +7,7 @@ import io
 import json
 from datetime import timedelta
 
-from chalicelib.services import events
+from chalicelib.kernel import events
 from tests.conftest import FIXED_NOW, bearer
 from tests.functional.test_workbench import _debtor, _need_call, _post, now  # noqa: F401
 
@@ -42,9 +42,9 @@ def test_no_answer_comes_back_the_next_business_day_voicemail_two_days_later(
 def test_seven_unanswered_calls_in_a_week_block_the_next_until_the_window_moves(
         http, tenants, now):
     a, _ = tenants
-    from chalicelib.auth import Principal
-    from chalicelib.schemas import OutcomeIn
-    from chalicelib.services import outcomes, tasks
+    from chalicelib.http.auth import Principal
+    from chalicelib.http.schemas import OutcomeIn
+    from chalicelib.workbench import outcomes, tasks
 
     d, _ = _debtor(http, a, "CAPS", "Capped Ltd")
     admin = Principal(a.agency_id, "agA-admin", "admin")

@@ -42,8 +42,8 @@ with mock_aws():
                     200, {"request-id": "req_1"}
 
         gw.use_http_client(FakeStripe())
-    from chalicelib.routes.debtor_pages import csrf_for
-    from chalicelib.services import links
+    from chalicelib.payments.pages import csrf_for
+    from chalicelib.payments import links
     from chalicelib.store.models import AgencyModel, ClaimModel
     now = datetime.now(timezone.utc)
     out = {"stage": os.environ["RECOUP_STAGE"], "is_local": gw.is_local(),
@@ -53,9 +53,10 @@ with mock_aws():
         out["install"] = "accepted"
     except RuntimeError as exc:
         out["install"] = str(exc)
-    from chalicelib.auth import Principal
-    from chalicelib.schemas import ClientIn, DebtorIn, InvoiceIn
-    from chalicelib.services import clients, debtors, invoices
+    from chalicelib.http.auth import Principal
+    from chalicelib.http.schemas import ClientIn, DebtorIn, InvoiceIn
+    from chalicelib.agency import clients
+    from chalicelib.book import debtors, invoices
     AgencyModel("ag1", name="Agency", created_at="2026-11-01T00:00:00Z").save()
     admin = Principal("ag1", "admin1", "admin")
     cl = clients.create_client(admin, ClientIn(name="Acme", sender_email="ar@acme.example.com"))

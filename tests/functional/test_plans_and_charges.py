@@ -7,8 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib.clock import utcnow
-from chalicelib.services import charges, events, links, plans
+from chalicelib.kernel.clock import utcnow
+from chalicelib.kernel import events
+from chalicelib.payments import charges, links, plans
 from chalicelib.store.models import ClientModel, DebtorModel
 from local import checkout as local_checkout
 from tests.conftest import FIXED_NOW, bearer

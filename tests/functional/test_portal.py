@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from chalicelib.domain.exports import neutralise, to_csv
-from chalicelib.routes.portal import ROUTES
-from chalicelib.auth import Principal
-from chalicelib.schemas import DebtorIn, InvoiceIn
-from chalicelib.services import debtors, importer, invoices
+from chalicelib.kernel.exports import neutralise, to_csv
+from chalicelib.reporting.portal_pages import ROUTES
+from chalicelib.http.auth import Principal
+from chalicelib.http.schemas import DebtorIn, InvoiceIn
+from chalicelib.book import debtors, importer, invoices
 from tests.conftest import BOOKS, FIXED_NOW, bearer
 
 EVIL = '=HYPERLINK("http://evil.example.com","x")'
@@ -90,9 +90,9 @@ def test_monthly_report_is_printable(http, book):
 
 
 def _other_viewer(a):
-    from chalicelib.auth import Principal
-    from chalicelib.schemas import ClientIn, UserIn
-    from chalicelib.services import clients
+    from chalicelib.http.auth import Principal
+    from chalicelib.http.schemas import ClientIn, UserIn
+    from chalicelib.agency import clients
     from tests.conftest import _token
 
     admin = Principal(a.agency_id, f"{a.agency_id}-admin", "admin")
@@ -121,7 +121,7 @@ def test_no_portal_page_shows_another_tenant_anything(http, book, who):
 
 
 def test_a_brand_colour_cannot_smuggle_css(tenants):
-    from chalicelib.services.portal import brand_colour
+    from chalicelib.reporting.client_portal import brand_colour
     from chalicelib.store.models import ClientModel
 
     a, _ = tenants

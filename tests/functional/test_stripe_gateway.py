@@ -9,7 +9,7 @@ import pytest
 import stripe
 
 from chalicelib.payments import stripe_gateway as gw
-from chalicelib.services import links
+from chalicelib.payments import links
 from chalicelib.store.keys import debtor_key
 from tests.conftest import FIXED_NOW
 from tests.payments_support import add_debtor, debtor, form_fields, page_path, post_event, \

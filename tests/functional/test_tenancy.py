@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from chalicelib.routes.http import REGISTRY
+from chalicelib.http.edge import REGISTRY
 from tests.conftest import BOOKS, bearer
 
 BODIES = {
@@ -55,7 +55,8 @@ def world(http, tenants):
     debtor = http.http.get(f"{base}/debtors/{inv['debtor_id']}", headers=bearer(a.admin)).json_body
     contact = http.http.get(f"{base}/debtors/{debtor['id']}/contacts",
                             headers=bearer(a.admin)).json_body["items"][0]
-    from chalicelib.services import disputes, escalations, events
+    from chalicelib.kernel import events
+    from chalicelib.workbench import disputes, escalations
 
     events.publish("call_task_needed", agency_id=a.agency_id, client_id=a.client_id,
                    debtor_id=debtor["id"], reason="final notice unanswered", due_at=None,
@@ -74,9 +75,9 @@ def world(http, tenants):
 
 def _viewer_of_another_client(a) -> str:
     """A client viewer in the same agency whose token names a different client."""
-    from chalicelib.auth import Principal
-    from chalicelib.schemas import ClientIn, UserIn
-    from chalicelib.services import clients
+    from chalicelib.http.auth import Principal
+    from chalicelib.http.schemas import ClientIn, UserIn
+    from chalicelib.agency import clients
     from tests.conftest import _token
 
     admin = Principal(a.agency_id, f"{a.agency_id}-admin", "admin")

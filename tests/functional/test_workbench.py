@@ -8,8 +8,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from chalicelib.clock import iso
-from chalicelib.services import events
+from chalicelib.kernel.clock import iso
+from chalicelib.kernel import events
 from tests.conftest import FIXED_NOW, bearer
 
 
@@ -84,8 +84,8 @@ def test_take_next_skips_a_debtor_in_their_night_and_says_when_they_may_be_calle
 
 def test_two_specialists_never_get_the_same_task(http, tenants, now, atomic_writes):
     a, _ = tenants
-    from chalicelib.auth import Principal
-    from chalicelib.services import tasks
+    from chalicelib.http.auth import Principal
+    from chalicelib.workbench import tasks
 
     ids = [_debtor(http, a, f"T{i}", f"Debtor {i}", amount=10_000 * (i + 1))[0] for i in range(3)]
     for d in ids:
@@ -157,7 +157,7 @@ def test_a_promise_pauses_chasing_leaves_the_queue_and_is_kept_by_payment(http, 
 
 def test_a_broken_promise_raises_a_task_that_ranks_higher(http, tenants, now):
     a, _ = tenants
-    from chalicelib.services import promises
+    from chalicelib.workbench import promises
 
     d, _ = _debtor(http, a, "BRKN", "Broken Co")
     _need_call(a, d)

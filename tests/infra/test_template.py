@@ -136,7 +136,7 @@ def test_alarms_cover_dlqs_every_function_ses_and_sms(tpl):
 
 
 def test_functions_get_queue_urls_and_topic_arns_from_the_stack(tpl):
-    from chalicelib import settings
+    from chalicelib.kernel import settings
 
     env = tpl["Globals"]["Function"]["Environment"]["Variables"]
     assert env["RECOUP_DISPATCH_QUEUE_URL"] == {"Ref": queue_id("dispatch")}
@@ -227,7 +227,7 @@ def test_handlers_others_add_are_picked_up_without_editing_infra(monkeypatch):
     from chalice import Chalice
 
     from infra import functions
-    from chalicelib.naming import stream_arn
+    from chalicelib.kernel.naming import stream_arn
     from infra.definitions import SCHEDULES
 
     app = Chalice(app_name="recoup")
@@ -267,7 +267,7 @@ def test_handlers_others_add_are_picked_up_without_editing_infra(monkeypatch):
 
 @pytest.mark.parametrize("stage", ["local", "test", "dev", "prod"])
 def test_models_and_infra_use_the_same_table_names(monkeypatch, stage):
-    from chalicelib import settings
+    from chalicelib.kernel import settings
 
     monkeypatch.setenv("RECOUP_STAGE", stage)
     monkeypatch.delenv("RECOUP_TABLE_PREFIX", raising=False)

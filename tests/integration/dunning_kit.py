@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from chalicelib.services import outbox
+from local import outbox
 
 
 HEADER = ("debtor_ref,debtor_name,debtor_kind,contact_name,email,secondary_email,phone,"
@@ -20,7 +20,7 @@ def row(ref: str, number: str, due: str, amount: str = "100.00", *, paid: str = 
 
 
 def load_book(tenant, rows: list[str], now: datetime, settings: dict | None = None) -> None:
-    from chalicelib.services import importer
+    from chalicelib.book import importer
     from chalicelib.store.models import ClientModel
     from local.resources import verify_sender
 
@@ -46,8 +46,8 @@ def debtor(tenant, ref: str):
 
 def queued() -> list[dict]:
     """Drain the dispatch queue: the message bodies the sweep put there."""
-    from chalicelib import wiring
-    from chalicelib.services.sweep import queue_url
+    from chalicelib.kernel import adapters as wiring
+    from chalicelib.dunning.sweep import queue_url
 
     sqs, out = wiring.aws("sqs"), []
     while True:
@@ -61,7 +61,7 @@ def queued() -> list[dict]:
 
 def run_cadence(now: datetime) -> list[str]:
     """One timer tick and the consumer working the queue, as of `now`."""
-    from chalicelib.services import dispatch, sweep
+    from chalicelib.dunning import dispatch, sweep
 
     sweep.sweep(now)
     return [dispatch.handle(json.dumps(body), now) for body in queued()]
@@ -76,7 +76,7 @@ def sent_sms(to: str | None = None) -> list[dict]:
 
 
 def entries(tenant, ref: str, kind: str | None = None) -> list[dict]:
-    from chalicelib.services import timeline
+    from chalicelib.store import timeline
 
     d = debtor(tenant, ref)
     return timeline.list_entries(tenant.agency_id, tenant.client_id, d.debtor_id, limit=200,

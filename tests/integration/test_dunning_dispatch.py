@@ -67,7 +67,7 @@ def test_catch_up_after_an_outage_sends_one_message_not_a_burst(tenant):
 def test_timer_firing_twice_sends_once(tenant):
     # GIVEN an account due a reminder
     load_book(tenant, [row("ACC3", "INV-30", "2026-11-18")], NOW)
-    from chalicelib.services import dispatch, sweep
+    from chalicelib.dunning import dispatch, sweep
 
     # WHEN the timer fires twice before the consumer runs
     sweep.sweep(NOW)
@@ -103,7 +103,7 @@ def test_a_consumer_at_0730_local_waits_for_0800(tenant):
     early = datetime(2026, 11, 25, 12, 30, tzinfo=timezone.utc)
     load_book(tenant, [row("ACC5", "INV-50", "2026-11-25", kind="consumer",
                            tz="America/New_York", country="US")], early - timedelta(days=1))
-    from chalicelib.services import dispatch
+    from chalicelib.dunning import dispatch
 
     d = debtor(tenant, "ACC5")
     # WHEN the consumer handles the account at 07:30 local
@@ -120,7 +120,8 @@ def test_a_consumer_at_0730_local_waits_for_0800(tenant):
 def test_dispatch_dying_after_ses_accepted_never_sends_twice(tenant, monkeypatch):
     # GIVEN an account due a reminder, and a dispatcher that dies right after SES accepts
     load_book(tenant, [row("ACC6", "INV-60", "2026-11-18")], NOW)
-    from chalicelib.services import dispatch, events
+    from chalicelib.dunning import dispatch
+    from chalicelib.kernel import events
 
     calls = []
     events.subscribe("call_task_needed", lambda **kw: calls.append(kw))

@@ -51,7 +51,7 @@ def test_a_bounce_delivered_twice_suppresses_once_and_the_next_email_goes_to_the
     http.lambda_.invoke("ses_feedback", event)
     # THEN the address is suppressed once
     assert len(entries(tenant, "ACC7", "contact_suppressed")) == 1
-    from chalicelib.services import suppression
+    from chalicelib.dunning import suppression
 
     assert suppression.is_suppressed(tenant.agency_id, "email", "ap@acc7.example.com")
     # AND the next step's email goes to the secondary contact, not the bounced address
@@ -67,7 +67,7 @@ def test_a_complaint_with_no_other_email_moves_the_next_touch_to_sms(tenant):
     run_cadence(NOW)
     [first] = sent_emails("ap@acc8.example.com")
     # WHEN the debtor marks it as spam
-    from chalicelib.services import feedback
+    from chalicelib.dunning import feedback
 
     feedback.ses_notification(json.dumps({
         "notificationType": "Complaint", "mail": {"messageId": first["message_id"]},
@@ -90,7 +90,7 @@ def test_stop_opts_out_at_once_with_one_confirmation_at_most(tenant, http):
     stop = http.events.generate_sns_event(message=sms_in("+447400123901", "STOP", "in-1"))
     http.lambda_.invoke("sms_inbound", stop)
     http.lambda_.invoke("sms_inbound", stop)
-    from chalicelib.services import feedback
+    from chalicelib.dunning import feedback
 
     feedback.sms_reply(sms_in("+447400123901", "please stop texting me!", "in-2"), NOW)
     # THEN they are opted out, with exactly one confirmation text
@@ -115,7 +115,7 @@ def test_stop_opts_out_at_once_with_one_confirmation_at_most(tenant, http):
     ("Paid yesterday, thanks", False),
 ])
 def test_stop_words_and_plain_language(body, stop):
-    from chalicelib.domain.opt_out import means_stop
+    from chalicelib.dunning.opt_out import means_stop
 
     assert means_stop(body) is stop
 
@@ -124,7 +124,8 @@ def test_an_ordinary_reply_goes_to_a_specialist_and_does_not_opt_out(tenant):
     load_book(tenant, [row("ACC10", "INV-100", "2026-11-25", phone="+447400124001")],
               NOW - timedelta(days=1), settings=SMS_FIRST)
     run_cadence(NOW)
-    from chalicelib.services import events, feedback
+    from chalicelib.dunning import feedback
+    from chalicelib.kernel import events
 
     calls = []
     events.subscribe("call_task_needed", lambda **kw: calls.append(kw))
@@ -139,7 +140,7 @@ def test_a_number_opted_out_at_the_carrier_is_a_failed_touch_and_the_call_queue_
     # GIVEN a debtor whose number SNS reports as opted out (moto: numbers ending in 99)
     load_book(tenant, [row("ACC11", "INV-110", "2026-11-25", email="",
                            phone="+447400123199")], NOW - timedelta(days=1), settings=SMS_FIRST)
-    from chalicelib.services import events
+    from chalicelib.kernel import events
 
     calls = []
     events.subscribe("call_task_needed", lambda **kw: calls.append(kw))

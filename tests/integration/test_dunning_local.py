@@ -20,7 +20,7 @@ def tenant(dunning, tenants):
 def test_the_pump_feeds_the_consumer_and_the_outbox_shows_the_email(tenant, http):
     # GIVEN an account due a reminder (one with an internationalised email domain)
     load_book(tenant, [row("P1", "INV-P1", "2026-11-18", email="zoe@cafés.example.com")], NOW)
-    from chalicelib.services import sweep
+    from chalicelib.dunning import sweep
     from local.workers import drain_once
 
     # WHEN the ticker sweeps and the pump drains the queue
@@ -35,7 +35,7 @@ def test_the_pump_feeds_the_consumer_and_the_outbox_shows_the_email(tenant, http
 
 
 def test_the_outbox_does_not_exist_outside_the_local_stack(aws, http, monkeypatch):
-    from chalicelib.routes import outbox
+    from local import outbox_pages as outbox
 
     monkeypatch.setattr(outbox, "get_settings",
                         lambda: type("S", (), {"stage": "prod"})())
@@ -50,7 +50,7 @@ def test_a_debtor_follows_its_own_cadence_and_stops_when_the_client_puts_it_on_h
          "tone": "firm"}]}
     load_book(tenant, [row("P2", "INV-P2", "2026-11-18"), row("P3", "INV-P3", "2026-11-18")],
               NOW, settings={"cadences": {"late": late}})
-    from chalicelib.services import accounts
+    from chalicelib.store import accounts
 
     d = debtor(tenant, "P2")
     d.cadence_id = "late"

@@ -62,7 +62,7 @@ def test_the_scheduled_sweep_and_the_queue_consumer_run_as_lambdas(tenant, http)
 def test_a_poison_message_fails_alone(tenant, monkeypatch):
     # GIVEN a batch with one good message and one that cannot be processed
     load_book(tenant, [row("L2", "INV-L2", "2026-11-18")], NOW)
-    from chalicelib.services import dispatch, sweep
+    from chalicelib.dunning import dispatch, sweep
 
     deleted = []
     monkeypatch.setattr(sweep, "delete_messages", lambda r: deleted.extend(r))
@@ -118,7 +118,7 @@ def test_html_is_escaped_and_brand_appears(tenant):
 def test_a_thank_you_follows_a_payment_once(tenant):
     # GIVEN an account; a payment is applied (and the event delivered twice)
     load_book(tenant, [row("L5", "INV-L5", "2026-11-18")], NOW)
-    from chalicelib.services import events
+    from chalicelib.kernel import events
 
     d = debtor(tenant, "L5")
     payload = dict(agency_id=tenant.agency_id, client_id=tenant.client_id,
@@ -134,7 +134,7 @@ def test_a_thank_you_follows_a_payment_once(tenant):
 
 def test_no_thank_you_when_the_client_switched_it_off(tenant):
     load_book(tenant, [row("L6", "INV-L6", "2026-11-18")], NOW, settings={"thank_you": False})
-    from chalicelib.services import events
+    from chalicelib.kernel import events
 
     events.publish("payment_applied", agency_id=tenant.agency_id, client_id=tenant.client_id,
                    debtor_id=debtor(tenant, "L6").debtor_id, payment_id="pay-2",
@@ -147,7 +147,7 @@ def test_an_account_on_hold_is_not_chased(tenant):
     d = debtor(tenant, "L7")
     d.status = "on_hold"
     d.save()
-    from chalicelib.services import dispatch
+    from chalicelib.dunning import dispatch
 
     assert dispatch.dispatch_account(tenant.agency_id, tenant.client_id, d.debtor_id,
                                      NOW) == "stopped:on_hold"
@@ -163,7 +163,7 @@ def _book(tenant, not_due: int, due: int) -> None:
 def test_the_sweep_reads_only_the_due_accounts(dunning, tenants):
     # GIVEN two clients with the same 5 due accounts, in books of 20 and 400 accounts
     from bench.meter import metered
-    from chalicelib.services import sweep
+    from chalicelib.dunning import sweep
 
     small, large = tenants
     _book(small, 15, 5)

@@ -21,7 +21,7 @@ def tenant(tenants):
 
 
 def _import(t, data: bytes, **kw):
-    from chalicelib.services.importer import import_book
+    from chalicelib.book.importer import import_book
 
     return import_book(t.agency_id, t.client_id, data, actor="test", now=NOW, **kw)
 
@@ -111,7 +111,7 @@ def test_xero_export_with_line_items_lands_one_invoice_each(tenant):
 
 
 def test_ambiguous_dates_are_asked_not_guessed(tenant):
-    from chalicelib.errors import ValidationFailed
+    from chalicelib.kernel.errors import ValidationFailed
 
     csv_text = ("debtor_ref,debtor_name,email,invoice_number,issue_date,due_date,currency,amount,"
                 "amount_paid\nD1,One Ltd,a@one.example.com,N1,01/02/2026,03/04/2026,GBP,10.00,0\n")

@@ -8,12 +8,15 @@ from datetime import date, datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.auth import Principal
-from chalicelib.domain import kpis
-from chalicelib.domain.invoices import OWED, status_for_balance
-from chalicelib.schemas import ClientIn, InvoicePatch
-from chalicelib.services import clients, events, importer, invoices, report_store
-from chalicelib.services.report_rebuild import stored_facts
+from chalicelib.http.auth import Principal
+from chalicelib.reporting import kpis
+from chalicelib.book.invoice_rules import OWED, status_for_balance
+from chalicelib.http.schemas import ClientIn, InvoicePatch
+from chalicelib.agency import clients
+from chalicelib.book import importer, invoices
+from chalicelib.kernel import events
+from chalicelib.reporting import store as report_store
+from chalicelib.reporting.rebuild import stored_facts
 from chalicelib.store.models import DebtorModel, InvoiceModel, PaymentModel
 
 HEADER = ("debtor_ref,debtor_name,contact_name,email,secondary_email,phone,timezone,country,"

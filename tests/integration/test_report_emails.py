@@ -7,7 +7,8 @@ import boto3
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from chalicelib.services import importer, report_emails
+from chalicelib.book import importer
+from chalicelib.reporting import emails as report_emails
 from chalicelib.store.models import ClientModel
 from tests.conftest import BOOKS, FIXED_NOW
 

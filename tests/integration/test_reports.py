@@ -5,9 +5,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from chalicelib.auth import Principal
-from chalicelib.schemas import InvoicePatch
-from chalicelib.services import events, importer, invoices, reports
+from chalicelib.http.auth import Principal
+from chalicelib.http.schemas import InvoicePatch
+from chalicelib.book import importer, invoices
+from chalicelib.kernel import events
+from chalicelib.reporting import reports
 from chalicelib.store.keys import debtor_id_for
 from chalicelib.store.models import ClientModel, InvoiceModel
 from tests.conftest import FIXED_NOW
@@ -115,7 +117,7 @@ def test_a_day_before_the_latest_payment_comes_from_the_snapshot(acme):
     assert r["source"] == "snapshot of 2026-11-25"
     assert r["figures"]["receivables_minor"] == 160000
     # and a day before any snapshot is an honest 404
-    from chalicelib.errors import NotFound
+    from chalicelib.kernel.errors import NotFound
 
     with pytest.raises(NotFound):
         reports.build(client, date(2026, 11, 20))
@@ -164,7 +166,7 @@ def test_activity_from_other_capabilities_counts_once_per_event(acme):
 
 def test_a_real_payment_and_its_refund_move_the_clients_report(acme):
     """The payments capability's own path (not a simulated event) feeds the report."""
-    from chalicelib.services import payments
+    from chalicelib.payments import ledger as payments
 
     # GIVEN the fixed book and invoice A (£1,000 owed)
     a, client = acme

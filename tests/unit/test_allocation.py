@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.domain.allocation import AllocationError, OpenItem, allocate, reverse
+from chalicelib.payments.allocation import AllocationError, OpenItem, allocate, reverse
 
 
 def item(invoice_id: str, due: date, balance: int, status: str = "open", issue: date | None = None,

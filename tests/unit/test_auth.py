@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.auth import Principal, mint_token, verify_token
-from chalicelib.errors import Unauthorised
+from chalicelib.http.auth import Principal, mint_token, verify_token
+from chalicelib.kernel.errors import Unauthorised
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 

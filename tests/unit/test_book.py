@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain.book import AmbiguousDateOrder, BookFormatError, ParsedBook, parse_book
+from chalicelib.book.rows import AmbiguousDateOrder, BookFormatError, ParsedBook, parse_book
 from tests.conftest import BOOKS
 
 GENERIC_HEADER = "customer,invoice no,invoice date,due date,amount,amount paid,currency"

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
-from chalicelib.domain.cadence import (
+from chalicelib.dunning.cadence import (
     DEFAULT_CADENCE,
     AccountFact,
     Cadence,
@@ -21,7 +21,7 @@ from chalicelib.domain.cadence import (
     occurrences,
     to_dict,
 )
-from chalicelib.domain.contact_window import B2B_POLICY, CONSUMER_POLICY, EVERY_DAY, ContactPolicy
+from chalicelib.dunning.contact_window import B2B_POLICY, CONSUMER_POLICY, EVERY_DAY, ContactPolicy
 
 UTC = timezone.utc
 LONDON = "Europe/London"

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.domain.calls import (
+from chalicelib.workbench.call_rules import (
     CALLBACK_DUE_POINTS,
     OUTCOMES,
     CallAttempt,

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.domain.charges import (
+from chalicelib.payments.charge_rules import (
     BaseRateTable,
     ChargeableInvoice,
     ChargeError,

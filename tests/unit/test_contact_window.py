@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain.contact_window import (
+from chalicelib.dunning.contact_window import (
     B2B_POLICY,
     CONSUMER_POLICY,
     EVERY_DAY,

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain import kpis
-from chalicelib.domain.kpis import (
+from chalicelib.reporting import kpis
+from chalicelib.reporting.kpis import (
     AsOfBeforeHorizon,
     ClientAggregate,
     InvoiceChanged,

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.services import links
-from chalicelib.services.debtor_portal import _colour, contrast_with_white
+from chalicelib.payments import links
+from chalicelib.payments.debtor_page import _colour, contrast_with_white
 from tests.conftest import FIXED_NOW
 
 

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from chalicelib.domain.plans import (
+from chalicelib.payments.plan_rules import (
     Instalment,
     PlanError,
     PlanProblem,

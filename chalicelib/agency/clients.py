@@ -1,0 +1,117 @@
+"""Client businesses of an agency, and the agency's users."""
+from __future__ import annotations
+
+from pynamodb.exceptions import PutError
+
+from chalicelib.http.auth import Principal
+from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.http.schemas import ClientIn, ClientPatch, UserIn
+from chalicelib.http.access import load_client, require_admin
+from chalicelib.store import paging
+from chalicelib.store.keys import new_id
+from chalicelib.store.models import ClientModel, UserModel
+
+
+def render(c: ClientModel) -> dict:
+    return {"id": c.client_id, "name": c.name, "brand_name": c.brand_name,
+            "sender_email": c.sender_email, "reply_to": c.reply_to, "timezone": c.timezone,
+            "country": c.country, "currency": c.currency,
+            "specialist_ids": list(c.specialist_ids or []), "settings": c.settings or {},
+            "created_at": c.created_at, "updated_at": c.updated_at, "version": c.version}
+
+
+def _check_specialists(agency_id: str, ids: list[str]) -> None:
+    for uid in ids:
+        try:
+            u = UserModel.get(agency_id, uid)
+        except UserModel.DoesNotExist:
+            raise ValidationFailed.one("specialist_ids", f"no user {uid} in your agency") from None
+        if u.role not in ("specialist", "admin"):
+            raise ValidationFailed.one("specialist_ids", f"user {uid} is not agency staff")
+
+
+def create_client(p: Principal, data: ClientIn) -> dict:
+    require_admin(p)
+    _check_specialists(p.agency_id, data.specialist_ids)
+    now = iso(utcnow())
+    c = ClientModel(p.agency_id, new_id("c"), name=data.name,
+                    brand_name=data.brand_name or data.name, sender_email=data.sender_email,
+                    reply_to=data.reply_to, timezone=data.timezone, country=data.country,
+                    currency=data.currency, specialist_ids=data.specialist_ids,
+                    settings=data.settings, created_at=now, updated_at=now)
+    c.save(condition=ClientModel.client_id.does_not_exist())
+    return render(c)
+
+
+def list_clients(p: Principal, *, limit: int, cursor: str | None) -> dict:
+    if p.role == "client_viewer":
+        return {"items": [render(load_client(p, p.client_id or "", for_reports=True))],
+                "next_cursor": None}
+    filt = ClientModel.archived == False  # noqa: E712 - PynamoDB condition, not a bool test
+    if p.role == "specialist":
+        filt &= ClientModel.specialist_ids.contains(p.user_id)
+    return paging.page(ClientModel.query, limit=limit, cursor=cursor, hash_attr="agency_id",
+                       hash_value=p.agency_id, render=render, filter_condition=filt)
+
+
+def get_client(p: Principal, client_id: str) -> dict:
+    return render(load_client(p, client_id))
+
+
+def update_client(p: Principal, client_id: str, patch: ClientPatch) -> dict:
+    require_admin(p)
+    c = load_client(p, client_id)
+    changes = patch.model_dump(exclude_unset=True)
+    if "specialist_ids" in changes:
+        _check_specialists(p.agency_id, changes["specialist_ids"])
+    for k, v in changes.items():
+        if k == "settings":
+            v = {**(c.settings or {}), **v}
+        setattr(c, k, v)
+    c.updated_at = iso(utcnow())
+    try:
+        c.save()
+    except PutError as exc:
+        raise Conflict("client changed meanwhile; reload and retry") from exc
+    return render(c)
+
+
+def archive_client(p: Principal, client_id: str) -> dict:
+    require_admin(p)
+    c = load_client(p, client_id)
+    c.archived = True
+    c.updated_at = iso(utcnow())
+    c.save()
+    return {"id": client_id, "archived": True}
+
+
+def render_user(u: UserModel) -> dict:
+    return {"id": u.user_id, "email": u.email, "name": u.name, "role": u.role,
+            "client_id": u.client_id, "active": u.active}
+
+
+def create_user(p: Principal, data: UserIn) -> dict:
+    require_admin(p)
+    if data.client_id:
+        try:
+            ClientModel.get(p.agency_id, data.client_id)
+        except ClientModel.DoesNotExist:
+            raise ValidationFailed.one("client_id", "no such client in your agency") from None
+    u = UserModel(p.agency_id, new_id("u"), email=data.email, name=data.name, role=data.role,
+                  client_id=data.client_id, created_at=iso(utcnow()))
+    u.save(condition=UserModel.user_id.does_not_exist())
+    return render_user(u)
+
+
+def list_users(p: Principal, *, limit: int, cursor: str | None) -> dict:
+    require_admin(p)
+    return paging.page(UserModel.query, limit=limit, cursor=cursor, hash_attr="agency_id",
+                       hash_value=p.agency_id, render=render_user)
+
+
+def me(p: Principal) -> dict:
+    try:
+        return render_user(UserModel.get(p.agency_id, p.user_id))
+    except UserModel.DoesNotExist:
+        raise NotFound("user") from None

@@ -1,0 +1,185 @@
+"""Invoices of a debtor: create, change status (dispute, hold, write-off), list."""
+from __future__ import annotations
+
+from datetime import date
+
+from pynamodb.exceptions import PutError
+
+from chalicelib.http.auth import Principal
+from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.book.invoice_rules import OWED, status_for_balance
+from chalicelib.kernel.money import format_money
+from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.http.schemas import InvoiceIn, InvoicePatch
+from chalicelib.reporting.figures import adjust_paid_outside
+from chalicelib.kernel import events
+from chalicelib.store import accounts, timeline
+from chalicelib.http.access import load_client, require_staff
+from chalicelib.book.debtors import load_debtor
+from chalicelib.store import paging
+from chalicelib.store.keys import client_key, debtor_key, invoice_id_for
+from chalicelib.store.models import DebtorModel, InvoiceModel
+
+
+def render(i: InvoiceModel) -> dict:
+    return {"id": i.invoice_id, "debtor_id": i.debtor_id, "number": i.number,
+            "reference": i.reference, "issue_date": i.issue_date, "due_date": i.due_date,
+            "currency": i.currency, "total_minor": int(i.total_minor),
+            "balance_minor": int(i.balance_minor), "status": i.status, "dispute": i.dispute,
+            "version": i.version}
+
+
+def state(i: InvoiceModel) -> dict:
+    """The invoice as events carry it (invoice_changed old/new): what reports need."""
+    return {"invoice_id": i.invoice_id, "debtor_id": i.debtor_id, "number": i.number,
+            "issue_date": i.issue_date, "due_date": i.due_date, "currency": i.currency,
+            "total_minor": int(i.total_minor), "balance_minor": int(i.balance_minor),
+            "status": i.status, "dispute": i.dispute,
+            "paid_outside": [[d, int(a)] for d, a in (i.paid_outside or [])],
+            "version": int(i.version or 0)}
+
+
+def index_fields(inv: InvoiceModel) -> None:
+    """Keep the sparse open-by-due index in step with the invoice's status."""
+    if inv.status in OWED and int(inv.balance_minor) > 0:
+        inv.open_key = inv.client_key
+        inv.due_sort = f"{inv.due_date}#{inv.number}"
+    else:
+        inv.open_key = None
+        inv.due_sort = None
+
+
+def new_invoice(agency_id: str, client_id: str, debtor_id: str, *, number: str,
+                reference: str | None, issue_date: date, due_date: date, currency: str,
+                total_minor: int, balance_minor: int, now: str) -> InvoiceModel:
+    inv = InvoiceModel(
+        debtor_key(agency_id, client_id, debtor_id), invoice_id_for(agency_id, client_id, number),
+        client_key=client_key(agency_id, client_id), debtor_id=debtor_id, number=number,
+        reference=reference, issue_date=issue_date.isoformat(), due_date=due_date.isoformat(),
+        currency=currency, total_minor=total_minor, balance_minor=balance_minor,
+        status=status_for_balance(total_minor, balance_minor), created_at=now, updated_at=now)
+    # Paid before it reached Recoup: the real date is unknown, so it counts from the issue date.
+    paid = adjust_paid_outside([], total_minor - balance_minor, issue_date)
+    inv.paid_outside = paid or None
+    index_fields(inv)
+    return inv
+
+
+def create_invoice(p: Principal, client_id: str, debtor_id: str, data: InvoiceIn) -> dict:
+    require_staff(p)
+    client, debtor = load_debtor(p, client_id, debtor_id)
+    currency = data.currency or debtor.currency or client.currency
+    existing = list(InvoiceModel.by_client_number.query(client_key(p.agency_id, client_id),
+                                                        InvoiceModel.number == data.number))
+    if existing:
+        raise Conflict(f"invoice number {data.number!r} already exists for this client")
+    inv = new_invoice(p.agency_id, client_id, debtor_id, number=data.number,
+                      reference=data.reference, issue_date=data.issue_date,
+                      due_date=data.due_date, currency=currency, total_minor=data.total_minor,
+                      balance_minor=data.total_minor if data.balance_minor is None
+                      else data.balance_minor, now=iso(utcnow()))
+    try:
+        inv.save(condition=InvoiceModel.invoice_id.does_not_exist())
+    except PutError:
+        raise Conflict(f"invoice number {data.number!r} already exists for this client") from None
+    events.publish("invoice_changed", agency_id=p.agency_id, client_id=client_id,
+                   debtor_id=debtor_id, invoice_id=inv.invoice_id, old=None, new=state(inv))
+    _refresh_debtor(debtor)
+    timeline.record(p.agency_id, client_id, debtor_id, "invoice_added",
+                    f"Invoice {inv.number} added: {format_money(int(inv.total_minor), currency)} "
+                    f"due {inv.due_date}", actor=p.user_id, data={"invoice_id": inv.invoice_id})
+    return render(inv)
+
+
+def _refresh_debtor(debtor: DebtorModel) -> None:
+    accounts.save_account(debtor, utcnow())
+
+
+def _load(p: Principal, client_id: str, debtor_id: str, invoice_id: str):
+    client, debtor = load_debtor(p, client_id, debtor_id)
+    try:
+        inv = InvoiceModel.get(debtor_key(p.agency_id, client_id, debtor_id), invoice_id)
+    except InvoiceModel.DoesNotExist:
+        raise NotFound("invoice") from None
+    return client, debtor, inv
+
+
+def get_invoice(p: Principal, client_id: str, debtor_id: str, invoice_id: str) -> dict:
+    return render(_load(p, client_id, debtor_id, invoice_id)[2])
+
+
+def update_invoice(p: Principal, client_id: str, debtor_id: str, invoice_id: str,
+                   patch: InvoicePatch) -> dict:
+    require_staff(p)
+    _, debtor, inv = _load(p, client_id, debtor_id, invoice_id)
+    changes = patch.model_dump(exclude_unset=True)
+    reason = changes.pop("reason", None)
+    if "due_date" in changes and changes["due_date"].isoformat() < inv.issue_date:
+        raise ValidationFailed.one("due_date", "is before the issue date")
+    new_status = changes.pop("status", None)
+    if new_status and int(inv.balance_minor) <= 0:
+        raise ValidationFailed.one("status", f"invoice is {inv.status}; nothing is owed")
+    if new_status == "disputed" and not reason:
+        raise ValidationFailed.one("reason", "a dispute needs a reason")
+    old_status = inv.status
+    before = state(inv)
+    for k, v in changes.items():
+        setattr(inv, k, v.isoformat() if isinstance(v, date) else v)
+    if new_status:
+        inv.status = new_status if new_status != "open" else status_for_balance(
+            int(inv.total_minor), int(inv.balance_minor))
+        if new_status == "disputed":
+            inv.dispute = {"reason": reason, "opened_at": iso(utcnow()), "by": p.user_id}
+        elif old_status == "disputed":
+            inv.dispute = {**(inv.dispute or {}), "closed_at": iso(utcnow())}
+        if new_status == "written_off":
+            inv.balance_minor = 0
+    index_fields(inv)
+    inv.updated_at = iso(utcnow())
+    try:
+        inv.save()
+    except PutError as exc:
+        raise Conflict("invoice changed meanwhile; reload and retry") from exc
+    events.publish("invoice_changed", agency_id=p.agency_id, client_id=client_id,
+                   debtor_id=debtor_id, invoice_id=invoice_id, old=before, new=state(inv))
+    _refresh_debtor(debtor)
+    what = ", ".join(sorted(changes))
+    if new_status and new_status != old_status:
+        what = f"status {old_status} → {inv.status}" + (f" ({reason})" if reason else "") + (
+            f"; {what}" if what else "")
+    timeline.record(p.agency_id, client_id, debtor_id, "invoice_updated",
+                    f"Invoice {inv.number}: {what}", actor=p.user_id,
+                    data={"invoice_id": invoice_id})
+    return render(inv)
+
+
+def list_debtor_invoices(p: Principal, client_id: str, debtor_id: str, *, limit: int,
+                         cursor: str | None) -> dict:
+    load_debtor(p, client_id, debtor_id)
+    return paging.page(InvoiceModel.query, limit=limit, cursor=cursor, hash_attr="debtor_key",
+                       hash_value=debtor_key(p.agency_id, client_id, debtor_id), render=render)
+
+
+def list_client_invoices(p: Principal, client_id: str, *, limit: int, cursor: str | None,
+                         open_only: bool, due_before: str | None, due_after: str | None) -> dict:
+    load_client(p, client_id)
+    ckey = client_key(p.agency_id, client_id)
+    if open_only or due_before or due_after:
+        cond = None
+        try:
+            lo = date.fromisoformat(due_after).isoformat() if due_after else None
+            hi = date.fromisoformat(due_before).isoformat() if due_before else None
+        except ValueError:
+            raise ValidationFailed.one("due_before" if due_before else "due_after",
+                                       "must be a date YYYY-MM-DD") from None
+        if lo and hi:
+            cond = InvoiceModel.due_sort.between(lo, hi + "#\uffff")
+        elif lo:
+            cond = InvoiceModel.due_sort >= lo
+        elif hi:
+            cond = InvoiceModel.due_sort <= hi + "#\uffff"
+        kwargs = {"range_key_condition": cond} if cond is not None else {}
+        return paging.page(InvoiceModel.open_by_due.query, limit=limit, cursor=cursor,
+                           hash_attr="open_key", hash_value=ckey, render=render, **kwargs)
+    return paging.page(InvoiceModel.by_client_number.query, limit=limit, cursor=cursor,
+                       hash_attr="client_key", hash_value=ckey, render=render)

@@ -1,0 +1,266 @@
+"""Dispatch: re-read an account, decide, claim the touch, send it once, record it and set
+the next action. This is the SQS consumer's work; every step is safe to repeat."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import PutError
+
+from chalicelib.dunning import channels
+from chalicelib.dunning.channels import Message, Sent
+from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.dunning.cadence import PlannedTouch
+from chalicelib.dunning import messages, planner as dunning_plan, scheduling
+from chalicelib.kernel import claims, events
+from chalicelib.store import accounts
+from chalicelib.store import timeline
+from chalicelib.dunning.routing import Route, routes
+from chalicelib.store.keys import debtor_key
+from chalicelib.store.models import ClaimModel, ClientModel, ContactModel, DebtorModel
+
+log = logging.getLogger("recoup.dispatch")
+# A claim still `claimed` after the queue's visibility timeout belongs to a delivery that
+# died: the provider may or may not have accepted the message, so it is never re-sent.
+STALE_CLAIM = timedelta(seconds=360)
+ACTOR = "dunning"
+
+
+class DispatchFailed(RuntimeError):
+    """A send failed in a way worth retrying (the message goes back to the queue)."""
+
+
+@dataclass
+class Account:
+    client: ClientModel
+    debtor: DebtorModel
+    invoices: list
+    contacts: list[ContactModel]
+
+    @property
+    def ids(self) -> tuple[str, str, str]:
+        agency_id, client_id = self.debtor.client_key.split("#", 1)
+        return agency_id, client_id, self.debtor.debtor_id
+
+    @property
+    def tz(self) -> str:
+        return dunning_plan.time_zone(self.client, self.debtor, self.contacts)
+
+
+def load(agency_id: str, client_id: str, debtor_id: str) -> Account | None:
+    """Everything the decision needs, read consistently (a late timer sees the payment)."""
+    try:
+        client = ClientModel.get(agency_id, client_id, consistent_read=True)
+        debtor = DebtorModel.get(f"{agency_id}#{client_id}", debtor_id, consistent_read=True)
+    except (ClientModel.DoesNotExist, DebtorModel.DoesNotExist):
+        return None
+    contacts = list(ContactModel.query(debtor_key(agency_id, client_id, debtor_id),
+                                       consistent_read=True))
+    return Account(client, debtor, accounts.debtor_invoices(debtor, consistent=True), contacts)
+
+
+def dispatch_account(agency_id: str, client_id: str, debtor_id: str, now: datetime) -> str:
+    """Do what is due for one account now; returns what happened (for logs and tests)."""
+    for _ in range(3):  # a permanent channel failure re-decides on the next channel
+        outcome = _attempt(agency_id, client_id, debtor_id, now)
+        if outcome != "redecide":
+            return outcome
+    return "no_channel_left"
+
+
+def _attempt(agency_id: str, client_id: str, debtor_id: str, now: datetime) -> str:
+    acc = load(agency_id, client_id, debtor_id)
+    if acc is None:
+        return "gone"
+    rts = routes(agency_id, acc.contacts)
+    decision = dunning_plan.decide(acc.client, acc.debtor, acc.invoices, now,
+                                   contacts=acc.contacts, channels=frozenset(rts))
+    touch = decision.touch
+    if touch is None:
+        _store_next(acc, decision.next_action_at)
+        return decision.reason
+    key = f"{agency_id}#touch#{client_id}#{debtor_id}#{touch.claim_key}"
+    won, claim = claims.take(key, now, {"covers": list(touch.covers), "step": touch.occurrence_key,
+                                        "channel": touch.channel})
+    if not won:
+        return _already_claimed(acc, touch, claim, now, rts)
+    route = rts[touch.channel]
+    sent, record = _deliver(acc, touch, route, key, now)
+    if not sent.ok:
+        claims.settle(claim, "failed", now, error=sent.error)
+        timeline.record(*acc.ids, "touch_failed",
+                        f"{touch.channel} to {route.address or 'account'} failed: {sent.error}",
+                        actor=ACTOR, at=now, data={"claim_key": key, "channel": touch.channel,
+                                                   "permanent": sent.permanent})
+        if sent.permanent and route.contact is not None:
+            _close_channel(route.contact, touch.channel, now)
+            return "redecide"
+        raise DispatchFailed(f"{touch.channel} send failed: {sent.error}")
+    _record_sent(acc, touch, route, key, sent, record, now)
+    claims.settle(claim, "done", now, message_id=sent.message_id)
+    _apply_touch(acc, touch, now, rts)
+    return "sent"
+
+
+def _deliver(acc: Account, touch: PlannedTouch, route: Route, key: str,
+             now: datetime) -> tuple[Sent, dict]:
+    agency_id, client_id, debtor_id = acc.ids
+    due = [i for i in acc.invoices if i.invoice_id in set(touch.invoice_ids)]
+    contact_name = route.contact.name if route.contact is not None else None
+    if touch.channel == "call":
+        events.publish("call_task_needed", agency_id=agency_id, client_id=client_id,
+                       debtor_id=debtor_id, reason="cadence_step", due_at=iso(now),
+                       details={"step": touch.occurrence_key, "template": touch.template,
+                                "tone": touch.tone, "invoice_ids": list(touch.invoice_ids),
+                                "phone": route.address})
+        return Sent(True, message_id=f"call-task:{_short(key)}"), {"to": route.address}
+    ctx = messages.context(acc.client, acc.debtor, due, now, acc.tz, contact_name=contact_name,
+                           tone=touch.tone, channel=touch.channel)
+    out = messages.render(acc.client, touch.channel, touch.template, touch.tone, ctx, due)
+    record = {"to": route.address, "subject": out.subject, "text": out.text, "html": out.html,
+              "attachments": [a.filename for a in out.attachments]}
+    if touch.channel == "letter":
+        timeline.record(*acc.ids, "letter_to_print", f"Letter to print ({touch.tone})",
+                        actor=ACTOR, at=now, entry_id=f"{iso(now)}#letter-{_short(key)}",
+                        data={"claim_key": key, "text": out.text,
+                              "invoice_ids": list(touch.invoice_ids)})
+        return Sent(True, message_id=f"letter:{_short(key)}"), record
+    msg = Message(channel=touch.channel, to=route.address or "", text=out.text,
+                  subject=out.subject, html=out.html, sender=acc.client.sender_email,
+                  reply_to=acc.client.reply_to, attachments=out.attachments,
+                  headers={"X-Recoup-Account": "/".join(acc.ids)})
+    sent = channels.send(msg)
+    if sent.ok:
+        remember_recipient(acc, route, sent, now)
+    return sent, record
+
+
+def remember_recipient(acc: Account, route: Route, sent: Sent, now: datetime) -> None:
+    """So feedback (a bounce by message id, an SMS reply by number) finds the account."""
+    contact_id = route.contact.contact_id if route.contact is not None else None
+    data = {"agency_id": acc.ids[0], "client_id": acc.ids[1], "debtor_id": acc.ids[2],
+            "contact_id": contact_id, "address": route.address}
+    if route.channel == "email":
+        key = f"sesmsg#{sent.message_id}"
+    else:
+        key = f"smsroute#{route.address}"
+    ClaimModel(key, status="done", result=data, created_at=iso(now)).save()
+
+
+def _short(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def _record_sent(acc: Account, touch: PlannedTouch, route: Route, key: str, sent: Sent,
+                 record: dict, now: datetime) -> None:
+    what = {"email": "Email", "sms": "SMS", "call": "Call task", "letter": "Letter"}[touch.channel]
+    summary = f"{what} sent ({touch.tone}, step {touch.occurrence_key})"
+    if route.address and touch.channel != "call":
+        summary += f" to {route.address}"
+    if touch.channel == "call":
+        summary = f"Call task raised ({touch.tone}, step {touch.occurrence_key})"
+    timeline.record(*acc.ids, "touch_sent", summary, actor=ACTOR, at=now,
+                    entry_id=f"{iso(now)}#touch-{_short(key)}",
+                    data={**record, "channel": touch.channel, "step": touch.occurrence_key,
+                          "template": touch.template, "tone": touch.tone,
+                          "invoice_ids": list(touch.invoice_ids), "passed": list(touch.passed),
+                          "fallback": touch.fallback, "message_id": sent.message_id,
+                          "claim_key": key})
+    agency_id, client_id, debtor_id = acc.ids
+    events.publish("touch_sent", agency_id=agency_id, client_id=client_id, debtor_id=debtor_id,
+                   channel=touch.channel, step=touch.occurrence_key, at=iso(now))
+
+
+def _already_claimed(acc: Account, touch: PlannedTouch, claim: ClaimModel, now: datetime,
+                     rts: dict) -> str:
+    status = claim.status
+    if status == "claimed":
+        started = datetime.fromisoformat(claim.created_at.replace("Z", "+00:00"))
+        if now - started < STALE_CLAIM:
+            return "in_flight"  # another delivery is sending it right now
+        if claims.once(f"{claim.claim_key}#unknown", now):
+            agency_id, client_id, debtor_id = acc.ids
+            timeline.record(agency_id, client_id, debtor_id, "touch_unknown",
+                            f"A {touch.channel} reminder may or may not have been sent (the "
+                            "sender stopped mid-way); not re-sent. Please check with the debtor.",
+                            actor=ACTOR, at=now, data={"claim_key": claim.claim_key,
+                                                       "channel": touch.channel})
+            events.publish("call_task_needed", agency_id=agency_id, client_id=client_id,
+                           debtor_id=debtor_id, reason="touch_outcome_unknown", due_at=iso(now),
+                           details={"claim_key": claim.claim_key, "channel": touch.channel})
+            claims.settle(claim, "unknown", now)
+    _apply_touch(acc, touch, now, rts)
+    return "sent_unknown" if status == "claimed" else f"already_{status}"
+
+
+def _apply_touch(acc: Account, touch: PlannedTouch, now: datetime, rts: dict) -> None:
+    """Mark the touch's invoice occurrences sent and move the account's next action."""
+    debtor, invoices = acc.debtor, acc.invoices
+    for _ in range(5):
+        keys = set(debtor.touch_keys or ()) | set(touch.covers)
+        debtor.touch_keys = dunning_plan.trim_touch_keys(keys, invoices)
+        debtor.last_touch_at = iso(now)
+        decision = dunning_plan.decide(acc.client, debtor, invoices, now, contacts=acc.contacts,
+                                       channels=frozenset(rts))
+        scheduling.set_next_action(debtor, now if decision.touch else decision.next_action_at)
+        debtor.updated_at = iso(now)
+        try:
+            debtor.save()
+            return
+        except PutError:  # changed meanwhile (a payment, an import): re-read and redo
+            debtor = DebtorModel.get(debtor.client_key, debtor.debtor_id, consistent_read=True)
+            invoices = accounts.debtor_invoices(debtor, consistent=True)
+    raise DispatchFailed("account kept changing; the retry will finish recording")
+
+
+def _store_next(acc: Account, at: datetime | None) -> None:
+    if scheduling.set_next_action(acc.debtor, at):
+        try:
+            acc.debtor.save()
+        except PutError:
+            pass  # whoever changed it recomputed the next action too
+
+
+def _close_channel(contact: ContactModel, channel: str, now: datetime) -> None:
+    """A permanent failure (number opted out at the carrier): stop using that channel."""
+    contact.suppressed = set(contact.suppressed or ()) | {channel}
+    contact.updated_at = iso(now)
+    try:
+        contact.save()
+    except PutError:
+        fresh = ContactModel.get(contact.debtor_key, contact.contact_id, consistent_read=True)
+        fresh.suppressed = set(fresh.suppressed or ()) | {channel}
+        fresh.save()
+
+
+# ------------------------------------------------------------------- the queue consumer
+
+def handle(body: str, now: datetime | None = None) -> str:
+    msg = json.loads(body)
+    return dispatch_account(msg["agency_id"], msg["client_id"], msg["debtor_id"],
+                            now or utcnow())
+
+
+def handle_batch(records: list[tuple[str, str]], now: datetime | None = None) -> list[str]:
+    """Process (body, receipt handle) pairs; returns the receipt handles that failed.
+
+    Chalice cannot switch on ReportBatchItemFailures for its event source, so when some
+    fail the successes are deleted here and the caller raises: only failures come back.
+    """
+    done, failed = [], []
+    for body, receipt in records:
+        try:
+            outcome = handle(body, now)
+            log.info("dispatch %s", outcome)
+            done.append(receipt)
+        except Exception:  # noqa: BLE001 - one bad account must not sink the batch
+            log.exception("dispatch failed")
+            failed.append(receipt)
+    if failed and done:
+        from chalicelib.dunning.sweep import delete_messages
+
+        delete_messages(done)
+    return failed

@@ -1,0 +1,101 @@
+"""The cadence planner: turns stored records into cadence facts and asks domain.cadence."""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from chalicelib.dunning import cadence as cad
+from chalicelib.dunning.contact_window import ContactPolicy, default_policy
+from chalicelib.store.models import ClientModel, ContactModel, DebtorModel, InvoiceModel
+
+# Debtor statuses that stop the cadence (the debtor's own stopped_reason wins).
+_STOPPING_STATUSES = {"on_hold", "in_collections", "written_off"}
+
+
+def cadence_for(client: ClientModel, debtor: DebtorModel) -> cad.Cadence:
+    """The debtor's cadence: its own cadence_id, else its segment's, else the client's."""
+    settings = client.settings or {}
+    named = settings.get("cadences") or {}
+    segments = settings.get("segment_cadences") or {}
+    for key in (debtor.cadence_id, segments.get(debtor.segment or "")):
+        if key and key in named:
+            return cad.from_dict(named[key])
+    if settings.get("cadence"):
+        return cad.from_dict(settings["cadence"])
+    return cad.DEFAULT_CADENCE
+
+
+def _clock(value: Any, default: time) -> time:
+    return time.fromisoformat(value) if isinstance(value, str) else default
+
+
+def policy_for(client: ClientModel, consumer: bool) -> ContactPolicy:
+    """The client's contact window (settings["contact_policy"]), else the safe default."""
+    raw = (client.settings or {}).get("contact_policy")
+    base = default_policy(consumer)
+    if not raw:
+        return base
+    return ContactPolicy(
+        business_days=frozenset(raw.get("business_days", base.business_days)),
+        start=_clock(raw.get("start"), base.start), end=_clock(raw.get("end"), base.end),
+        skip_holidays=bool(raw.get("skip_holidays", base.skip_holidays)), consumer=consumer)
+
+
+def time_zone(client: ClientModel, debtor: DebtorModel,
+              contacts: list[ContactModel] | None = None) -> str:
+    for c in sorted(contacts or [], key=lambda c: c.role != "primary"):
+        if c.timezone:
+            return c.timezone
+    return debtor.timezone or client.timezone
+
+
+def stopped_reason(debtor: DebtorModel) -> str | None:
+    if debtor.stopped_reason:
+        return debtor.stopped_reason
+    return debtor.status if debtor.status in _STOPPING_STATUSES else None
+
+
+def invoice_facts(invoices: list[InvoiceModel]) -> list[cad.InvoiceFact]:
+    return [cad.InvoiceFact(i.invoice_id, date.fromisoformat(i.due_date), int(i.balance_minor),
+                            i.currency, i.status) for i in invoices]
+
+
+def account_fact(client: ClientModel, debtor: DebtorModel, *,
+                 contacts: list[ContactModel] | None = None,
+                 channels: frozenset[str] = frozenset(cad.CHANNELS)) -> cad.AccountFact:
+    last = debtor.last_touch_at
+    return cad.AccountFact(
+        tz=time_zone(client, debtor, contacts), country=debtor.country or client.country,
+        consumer=debtor.kind == "consumer",
+        paused_until=date.fromisoformat(debtor.paused_until[:10]) if debtor.paused_until else None,
+        stopped_reason=stopped_reason(debtor), sent_keys=frozenset(debtor.touch_keys or ()),
+        channels_allowed=channels,
+        last_touch_at=datetime.fromisoformat(last.replace("Z", "+00:00")) if last else None)
+
+
+def decide(client: ClientModel, debtor: DebtorModel, invoices: list[InvoiceModel],
+           now: datetime, *, contacts: list[ContactModel] | None = None,
+           channels: frozenset[str] = frozenset(cad.CHANNELS)) -> cad.Decision:
+    return cad.decide(cadence_for(client, debtor),
+                      account_fact(client, debtor, contacts=contacts, channels=channels),
+                      invoice_facts(invoices), now, policy_for(client, debtor.kind == "consumer"))
+
+
+def trim_touch_keys(keys: set[str], invoices: list[InvoiceModel]) -> set[str]:
+    """Keep only keys of invoices still being chased, so the debtor item stays small."""
+    live = {i.invoice_id for i in invoices if i.status in cad.CHASEABLE_STATUSES}
+    return {k for k in keys if k.split("|", 1)[0] in live}
+
+
+def next_action_at(debtor: DebtorModel, invoices: list[InvoiceModel], now: datetime,
+                   client: ClientModel | None = None) -> datetime | None:
+    """When the sweep should next look at this account (now if a touch is due already).
+
+    Contacts are not read here (imports recompute thousands of accounts): every channel is
+    assumed open; the dispatcher re-decides with the real contacts and corrects the time.
+    """
+    if client is None:
+        agency_id, client_id = debtor.client_key.split("#", 1)
+        client = ClientModel.get(agency_id, client_id)
+    decision = decide(client, debtor, invoices, now)
+    return now if decision.touch is not None else decision.next_action_at

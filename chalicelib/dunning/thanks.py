@@ -1,0 +1,68 @@
+"""Thank-you after a payment: on `payment_applied`, one message per payment (claimed),
+through the debtor's first open channel, unless the client switched thank_you off."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from babel.dates import format_date
+
+from chalicelib.dunning import channels
+from chalicelib.dunning.channels import Message
+from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.dunning import contact_window as cw
+from chalicelib.dunning import messages
+from chalicelib.kernel import claims, events
+from chalicelib.store import timeline
+from chalicelib.dunning.dispatch import load, remember_recipient
+
+ACTOR = "dunning"
+
+
+def on_payment_applied(*, agency_id: str, client_id: str, debtor_id: str, payment_id: str,
+                       amount_minor: int, currency: str, at: str | None = None,
+                       **_: object) -> None:
+    acc = load(agency_id, client_id, debtor_id)
+    if acc is None or not (acc.client.settings or {}).get("thank_you", True):
+        return
+    from chalicelib.dunning.routing import routes
+
+    rts = routes(agency_id, acc.contacts)
+    route = rts.get("email") or rts.get("sms")
+    if route is None:
+        return
+    now = utcnow()
+    key = f"{agency_id}#thanks#{client_id}#{debtor_id}#{payment_id}"
+    won, claim = claims.take(key, now, {"channel": route.channel})
+    if not won:
+        return  # thanked already (or in flight / unknown: never twice)
+    owed = [i for i in acc.invoices if i.status in ("open", "part_paid") and
+            int(i.balance_minor) > 0]
+    loc = messages.locale_for(acc.client, acc.debtor)
+    if isinstance(at, datetime):  # publishers send an ISO string; tolerate an instant
+        at = iso(at)
+    paid_on = date.fromisoformat(at[:10]) if at else cw.local_date(now, acc.tz)
+    ctx = messages.context(acc.client, acc.debtor, owed, now, acc.tz,
+                           contact_name=route.contact.name if route.contact else None,
+                           channel=route.channel,
+                           amount=messages.money(int(amount_minor), currency, loc),
+                           paid_on=format_date(paid_on, "long", locale=loc))
+    out = messages.render(acc.client, route.channel, "thank_you", "friendly", ctx)
+    sent = channels.send(Message(channel=route.channel, to=route.address or "", text=out.text,
+                                 subject=out.subject, html=out.html,
+                                 sender=acc.client.sender_email, reply_to=acc.client.reply_to))
+    if not sent.ok:
+        claims.settle(claim, "failed", now, error=sent.error)
+        timeline.record(agency_id, client_id, debtor_id, "touch_failed",
+                        f"Thank-you {route.channel} failed: {sent.error}", actor=ACTOR, at=now)
+        return
+    remember_recipient(acc, route, sent, now)
+    timeline.record(agency_id, client_id, debtor_id, "touch_sent",
+                    f"Thank-you {route.channel} sent to {route.address}", actor=ACTOR, at=now,
+                    data={"channel": route.channel, "template": "thank_you", "to": route.address,
+                          "subject": out.subject, "text": out.text, "html": out.html,
+                          "message_id": sent.message_id, "claim_key": key,
+                          "payment_id": payment_id})
+    claims.settle(claim, "done", now, message_id=sent.message_id, at=iso(now))
+
+
+events.subscribe("payment_applied", on_payment_applied)

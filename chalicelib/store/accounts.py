@@ -1,0 +1,62 @@
+"""A debtor account's position (balance, overdue, oldest due) kept on the debtor item,
+recomputed from what is still owed whenever its invoices change."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+from pynamodb.exceptions import PutError
+
+from chalicelib.kernel.clock import iso
+from chalicelib.book.invoice_rules import position
+from chalicelib.store.models import DebtorModel, InvoiceModel
+
+
+def apply_position(debtor: DebtorModel, invoices: list[InvoiceModel], today: date) -> bool:
+    """Set the account's position fields; True if anything changed."""
+    pos = position([(i.status, date.fromisoformat(i.due_date), int(i.balance_minor))
+                    for i in invoices], today)
+    new = {"balance_minor": pos.balance_minor, "overdue_minor": pos.overdue_minor,
+           "open_invoices": pos.open_invoices,
+           "oldest_due": pos.oldest_due.isoformat() if pos.oldest_due else None}
+    changed = False
+    for k, v in new.items():
+        if getattr(debtor, k) != v:
+            setattr(debtor, k, v)
+            changed = True
+    return changed
+
+
+def debtor_invoices(debtor: DebtorModel, consistent: bool = False) -> list[InvoiceModel]:
+    key = f"{debtor.client_key}#{debtor.debtor_id}"
+    return list(InvoiceModel.query(key, consistent_read=consistent))
+
+
+def recompute(debtor: DebtorModel, now: datetime,
+              invoices: list[InvoiceModel] | None = None, client=None) -> bool:
+    """Set the account's position and next action from its invoices (the caller saves)."""
+    from chalicelib.dunning import scheduling
+
+    invs = invoices if invoices is not None else debtor_invoices(debtor, consistent=True)
+    changed = apply_position(debtor, invs, now.date())
+    changed |= scheduling.apply_next_action(debtor, invs, now, client=client)
+    return changed
+
+
+def save_account(debtor: DebtorModel, now: datetime,
+                 change: Callable[[DebtorModel], None] | None = None, attempts: int = 5) -> None:
+    """Apply `change`, recompute position and next action, and save under the item's version;
+    on a conflict re-read the debtor and do it all again (another writer got there first)."""
+    for attempt in range(attempts):
+        if change is not None:
+            change(debtor)
+        if not recompute(debtor, now) and change is None:
+            return  # nothing moved: no write
+        debtor.updated_at = iso(now)
+        try:
+            debtor.save()
+            return
+        except PutError:
+            if attempt == attempts - 1:
+                raise
+            debtor.refresh(consistent_read=True)

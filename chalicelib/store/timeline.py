@@ -1,0 +1,58 @@
+"""The debtor timeline: append-only entries of every change, note and touch."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from pynamodb.exceptions import PutError
+
+from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.store import paging
+from chalicelib.store.keys import debtor_key
+from chalicelib.store.models import TimelineModel
+
+
+def entry(agency_id: str, client_id: str, debtor_id: str, kind: str, summary: str, *,
+          actor: str, data: dict | None = None, at: datetime | None = None,
+          entry_id: str | None = None) -> TimelineModel:
+    """Build (not save) a timeline entry; entry_id may be deterministic for idempotent writers."""
+    when = iso(at or utcnow())
+    return TimelineModel(
+        debtor_key(agency_id, client_id, debtor_id),
+        entry_id or f"{when}#{secrets.token_hex(4)}",
+        kind=kind, actor=actor, summary=summary, data=data or {}, at=when,
+    )
+
+
+def record(agency_id: str, client_id: str, debtor_id: str, kind: str, summary: str, *,
+           actor: str, data: dict | None = None, at: datetime | None = None,
+           entry_id: str | None = None) -> dict:
+    """Append one entry; a replay with the same deterministic entry_id is a no-op."""
+    item = entry(agency_id, client_id, debtor_id, kind, summary, actor=actor, data=data,
+                 at=at, entry_id=entry_id)
+    try:
+        item.save(condition=TimelineModel.entry_id.does_not_exist())
+    except PutError as exc:
+        if not _conditional_failure(exc):
+            raise
+    return render(item)
+
+
+def _conditional_failure(exc: Exception) -> bool:
+    cause = getattr(exc, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"
+
+
+def render(m: TimelineModel) -> dict:
+    return {"id": m.entry_id, "at": m.at, "kind": m.kind, "actor": m.actor,
+            "summary": m.summary, "data": m.data}
+
+
+def list_entries(agency_id: str, client_id: str, debtor_id: str, *, limit: int,
+                 cursor: str | None, kind: str | None = None) -> dict:
+    key = debtor_key(agency_id, client_id, debtor_id)
+    kwargs = {"scan_index_forward": False}
+    if kind:
+        kwargs["filter_condition"] = TimelineModel.kind == kind
+    return paging.page(TimelineModel.query, limit=limit, cursor=cursor, hash_attr="debtor_key",
+                       hash_value=key, render=render, **kwargs)

@@ -1,0 +1,53 @@
+"""The workbench's reactions to other capabilities' events: call tasks, promises kept, paid
+accounts leaving the queue. Each handler is idempotent (events may arrive twice)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib.kernel.clock import utcnow
+from chalicelib.kernel import events
+from chalicelib.workbench import promises, tasks
+from chalicelib.store.keys import client_key
+from chalicelib.store.models import DebtorModel
+
+ACTION_REASONS = {"plan_proposed": "proposed a payment plan", "dispute": "raised a dispute",
+                  "question": "asked a question", "promise": "promised to pay",
+                  "callback": "asked for a call"}
+
+
+def _when(value) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def on_call_task_needed(*, agency_id, client_id, debtor_id, reason, due_at=None, details=None,
+                        **_):
+    tasks.raise_task(agency_id, client_id, debtor_id, reason, due_at=_when(due_at),
+                     details=dict(details or {}), source="dunning")
+
+
+def on_debtor_action(*, agency_id, client_id, debtor_id, action, details=None, **_):
+    details = dict(details or {})
+    text = ACTION_REASONS.get(action, action.replace("_", " "))
+    tasks.raise_task(agency_id, client_id, debtor_id, f"debtor {text} on the payment page",
+                     details={"action": action, **details}, source="debtor",
+                     dispute=action == "dispute")
+
+
+def on_payment_applied(*, agency_id, client_id, debtor_id, payment_id, amount_minor, at=None,
+                       **_):
+    when = _when(at) or utcnow()
+    promises.apply_payment(agency_id, client_id, debtor_id, payment_id, int(amount_minor), when)
+    try:
+        debtor = DebtorModel.get(client_key(agency_id, client_id), debtor_id,
+                                 consistent_read=True)
+    except DebtorModel.DoesNotExist:
+        return
+    if int(debtor.balance_minor) <= 0:
+        tasks.close_task(agency_id, client_id, debtor_id, "account paid", when)
+
+
+events.subscribe("call_task_needed", on_call_task_needed)
+events.subscribe("debtor_action", on_debtor_action)
+events.subscribe("payment_applied", on_payment_applied)

@@ -1,0 +1,320 @@
+"""Call tasks: one open task per debtor, ranked per client, claimed by one specialist at a time."""
+from __future__ import annotations
+
+import heapq
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from itertools import islice
+from zoneinfo import ZoneInfo
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from chalicelib.http.auth import Principal
+from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.dunning import contact_window
+from chalicelib.workbench import call_rules as calls
+from chalicelib.kernel.errors import Conflict, NotFound
+from chalicelib.http.access import load_client, require_staff
+from chalicelib.store.keys import client_key
+from chalicelib.store.models import ClientModel, DebtorModel
+from chalicelib.workbench.models import CallTaskModel
+
+log = logging.getLogger("recoup.tasks")
+CLAIM_MINUTES = 15
+ATTEMPT_MEMORY_DAYS = 14
+MAX_CANDIDATES = 200  # a take-next never reads more than this many queue items
+
+
+def parse(ts: str | None) -> datetime | None:
+    return datetime.fromisoformat(ts) if ts else None
+
+
+def task_id_of(slot: CallTaskModel) -> str:
+    return f"{slot.debtor_id}.{int(slot.generation)}"
+
+
+def split_task_id(task_id: str) -> tuple[str, int]:
+    debtor_id, _, gen = task_id.rpartition(".")
+    if not debtor_id or not gen.isdigit():
+        raise NotFound("task")
+    return debtor_id, int(gen)
+
+
+# ------------------------------------------------------------------ priority and callability
+
+
+def _facts(slot: CallTaskModel, debtor: DebtorModel, client: ClientModel,
+           now: datetime) -> calls.CallFacts:
+    days = (now.date() - datetime.fromisoformat(debtor.oldest_due).date()).days \
+        if debtor.oldest_due else 0
+    days = max(0, days)
+    broken, disputes = int(slot.broken_promises or 0), int(slot.disputes or 0)
+    prio = (client.settings or {}).get("priority", 3)
+    return calls.CallFacts(
+        amount_overdue_minor=max(0, int(debtor.overdue_minor or 0)), currency=debtor.currency,
+        days_overdue=days, broken_promises=broken,
+        risk_score=calls.risk_score(broken, days, 0, disputes),
+        client_priority=prio if prio in (1, 2, 3, 4, 5) else 3,
+        callback_at=parse(slot.callback_at))
+
+
+def rerank(slot: CallTaskModel, debtor: DebtorModel, client: ClientModel, now: datetime) -> None:
+    """Score as of when the task falls due, so a callback ranks first once it may be made."""
+    due = parse(slot.due_at) or now
+    pr = calls.priority(_facts(slot, debtor, client, max(now, due)), max(now, due))
+    slot.score, slot.why = pr.score, pr.reasons
+    slot.rank = calls.rank_key(min(pr.score, calls.MAX_SCORE), due, slot.debtor_id)
+    slot.queue_key = slot.client_key if slot.status == "open" else None
+    if slot.status != "open":
+        slot.rank = None
+
+
+def policy_for(slot: CallTaskModel) -> contact_window.ContactPolicy:
+    consumer = bool(slot.consumer)
+    return contact_window.effective_policy(contact_window.default_policy(consumer), consumer)
+
+
+def callable_from(slot: CallTaskModel, now: datetime) -> tuple[datetime, str]:
+    """The first moment this debtor may be called (now if now), and why not earlier."""
+    tz = slot.timezone or "UTC"
+    start, why = now, "callable now"
+    due = parse(slot.due_at)
+    if due and due > start:
+        start, why = due, f"due at {due:%Y-%m-%d %H:%M} UTC"
+    attempts = [calls.CallAttempt(parse(a["at"]), bool(a["connected"]), bool(a.get("exempt")))
+                for a in slot.attempts or []]
+    perm = calls.may_call(attempts, start, consent_at=parse(slot.consent_at), tz=ZoneInfo(tz))
+    if not perm.allowed and perm.next_allowed_at:
+        start, why = perm.next_allowed_at.astimezone(now.tzinfo), perm.reason
+    window_start = contact_window.next_allowed(start, tz, slot.country, policy_for(slot), "call")
+    if window_start > start:
+        local = window_start.astimezone(ZoneInfo(tz))
+        start, why = window_start, (f"calling hours in {tz} open {local:%a %d %b %H:%M}"
+                                    + ("" if why == "callable now" else f"; {why}"))
+    return start, why
+
+
+def render(slot: CallTaskModel, now: datetime | None = None) -> dict:
+    now = now or utcnow()
+    when, why_not = callable_from(slot, now) if slot.status == "open" else (None, "")
+    agency, client_id = slot.client_key.split("#", 1)
+    return {"id": task_id_of(slot), "client_id": client_id, "debtor_id": slot.debtor_id,
+            "debtor_name": slot.debtor_name, "status": slot.status, "score": int(slot.score),
+            "why": list(slot.why or []), "reasons": slot.reasons or [], "due_at": slot.due_at,
+            "callback_at": slot.callback_at, "claimed_by": slot.claimed_by,
+            "claim_expires": slot.claim_expires, "timezone": slot.timezone,
+            "callable_now": bool(when and when <= now),
+            "callable_from": iso(when) if when else None, "not_callable_because":
+                None if (when and when <= now) else why_not or None}
+
+
+# ------------------------------------------------------------------------- raising tasks
+
+
+def _load_slot(ckey: str, debtor_id: str) -> CallTaskModel | None:
+    try:
+        return CallTaskModel.get(ckey, debtor_id, consistent_read=True)
+    except CallTaskModel.DoesNotExist:
+        return None
+
+
+def raise_task(agency_id: str, client_id: str, debtor_id: str, reason: str, *,
+               due_at: datetime | None = None, details: dict | None = None,
+               source: str = "system", now: datetime | None = None,
+               callback_at: datetime | None = None, consent_at: datetime | None = None,
+               broken_promise: bool = False, dispute: bool = False) -> CallTaskModel | None:
+    """Open the debtor's call task, or merge this reason into the open one (idempotent: the
+    same reason from the same source for the same moment is kept once)."""
+    now = now or utcnow()
+    ckey = client_key(agency_id, client_id)
+    try:
+        client = ClientModel.get(agency_id, client_id)
+        debtor = DebtorModel.get(ckey, debtor_id)
+    except (ClientModel.DoesNotExist, DebtorModel.DoesNotExist):
+        log.warning("call task for unknown client/debtor %s/%s", client_id, debtor_id)
+        return None
+    if debtor.status in ("in_collections", "written_off"):
+        return None
+    due = due_at or now
+    details = details or {}
+    key = details.get("event_id") or f"{reason}|{source}|{iso(due)}"
+    entry = {"reason": reason, "source": source, "at": iso(now), "due_at": iso(due),
+             "details": details, "key": key}
+    for _ in range(5):
+        slot = _load_slot(ckey, debtor_id)
+        fresh = slot is None
+        if fresh:
+            slot = CallTaskModel(ckey, debtor_id, created_at=iso(now), updated_at=iso(now))
+        if broken_promise:
+            if any(r.get("key") == key for r in slot.reasons or []) and slot.status == "open":
+                return slot
+            slot.broken_promises = int(slot.broken_promises or 0) + 1
+        if dispute:
+            slot.disputes = int(slot.disputes or 0) + 1
+        if slot.status != "open":
+            slot.status, slot.generation = "open", int(slot.generation or 0) + 1
+            slot.reasons, slot.due_at, slot.callback_at = [], iso(due), None
+            slot.claimed_by = slot.claim_expires = None
+        elif any(r.get("key") == key for r in slot.reasons or []):
+            return slot
+        slot.reasons = [*(slot.reasons or []), entry]
+        if parse(slot.due_at) is None or due < parse(slot.due_at):
+            slot.due_at = iso(due)
+        if callback_at:
+            slot.callback_at, slot.due_at = iso(callback_at), iso(callback_at)
+        if consent_at:
+            slot.consent_at = iso(consent_at)
+        slot.debtor_name, slot.consumer = debtor.name, int(debtor.kind == "consumer")
+        slot.timezone = debtor.timezone or client.timezone
+        slot.country = debtor.country or client.country
+        slot.updated_at = iso(now)
+        rerank(slot, debtor, client, now)
+        try:
+            if fresh:
+                slot.save(condition=CallTaskModel.debtor_id.does_not_exist())
+            else:
+                slot.save()
+            return slot
+        except PutError:
+            continue  # someone else changed the slot meanwhile: merge again
+    raise Conflict("call task kept changing; try again")
+
+
+def close_task(agency_id: str, client_id: str, debtor_id: str, why: str,
+               now: datetime | None = None) -> bool:
+    """Close the debtor's open task (paid, escalated); True if one was open."""
+    now = now or utcnow()
+    for _ in range(5):
+        slot = _load_slot(client_key(agency_id, client_id), debtor_id)
+        if slot is None or slot.status != "open":
+            return False
+        slot.status, slot.queue_key, slot.rank = "closed", None, None
+        slot.claimed_by = slot.claim_expires = None
+        slot.reasons = [*(slot.reasons or []), {"reason": f"closed: {why}", "at": iso(now)}]
+        slot.updated_at = iso(now)
+        try:
+            slot.save()
+            return True
+        except PutError:
+            continue
+    return False
+
+
+# ------------------------------------------------------------------------ queue and claims
+
+
+def _clients_of(p: Principal, client_id: str | None) -> list[str]:
+    if client_id:
+        load_client(p, client_id)
+        return [client_id]
+    filt = ClientModel.archived == False  # noqa: E712 - PynamoDB condition
+    if p.role == "specialist":
+        filt &= ClientModel.specialist_ids.contains(p.user_id)
+    return [c.client_id for c in ClientModel.query(p.agency_id, filter_condition=filt,
+                                                   attributes_to_get=["client_id", "archived",
+                                                                      "specialist_ids"])]
+
+
+def _first_page(key: str, page: int) -> tuple[list[CallTaskModel], dict | None]:
+    result = CallTaskModel.queue.query(key, limit=page)
+    items = list(result)
+    return items, result.last_evaluated_key
+
+
+def _stream(key: str, first: tuple[list[CallTaskModel], dict | None], page: int):
+    items, more = first
+    yield from items
+    if more:  # only read further when every task of the first page was skipped
+        yield from CallTaskModel.queue.query(key, last_evaluated_key=more, page_size=page)
+
+
+def _ranked(p: Principal, client_ids: list[str], page: int):
+    """Open tasks of these clients, best first: one small page per client, read in
+    parallel (a round trip, not one per client), further pages only when needed."""
+    keys = [client_key(p.agency_id, c) for c in client_ids]
+    if len(keys) <= 1:
+        firsts = [_first_page(k, page) for k in keys]
+    else:
+        with ThreadPoolExecutor(max_workers=min(16, len(keys))) as pool:
+            firsts = list(pool.map(lambda k: _first_page(k, page), keys))
+    streams = [_stream(k, f, page) for k, f in zip(keys, firsts)]
+    return heapq.merge(*streams, key=lambda s: s.rank)
+
+
+def list_queue(p: Principal, client_id: str | None = None, *, limit: int = 50,
+               now: datetime | None = None) -> dict:
+    require_staff(p)
+    now = now or utcnow()
+    items = [render(s, now) for s in islice(_ranked(p, _clients_of(p, client_id), limit), limit)]
+    return {"items": items, "next_cursor": None}
+
+
+def _held_by_other(slot: CallTaskModel, user_id: str, now: datetime) -> bool:
+    return bool(slot.claimed_by and slot.claimed_by != user_id
+                and slot.claim_expires and parse(slot.claim_expires) > now)
+
+
+def claim(slot: CallTaskModel, user_id: str, now: datetime) -> bool:
+    """Claim with a conditional update: nobody else holds it (or their claim expired)."""
+    free = (CallTaskModel.claimed_by.does_not_exist()
+            | (CallTaskModel.claim_expires < iso(now))
+            | (CallTaskModel.claimed_by == user_id))
+    try:
+        slot.update(actions=[CallTaskModel.claimed_by.set(user_id),
+                             CallTaskModel.claim_expires.set(
+                                 iso(now + timedelta(minutes=CLAIM_MINUTES))),
+                             CallTaskModel.updated_at.set(iso(now))],
+                    condition=(CallTaskModel.status == "open")
+                    & (CallTaskModel.generation == int(slot.generation)) & free)
+        return True
+    except UpdateError:
+        return False
+
+
+def take_next(p: Principal, client_id: str | None = None, *,
+              now: datetime | None = None) -> dict | None:
+    """Claim the best task that may be called now; None if nothing is callable."""
+    require_staff(p)
+    now = now or utcnow()
+    for slot in islice(_ranked(p, _clients_of(p, client_id), 3), MAX_CANDIDATES):
+        if _held_by_other(slot, p.user_id, now):
+            continue
+        when, _ = callable_from(slot, now)
+        if when > now:
+            continue
+        if claim(slot, p.user_id, now):
+            return render(slot, now)
+    return None
+
+
+def load_task(p: Principal, client_id: str, task_id: str) -> CallTaskModel:
+    require_staff(p)
+    load_client(p, client_id)
+    debtor_id, gen = split_task_id(task_id)
+    slot = _load_slot(client_key(p.agency_id, client_id), debtor_id)
+    if slot is None or int(slot.generation) != gen:
+        raise NotFound("task")
+    return slot
+
+
+def get_task(p: Principal, client_id: str, task_id: str, now: datetime | None = None) -> dict:
+    return render(load_task(p, client_id, task_id), now)
+
+
+def open_task_for(agency_id: str, client_id: str, debtor_id: str) -> CallTaskModel | None:
+    slot = _load_slot(client_key(agency_id, client_id), debtor_id)
+    return slot if slot is not None and slot.status == "open" else None
+
+
+def release(p: Principal, client_id: str, task_id: str, now: datetime | None = None) -> dict:
+    now = now or utcnow()
+    slot = load_task(p, client_id, task_id)
+    if _held_by_other(slot, p.user_id, now) and not p.is_admin:
+        raise Conflict("another specialist holds this task")
+    try:
+        slot.update(actions=[CallTaskModel.claimed_by.remove(),
+                             CallTaskModel.claim_expires.remove()])
+    except UpdateError:
+        raise Conflict("task changed meanwhile; reload") from None
+    return render(slot, now)
