@@ -4,6 +4,7 @@ from chalice import Chalice
 from chalicelib.book import routes as api
 from chalicelib.dunning import jobs
 from chalicelib.http import authorizer, openapi
+from chalicelib.kernel import jobs as event_jobs
 from chalicelib.payments import jobs as payment_jobs
 from chalicelib.payments import pages as debtor_pages
 from chalicelib.payments import routes as payments_api
@@ -20,6 +21,7 @@ app.register_blueprint(authorizer.bp)
 app.register_blueprint(openapi.bp)
 app.register_blueprint(api.bp)
 app.register_blueprint(jobs.bp)
+app.register_blueprint(event_jobs.bp)
 app.register_blueprint(payments_api.bp)
 app.register_blueprint(debtor_pages.bp)
 app.register_blueprint(webhooks.bp)

@@ -138,7 +138,7 @@ def _capacity():
 
 def _stored_bytes(bytes_by_table: dict[str, int]) -> float:
     """Table bytes plus index copies: ALL projections copy the item, KEYS_ONLY the keys."""
-    from chalicelib.store.models import ALL_MODELS
+    from chalicelib.tables import ALL_MODELS
 
     total = 0.0
     for model in ALL_MODELS:

@@ -12,7 +12,7 @@ def _tenant(agency: str) -> tuple[str, str]:
     from chalicelib.http.auth import Principal
     from chalicelib.http.schemas import ClientIn
     from chalicelib.agency import clients
-    from chalicelib.store.models import create_tables
+    from chalicelib.tables import create_tables
 
     create_tables()
     c = clients.create_client(Principal(agency, "bench", "admin"),

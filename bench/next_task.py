@@ -19,7 +19,8 @@ def _seed(agency: str, tasks: int) -> list[str]:
     where it is night, so take-next has to skip some."""
     from chalicelib.kernel.clock import iso
     from chalicelib.workbench.call_rules import rank_key
-    from chalicelib.store.models import ClientModel, create_tables
+    from chalicelib.store.models import ClientModel
+    from chalicelib.tables import create_tables
     from chalicelib.workbench.models import CallTaskModel
 
     create_tables()

@@ -20,7 +20,8 @@ def _account():
     from chalicelib.http.schemas import ClientIn, DebtorIn, InvoiceIn
     from chalicelib.agency import clients
     from chalicelib.book import debtors, invoices
-    from chalicelib.store.models import AgencyModel, create_tables
+    from chalicelib.store.models import AgencyModel
+    from chalicelib.tables import create_tables
 
     create_tables()
     agency = f"bench-pay-{int(time.time())}"

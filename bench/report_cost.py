@@ -14,7 +14,8 @@ def _client(agency: str):
     from chalicelib.http.auth import Principal
     from chalicelib.http.schemas import ClientIn
     from chalicelib.agency import clients
-    from chalicelib.store.models import ClientModel, create_tables
+    from chalicelib.store.models import ClientModel
+    from chalicelib.tables import create_tables
 
     create_tables()
     c = clients.create_client(Principal(agency, "bench", "admin"),

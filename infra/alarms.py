@@ -1,7 +1,7 @@
 """CloudWatch alarms: DLQ depth, Lambda error rate, API 5XX, SES reputation, SMS spend."""
 from __future__ import annotations
 
-from infra.definitions import ALARMS, QUEUES
+from infra.definitions import ALARMS, EVENT_DELIVERY, QUEUES
 from infra.functions import function_logical_id
 from infra.messaging import dlq_id, topic_id
 
@@ -23,7 +23,8 @@ def _dlq_alarms() -> dict[str, dict]:
                      "Value": {"Fn::GetAtt": [dlq_id(name), "QueueName"]}}],
         Statistic="Maximum", Period=300, EvaluationPeriods=1,
         Threshold=spec["threshold"], ComparisonOperator="GreaterThanOrEqualToThreshold",
-    ) for name, q in QUEUES.items()}
+    ) for name, q in {**QUEUES, EVENT_DELIVERY["dlq"]: {
+        "max_receive": EVENT_DELIVERY["max_retries"] + 1}}.items()}
 
 
 def _error_rate_alarm(fn: str) -> dict:

@@ -23,6 +23,12 @@ QUEUES: dict[str, dict] = {
                  "retention_seconds": 4 * 86400, "dlq_retention_seconds": 14 * 86400},
 }
 
+# Durable events (chalicelib/kernel/events.py): the outbox table's stream feeds the
+# `event_delivery` function, which reports partial batch failures; a record still failing
+# after `max_retries` goes to the `events` DLQ (an SQS queue, alarmed like the others).
+EVENT_DELIVERY: dict = {"table": "outbox", "function": "event_delivery", "max_retries": 5,
+                        "dlq": "events", "dlq_retention_seconds": 14 * 86400}
+
 # SNS topics that feed webhooks. Lambda gets RECOUP_<NAME>_TOPIC_ARN.
 TOPICS: dict[str, dict] = {
     # SES bounce / complaint / delivery notifications, published by the configuration set.
@@ -64,6 +70,7 @@ def secret_parameter(stage: str, secret: str) -> str:
 # Table options the models do not carry. Streams feed the reporting consumer (aggregates
 # maintained as money and touches happen); TTL is taken from a model's TTLAttribute.
 TABLE_OPTIONS: dict[str, dict] = {
+    "outbox": {"stream": "NEW_IMAGE"},  # durable events -> kernel/jobs.event_delivery
     "invoices": {"stream": "NEW_AND_OLD_IMAGES"},
     "payments": {"stream": "NEW_AND_OLD_IMAGES"},
     "timeline": {"stream": "NEW_IMAGE"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chalice.utils import to_cfn_resource_name
 
-from infra.definitions import QUEUES, resource_name
+from infra.definitions import EVENT_DELIVERY, QUEUES, resource_name
 
 
 def _app():
@@ -59,6 +59,16 @@ def event_wiring(stage: str) -> dict[str, dict]:
         if table.startswith(prefix) and e.stream_arn.endswith("/stream/from-stack"):
             event_id = to_cfn_resource_name(e.name + "-dynamodb-event-source")
             fn = out.setdefault(function_logical_id(e.name), {"Properties": {"Events": {}}})
-            fn["Properties"]["Events"][event_id] = {"Properties": {"Stream": {"Fn::GetAtt": [
-                logical_id(table[len(prefix):], "Table"), "StreamArn"]}}}
+            props = {"Stream": {"Fn::GetAtt": [logical_id(table[len(prefix):], "Table"),
+                                               "StreamArn"]}}
+            if table[len(prefix):] == EVENT_DELIVERY["table"]:
+                from infra.messaging import dlq_id
+
+                props.update({
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                    "BisectBatchOnFunctionError": True,
+                    "MaximumRetryAttempts": EVENT_DELIVERY["max_retries"],
+                    "DestinationConfig": {"OnFailure": {"Destination": {
+                        "Fn::GetAtt": [dlq_id(EVENT_DELIVERY["dlq"]), "Arn"]}}}})
+            fn["Properties"]["Events"][event_id] = {"Properties": props}
     return out

@@ -1,7 +1,13 @@
 """Queues with their DLQs, SNS topics and the SES configuration set, from infra/definitions."""
 from __future__ import annotations
 
-from infra.definitions import QUEUES, SES_CONFIGURATION_SET, TOPICS, resource_name
+from infra.definitions import (
+    EVENT_DELIVERY,
+    QUEUES,
+    SES_CONFIGURATION_SET,
+    TOPICS,
+    resource_name,
+)
 from infra.tables import logical_id
 
 
@@ -57,6 +63,12 @@ def queue_resources(stage: str) -> dict[str, dict]:
             "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [dlq_id(name), "Arn"]},
                               "maxReceiveCount": spec["max_receive"]},
         }}
+    name = EVENT_DELIVERY["dlq"]
+    out[dlq_id(name)] = {"Type": "AWS::SQS::Queue", "Properties": {
+        "QueueName": resource_name(stage, name) + "-dlq",
+        "MessageRetentionPeriod": EVENT_DELIVERY["dlq_retention_seconds"],
+        "SqsManagedSseEnabled": True,
+    }}
     return out
 
 

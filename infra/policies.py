@@ -6,7 +6,7 @@ ARNs use Fn::Sub, so they resolve in the CloudFormation stack `chalice package` 
 from __future__ import annotations
 
 from infra.definitions import (
-    FUNCTIONS, QUEUES, SECRETS, SES_CONFIGURATION_SET, TOPICS, resource_name,
+    EVENT_DELIVERY, FUNCTIONS, QUEUES, SECRETS, SES_CONFIGURATION_SET, TOPICS, resource_name,
     secret_parameter,
 )
 
@@ -32,7 +32,7 @@ def _arn(service: str, resource: str) -> dict:
 
 def _tables(stage: str) -> list[tuple[str, list[str], bool]]:
     """(full table name, index names, has stream) for every model."""
-    from chalicelib.store.models import ALL_MODELS
+    from chalicelib.tables import ALL_MODELS
     from infra.tables import logical_name, stream_view
 
     return [(resource_name(stage, logical_name(m)), sorted(m._indexes), bool(stream_view(m)))
@@ -99,7 +99,9 @@ def _statements(stage: str, spec: dict) -> list[dict]:
 
 def default_spec() -> dict:
     """The stage's default role: what any function not listed in FUNCTIONS may need."""
-    return {"tables": "rw", "streams": True, "send_queues": list(QUEUES),
+    # the events DLQ: event delivery's stream mapping sends records that keep failing there
+    return {"tables": "rw", "streams": True,
+            "send_queues": [*QUEUES, EVENT_DELIVERY["dlq"] + "-dlq"],
             "consume_queues": list(QUEUES), "email": True, "sms": True,
             "publish_topics": [t for t in TOPICS if t != "alerts"], "secrets": list(SECRETS)}
 

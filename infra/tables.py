@@ -83,6 +83,6 @@ def table_resource(model: type[Model], stage: str) -> dict:
 
 
 def table_resources(stage: str) -> dict[str, dict]:
-    from chalicelib.store.models import ALL_MODELS
+    from chalicelib.tables import ALL_MODELS
 
     return {logical_id(logical_name(m), "Table"): table_resource(m, stage) for m in ALL_MODELS}

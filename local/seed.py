@@ -75,6 +75,7 @@ def _raise_demo_tasks(client_ids: list[str], count: int = 5) -> None:
         seen.add(debtor_id)
         events.publish("call_task_needed", agency_id=AGENCY, client_id=client_id,
                        debtor_id=debtor_id, reason=f"oldest invoice due {due}: call before "
-                       "the final notice", due_at=None, details={"source": "demo seed"})
+                       "the final notice", due_at=None, details={"source": "demo seed"},
+                       at=utcnow())
         if len(seen) == count:
             return

@@ -41,7 +41,7 @@ class LocalAWS:
 
 def provision() -> None:
     """Create tables (and, as capabilities add them, queues and identities)."""
-    from chalicelib.store.models import create_tables
+    from chalicelib.tables import create_tables
 
     create_tables()
     try:

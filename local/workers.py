@@ -79,6 +79,33 @@ class Pump(threading.Thread):
         self.join(timeout=10)
 
 
+class EventPump(threading.Thread):
+    """Delivers outbox events a crash or a failing consumer left pending (in AWS the
+    outbox table's stream does this); publishers deliver inline first."""
+
+    def __init__(self, seconds: float = 2.0) -> None:
+        super().__init__(name="event-pump", daemon=True)
+        self.seconds = seconds
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        from chalicelib.kernel import events
+        from chalicelib.kernel.clock import utcnow
+
+        while not self._stop_event.is_set():
+            try:
+                counts = events.drain(utcnow())
+                if counts["delivered"] or counts["failed"]:
+                    log.info("events: %s", counts)
+            except Exception:  # noqa: BLE001 - the next pass tries again
+                log.exception("event pump failed")
+            self._stop_event.wait(self.seconds)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=5)
+
+
 def start() -> list:
     """Verify the demo senders on moto's SES, then start the ticker and the pump."""
     from local import resources
@@ -87,7 +114,8 @@ def start() -> list:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
     resources.verify_senders(AGENCY)
-    workers = [Ticker(float(os.environ.get("RECOUP_TICK_SECONDS", "30"))), Pump()]
+    workers = [Ticker(float(os.environ.get("RECOUP_TICK_SECONDS", "30"))), Pump(),
+               EventPump()]
     for w in workers:
         w.start()
     return workers

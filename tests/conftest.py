@@ -23,7 +23,7 @@ BOOKS = Path(__file__).resolve().parents[1] / "local" / "books"
 @pytest.fixture
 def aws():
     with mock_aws():
-        from chalicelib.store.models import create_tables
+        from chalicelib.tables import create_tables
 
         create_tables()
         yield

@@ -18,7 +18,7 @@ from chalicelib.book.rows import BookFormatError, BookRow, ParsedBook, RowError,
 from chalicelib.book.invoice_rules import OWED, status_for_balance
 from chalicelib.kernel.money import format_money
 from chalicelib.kernel.errors import NotFound, ValidationFailed
-from chalicelib.reporting.figures import adjust_paid_outside, paid_outside_delta
+from chalicelib.book.invoice_rules import adjust_paid_outside, paid_outside_delta
 from chalicelib.kernel import events
 from chalicelib.store import accounts, timeline
 from chalicelib.book.invoices import index_fields, new_invoice, state

@@ -39,3 +39,29 @@ def position(invoices: list[tuple[str, date, int]], today: date) -> Position:
         open_invoices=len(owed),
         oldest_due=min((d for _, d, _ in owed), default=None),
     )
+
+
+# ------------------------------------------------------------------------ money paid outside
+
+
+def adjust_paid_outside(entries: list | None, delta: int, day: date) -> list[list]:
+    """Money the client's own book says was paid without Recoup: [[ISO day, amount], ...].
+    A positive delta is received on ``day``; a negative one takes back the newest first."""
+    out = [[d, int(a)] for d, a in (entries or [])]
+    if delta > 0:
+        out.append([day.isoformat(), delta])
+    take = -delta
+    while take > 0 and out:
+        d, a = out[-1]
+        if a <= take:
+            out.pop()
+            take -= a
+        else:
+            out[-1] = [d, a - take]
+            take = 0
+    return out
+
+
+def paid_outside_delta(old_total: int, old_balance: int, new_total: int, new_balance: int) -> int:
+    """What the book says was paid meanwhile: the change in (total − balance)."""
+    return (new_total - new_balance) - (old_total - old_balance)

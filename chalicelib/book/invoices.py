@@ -11,7 +11,7 @@ from chalicelib.book.invoice_rules import OWED, status_for_balance
 from chalicelib.kernel.money import format_money
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.http.schemas import InvoiceIn, InvoicePatch
-from chalicelib.reporting.figures import adjust_paid_outside
+from chalicelib.book.invoice_rules import adjust_paid_outside
 from chalicelib.kernel import events
 from chalicelib.store import accounts, timeline
 from chalicelib.http.access import load_client, require_staff
@@ -83,7 +83,8 @@ def create_invoice(p: Principal, client_id: str, debtor_id: str, data: InvoiceIn
     except PutError:
         raise Conflict(f"invoice number {data.number!r} already exists for this client") from None
     events.publish("invoice_changed", agency_id=p.agency_id, client_id=client_id,
-                   debtor_id=debtor_id, invoice_id=inv.invoice_id, old=None, new=state(inv))
+                   debtor_id=debtor_id, invoice_id=inv.invoice_id, old=None, new=state(inv),
+                   at=inv.updated_at)
     _refresh_debtor(debtor)
     timeline.record(p.agency_id, client_id, debtor_id, "invoice_added",
                     f"Invoice {inv.number} added: {format_money(int(inv.total_minor), currency)} "
@@ -141,7 +142,8 @@ def update_invoice(p: Principal, client_id: str, debtor_id: str, invoice_id: str
     except PutError as exc:
         raise Conflict("invoice changed meanwhile; reload and retry") from exc
     events.publish("invoice_changed", agency_id=p.agency_id, client_id=client_id,
-                   debtor_id=debtor_id, invoice_id=invoice_id, old=before, new=state(inv))
+                   debtor_id=debtor_id, invoice_id=invoice_id, old=before, new=state(inv),
+                   at=inv.updated_at)
     _refresh_debtor(debtor)
     what = ", ".join(sorted(changes))
     if new_status and new_status != old_status:

@@ -112,7 +112,7 @@ def _deliver(acc: Account, touch: PlannedTouch, route: Route, key: str,
     contact_name = route.contact.name if route.contact is not None else None
     if touch.channel == "call":
         events.publish("call_task_needed", agency_id=agency_id, client_id=client_id,
-                       debtor_id=debtor_id, reason="cadence_step", due_at=iso(now),
+                       debtor_id=debtor_id, reason="cadence_step", due_at=iso(now), at=iso(now),
                        details={"step": touch.occurrence_key, "template": touch.template,
                                 "tone": touch.tone, "invoice_ids": list(touch.invoice_ids),
                                 "phone": route.address})
@@ -190,6 +190,7 @@ def _already_claimed(acc: Account, touch: PlannedTouch, claim: ClaimModel, now: 
                                                        "channel": touch.channel})
             events.publish("call_task_needed", agency_id=agency_id, client_id=client_id,
                            debtor_id=debtor_id, reason="touch_outcome_unknown", due_at=iso(now),
+                           at=iso(now),
                            details={"claim_key": claim.claim_key, "channel": touch.channel})
             claims.settle(claim, "unknown", now)
     _apply_touch(acc, touch, now, rts)

@@ -2,7 +2,7 @@
 retry or a duplicate delivery finds the claim and does not do it again."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pynamodb.exceptions import PutError
 
@@ -10,15 +10,21 @@ from chalicelib.kernel.clock import iso
 from chalicelib.store.models import ClaimModel
 
 
-def take(key: str, now: datetime, data: dict | None = None) -> tuple[bool, ClaimModel]:
+def take(key: str, now: datetime, data: dict | None = None,
+         lease: timedelta | None = None) -> tuple[bool, ClaimModel]:
     """Claim `key`; (True, claim) for the winner, (False, existing claim) otherwise.
 
-    A `failed` claim may be taken again: nothing left the building.
+    A `failed` claim may be taken again: nothing left the building. With `lease`, a claim
+    still `claimed` after that long is taken again too (its holder died mid-way); use it
+    only where running the work twice is harmless (idempotent consumers), never for sends.
     """
     claim = ClaimModel(key, status="claimed", result=data or {}, created_at=iso(now))
+    condition = ClaimModel.claim_key.does_not_exist() | (ClaimModel.status == "failed")
+    if lease is not None:
+        condition = condition | ((ClaimModel.status == "claimed")
+                                 & (ClaimModel.created_at < iso(now - lease)))
     try:
-        claim.save(condition=ClaimModel.claim_key.does_not_exist()
-                   | (ClaimModel.status == "failed"))
+        claim.save(condition=condition)
         return True, claim
     except PutError as exc:
         if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":

@@ -1,60 +1,230 @@
-"""Domain events inside one process: a capability announces what happened (a payment
-applied, an invoice changed, a debtor acted on the hosted page) and others react, without
-the announcer importing them. Handlers must be idempotent: the caller may be retried."""
+"""Durable domain events: a capability announces what happened (a payment applied, an
+invoice changed, a debtor acted on the hosted page) and others react, without the
+announcer importing them.
+
+How an event travels:
+1. The publisher builds a typed event (kernel/event_types.py) and stores it in the outbox
+   table *with the change that caused it*: `stage()` gives the outbox item to put in the
+   change's own TransactWrite (payments do this); `publish()` writes it right after a
+   single-item change.
+2. Delivery is at least once. In AWS the outbox table's DynamoDB stream invokes
+   `deliver_stream_batch` (kernel/jobs.py), which reports partial batch failures; a record
+   that keeps failing goes, after the mapping's retries, to the events DLQ (alarmed). On
+   the local stack and in tests the publisher delivers inline right after its commit, and
+   the local pump (`drain`) delivers anything a crash left pending.
+3. Each consumer's effect happens once per event: before a handler runs, a claim
+   `{event_id}#{consumer}` is taken in the claims table (kernel/claims.py); a handler that
+   raises releases its claim, so the retry runs it again; a handler that finished is
+   never run again for that event, however often the event is delivered.
+
+Handlers take the event's fields as keyword arguments (the JSON form stored in the outbox,
+so inline and stream deliveries see the same values)."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
+import zlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from typing import Any
+
+from chalicelib.kernel import claims
+from chalicelib.kernel.clock import iso
+from chalicelib.kernel.event_types import CATALOGUE, build
+from chalicelib.kernel.naming import is_local_stage
+from chalicelib.store.keys import new_id
+from chalicelib.store.models import OutboxModel
 
 log = logging.getLogger("recoup.events")
 Handler = Callable[..., None]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
+SHARDS = 4
+MAX_ATTEMPTS = 5  # local pump: after this many failed deliveries an event is `failed`
+CLAIM_LEASE = timedelta(minutes=5)  # a consumer that died mid-way may run again after this
+KEEP_DELIVERED = timedelta(days=14)  # outbox items expire (TTL) this long after delivery
 
-# Event names in use (payload keys in brackets):
-#   invoice_changed  (agency_id, client_id, debtor_id, invoice_id, old: dict|None, new: dict)
-#                    or, for a batch (an import): (agency_id, client_id, batch_id, at,
-#                    import_mode, changes=[{debtor_id, invoice_id, old, new}]);
-#                    old/new are services.invoices.state(inv) taken after the save
-#   promise_recorded (agency_id, client_id, debtor_id, promise_id, old: dict|None,
-#                     new: dict|None [promised_on, due_date, amount_minor, kept], at)
-#   escalation_changed (agency_id, client_id, debtor_id, escalation_id,
-#                       status: requested|approved|recovered|closed, recovered_minor, at)
-#   payment_applied allocations are [{invoice_id, amount_minor}]
-#   payment_applied  (agency_id, client_id, debtor_id, payment_id, amount_minor, currency,
-#                     allocations, source, at)
-#   payment_reversed (agency_id, client_id, debtor_id, payment_id, amount_minor, currency, at)
-#   debtor_action    (agency_id, client_id, debtor_id, action, details)
-#                    action: plan_proposed | promise | dispute | question | opt_out |
-#                            statement
-#                    (published by payments/debtor_page.py from the hosted page)
-#   call_task_needed (agency_id, client_id, debtor_id, reason, due_at, details)
-#                    reason from payments: refund | chargeback | plan_broken
-#   touch_sent       (agency_id, client_id, debtor_id, channel, step, at)
+
+class DeliveryFailed(RuntimeError):
+    """Some consumer raised; the event stays pending and is delivered again."""
 
 
 def subscribe(event: str, handler: Handler) -> None:
+    if event not in CATALOGUE:
+        raise ValueError(f"cannot subscribe to unknown event {event!r}")
     if handler not in _handlers[event]:
         _handlers[event].append(handler)
 
 
-def publish(event: str, **payload: Any) -> None:
+def consumer_name(handler: Handler) -> str:
+    return f"{handler.__module__}.{handler.__qualname__}"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def stage(name: str, *, event_id: str | None = None, **payload: Any) -> OutboxModel:
+    """The outbox item for an event (not yet written): put it in the change's transaction
+    with `tx.save(item, condition=OutboxModel.event_id.does_not_exist())`, then call
+    `after_commit([item])`."""
+    if "at" not in payload or payload["at"] is None:
+        raise ValueError(f"event {name}: `at` is required (pass the time in)")
+    payload = _jsonable(payload)
+    event = build(name, payload)
+    fields = dataclasses.asdict(event)
+    eid = event_id or f"{event.agency_id}#ev#{new_id('e')}"
+    shard = f"ob#{zlib.crc32(eid.encode()) % SHARDS}"
+    return OutboxModel(eid, name=name, payload=fields, at=event.at, status="pending",
+                       attempts=0, pending_shard=shard, pending_sort=f"{event.at}#{eid}",
+                       created_at=event.at)
+
+
+def publish(name: str, *, event_id: str | None = None, **payload: Any) -> OutboxModel:
+    """Store the event (after a single-item change the caller has committed) and, on the
+    local stack and in tests, deliver it at once."""
+    item = stage(name, event_id=event_id, **payload)
+    try:
+        item.save(condition=OutboxModel.event_id.does_not_exist())
+    except Exception as exc:  # a retried publisher with the same event id: stored already
+        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+        return item
+    after_commit([item])
+    return item
+
+
+def commit(saves: Iterable[tuple[Any, Any]], announced: Iterable[OutboxModel]) -> None:
+    """One DynamoDB transaction: each (item, condition) saved and each event stored, or
+    nothing; then the events are delivered (inline on the local stack, by the stream in
+    AWS). Raises pynamodb's TransactWriteError if a condition fails."""
+    from pynamodb.connection import Connection
+    from pynamodb.transactions import TransactWrite
+
+    from chalicelib.kernel.settings import region
+
+    announced = list(announced)
+    with TransactWrite(connection=Connection(region=region())) as tx:
+        for item, condition in saves:
+            tx.save(item, condition=condition)
+        for event in announced:
+            tx.save(event, condition=OutboxModel.event_id.does_not_exist())
+    after_commit(announced)
+
+
+def after_commit(items: Iterable[OutboxModel]) -> None:
+    """Deliver freshly committed events inline on the local stack and in tests; in AWS the
+    outbox stream does it. A failing consumer never fails the publisher: the event stays
+    pending for the next delivery."""
+    if not is_local_stage():
+        return
+    for item in items:
+        try:
+            deliver(item)
+        except DeliveryFailed as exc:
+            log.warning("event %s %s left pending: %s", item.name, item.event_id, exc)
+
+
+def deliver(item: OutboxModel, now: datetime | None = None) -> None:
+    """Run every consumer of `item` that has not yet handled it; raise DeliveryFailed if
+    any consumer raised (after running the others). `now` is the delivery instant (claim
+    leases); by default the event's own instant."""
     _load_subscribers()
-    for handler in list(_handlers[event]):
-        handler(**payload)
+    when = now or datetime.fromisoformat(item.at.replace("Z", "+00:00"))
+    failures = []
+    for handler in list(_handlers[item.name]):
+        key = f"{item.event_id}#{consumer_name(handler)}"
+        won, claim = claims.take(key, when, lease=CLAIM_LEASE)
+        if not won:
+            continue  # this consumer handled (or is handling) this event already
+        try:
+            handler(**item.payload)
+        except Exception as exc:  # noqa: BLE001 - any consumer fault: retry later
+            log.exception("consumer %s failed on %s %s", consumer_name(handler), item.name,
+                          item.event_id)
+            claims.settle(claim, "failed", when, error=f"{type(exc).__name__}: {exc}"[:500])
+            failures.append(f"{consumer_name(handler)}: {type(exc).__name__}: {exc}")
+            continue
+        claims.settle(claim, "done", when)
+    if failures:
+        _mark(item, failed="; ".join(failures)[:1000], now=when)
+        raise DeliveryFailed("; ".join(failures))
+    _mark(item, now=when)
+
+
+def _mark(item: OutboxModel, now: datetime, failed: str | None = None) -> None:
+    actions = [OutboxModel.attempts.add(1)]
+    if failed is None:
+        actions += [OutboxModel.status.set("delivered"), OutboxModel.pending_shard.remove(),
+                    OutboxModel.pending_sort.remove(), OutboxModel.last_error.remove(),
+                    OutboxModel.expires.set(now + KEEP_DELIVERED)]
+    else:
+        actions.append(OutboxModel.last_error.set(failed))
+        if int(item.attempts or 0) + 1 >= MAX_ATTEMPTS:
+            actions += [OutboxModel.status.set("failed"), OutboxModel.pending_shard.remove(),
+                        OutboxModel.pending_sort.remove()]
+    try:
+        item.update(actions=actions)
+    except Exception:  # noqa: BLE001 - the item is re-read and re-judged on the next pass
+        log.warning("could not mark event %s", item.event_id, exc_info=True)
+
+
+def pending(limit: int = 500) -> list[OutboxModel]:
+    """Events not yet delivered to every consumer, oldest first (the local pump's work)."""
+    out: list[OutboxModel] = []
+    for shard in range(SHARDS):
+        for key in OutboxModel.outbox_pending.query(f"ob#{shard}", limit=limit):
+            out.append(key)
+    out.sort(key=lambda k: k.pending_sort or "")
+    return out[:limit]
+
+
+def drain(now: datetime, limit: int = 500) -> dict[str, int]:
+    """Deliver what is pending (after a crash between commit and delivery, or a consumer
+    that failed): the local pump calls this; in AWS the stream does the same job."""
+    done = failed = 0
+    for key in pending(limit):
+        try:
+            item = OutboxModel.get(key.event_id, consistent_read=True)
+        except OutboxModel.DoesNotExist:
+            continue
+        if item.status != "pending":
+            continue
+        try:
+            deliver(item, now)
+            done += 1
+        except DeliveryFailed:
+            failed += 1
+    return {"delivered": done, "failed": failed}
+
+
+def deliver_record(new_image: dict, now: datetime) -> None:
+    """One outbox stream record (its NewImage, deserialised): deliver if still pending."""
+    item = OutboxModel.from_raw_data(new_image)
+    if item.status == "pending":
+        deliver(item, now)
+
+
+def subscriptions() -> dict[str, list[str]]:
+    """Event name -> consumer names (for docs and the pairing test)."""
+    _load_subscribers()
+    return {name: [consumer_name(h) for h in hs] for name, hs in _handlers.items() if hs}
 
 
 _loaded = False
-
-
 _load_lock = threading.Lock()
 
 
 def _load_subscribers() -> None:
     """Import the modules that subscribe (once), so publishers need not know them. Marked
-    loaded only after the imports, under a lock: a second thread must not publish to an
+    loaded only after the imports, under a lock: a second thread must not deliver to an
     empty handler list while the first is still importing."""
     global _loaded
     if _loaded:
@@ -71,6 +241,6 @@ def _load_subscribers() -> None:
 # Modules whose import registers handlers; each capability adds its own line.
 SUBSCRIBERS: list[str] = [
     "chalicelib.dunning.thanks",  # payment_applied -> thank-you message
-    "chalicelib.reporting.subscribers",  # every money/touch event -> report aggregates
+    "chalicelib.reporting.subscribers",  # money, touches, promises, escalations -> reports
     "chalicelib.workbench.subscribers",  # needs and debtor actions -> call tasks
 ]

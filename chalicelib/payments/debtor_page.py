@@ -6,19 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, datetime, timedelta
-
-from pynamodb.exceptions import PutError
+from datetime import date, datetime
 
 from chalicelib.kernel.clock import iso
 from chalicelib.book.invoice_rules import OWED
 from chalicelib.kernel.money import MoneyError, format_money, parse_major
-from chalicelib.kernel.errors import Conflict, ValidationFailed
+from chalicelib.kernel.errors import ValidationFailed
 from chalicelib.payments import stripe_gateway as gw
-from chalicelib.kernel import events
 from chalicelib.payments import charges, plans
 from chalicelib.store import accounts, timeline
-from chalicelib.book.invoices import index_fields
 from chalicelib.store.keys import debtor_key, new_id
 from chalicelib.store.models import (
     ClaimModel,
@@ -29,15 +25,7 @@ from chalicelib.store.models import (
     PaymentModel,
 )
 
-DISPUTE_REASONS = {
-    "not_received": "Goods or service not received",
-    "wrong_amount": "The amount is wrong",
-    "already_paid": "I have already paid",
-    "quality": "Problem with the goods or service",
-    "other": "Something else",
-}
 CHANNELS = {"email": "Email", "sms": "Text messages", "call": "Phone calls", "letter": "Letters"}
-MAX_PROMISE_DAYS = 60
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _ATTEMPT = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -106,18 +94,13 @@ def view(agency_id: str, client: ClientModel, debtor: DebtorModel, now: datetime
         "charges_minor": sum(c["amount_minor"] for c in fees if c["status"] == "due"),
         "plan": plans.render(plan) if plan is not None else None,
         "next_instalment": {"number": nxt[0], "amount_minor": nxt[1]} if nxt else None,
-        "reasons": DISPUTE_REASONS, "channels": CHANNELS,
-        "today": today.isoformat(),
-        "promise_max": (today + timedelta(days=MAX_PROMISE_DAYS)).isoformat(),
+        "channels": CHANNELS, "today": today.isoformat(),
     }
 
 
 def _act(agency_id: str, client_id: str, debtor_id: str, action: str, summary: str,
          details: dict, now: datetime) -> None:
-    timeline.record(agency_id, client_id, debtor_id, f"debtor_{action}", summary,
-                    actor="debtor", data=details, at=now)
-    events.publish("debtor_action", agency_id=agency_id, client_id=client_id,
-                   debtor_id=debtor_id, action=action, details=details)
+    timeline.debtor_acted(agency_id, client_id, debtor_id, action, summary, details, now)
 
 
 # --- paying ------------------------------------------------------------------------------
@@ -207,66 +190,6 @@ def propose_plan(agency_id: str, client: ClientModel, debtor: DebtorModel, form:
          f"Debtor proposed a plan of {instalments} payments ({plan['status']})",
          {"plan_id": plan["id"], "status": plan["status"]}, now)
     return plan
-
-
-def promise(agency_id: str, client: ClientModel, debtor: DebtorModel, form: dict,
-            now: datetime) -> str:
-    try:
-        when = date.fromisoformat(form.get("promise_date", ""))
-    except ValueError:
-        raise ValidationFailed.one("promise_date", "choose a date") from None
-    today = now.date()
-    if not today <= when <= today + timedelta(days=MAX_PROMISE_DAYS):
-        raise ValidationFailed.one("promise_date",
-                                   f"choose a date within {MAX_PROMISE_DAYS} days")
-    for attempt in range(5):
-        debtor.paused_until = when.isoformat()
-        accounts.recompute(debtor, now)
-        try:
-            debtor.save()
-            break
-        except PutError:
-            if attempt == 4:
-                raise Conflict("please try again") from None
-            debtor.refresh(consistent_read=True)
-    _act(agency_id, client.client_id, debtor.debtor_id, "promise",
-         f"Debtor promised to pay {format_money(int(debtor.balance_minor), debtor.currency)} "
-         f"by {when}", {"promise_date": when.isoformat(),
-                        "amount_minor": int(debtor.balance_minor)}, now)
-    return when.isoformat()
-
-
-def dispute(agency_id: str, client: ClientModel, debtor: DebtorModel, form: dict,
-            now: datetime) -> str:
-    reason = form.get("reason", "")
-    message = (form.get("message") or "").strip()[:2000]
-    if reason not in DISPUTE_REASONS:
-        raise ValidationFailed.one("reason", "choose a reason")
-    invs = {i.invoice_id: i for i in open_invoices(debtor)}
-    inv = invs.get(form.get("invoice_id", ""))
-    if inv is None:
-        raise ValidationFailed.one("invoice_id", "choose an invoice")
-    if inv.status != "disputed":
-        inv.status = "disputed"
-        inv.dispute = {"reason": reason, "message": message, "by": "debtor",
-                       "opened_at": iso(now)}
-        inv.updated_at = iso(now)
-        index_fields(inv)
-        try:
-            inv.save()
-        except PutError:
-            raise Conflict("the invoice changed; please try again") from None
-        for attempt in range(5):
-            accounts.recompute(debtor, now)
-            try:
-                debtor.save()
-                break
-            except PutError:
-                debtor.refresh(consistent_read=True)
-    _act(agency_id, client.client_id, debtor.debtor_id, "dispute",
-         f"Debtor disputed invoice {inv.number}: {DISPUTE_REASONS[reason]}",
-         {"invoice_id": inv.invoice_id, "reason": reason, "message": message}, now)
-    return inv.number
 
 
 def question(agency_id: str, client: ClientModel, debtor: DebtorModel, form: dict,

@@ -21,7 +21,7 @@ from chalicelib.store import accounts, timeline
 from chalicelib.book.invoices import index_fields
 from chalicelib.kernel.settings import region
 from chalicelib.store.keys import client_key, debtor_key
-from chalicelib.store.models import DebtorModel, InvoiceModel, PaymentModel
+from chalicelib.store.models import DebtorModel, InvoiceModel, OutboxModel, PaymentModel
 
 log = logging.getLogger("recoup.payments")
 ATTEMPTS = 8
@@ -148,26 +148,32 @@ def apply_payment(agency_id: str, client_id: str, debtor_id: str, *, amount_mino
                                      "credit_minor": result.credit_minor, "plan_id": plan_id},
                                at=now, entry_id=f"{iso(now)}#pay-{payment_id}")
         plan = plans.after_payment(dkey, plan_id, amount_minor, now) if plan_id else None
+        # The event is stored in the payment's own transaction: no crash can separate them.
+        applied = events.stage("payment_applied", event_id=f"{agency_id}#ev#{payment_id}",
+                               agency_id=agency_id, client_id=client_id, debtor_id=debtor_id,
+                               payment_id=payment_id, amount_minor=amount_minor,
+                               currency=currency, allocations=allocations, source=source,
+                               credit_minor=result.credit_minor, at=iso(now))
         try:
             _commit(f"{payment_id}-{attempt}", changed, debtor, pay, entry,
-                    [plan] if plan is not None else [])
+                    [plan] if plan is not None else [], [applied])
         except TransactWriteError as exc:
             log.info("payment %s: conflict on attempt %d (%s); re-reading", payment_id,
                      attempt + 1, getattr(exc, "cause_response_code", exc))
             continue
         out = render(pay)
-        events.publish("payment_applied", agency_id=agency_id, client_id=client_id,
-                       debtor_id=debtor_id, payment_id=payment_id, amount_minor=amount_minor,
-                       currency=currency, allocations=allocations, source=source, at=iso(now))
+        events.after_commit([applied])
         if plan is not None:
             plans.after_commit(agency_id, client_id, debtor_id, plan, now)
         return {**out, "replayed": False}
     raise Conflict("the account kept changing; the payment was not applied, retry")
 
 
-def _commit(token: str, invoices: list, debtor, money: PaymentModel, entry, extra=()) -> None:
+def _commit(token: str, invoices: list, debtor, money: PaymentModel, entry, extra=(),
+            announced=()) -> None:
     """One transaction for a money movement: the invoices and debtor under their versions,
-    the payment (or reversal) and its timeline entry only if new, plus any extra item."""
+    the payment (or reversal) and its timeline entry only if new, any extra item, and the
+    events that announce it (outbox items, only if new)."""
     with TransactWrite(connection=_connection(), client_request_token=token) as tx:
         for inv in invoices:
             tx.save(inv)
@@ -176,6 +182,8 @@ def _commit(token: str, invoices: list, debtor, money: PaymentModel, entry, extr
         tx.save(entry, condition=timeline.TimelineModel.entry_id.does_not_exist())
         for item in extra:
             tx.save(item)
+        for item in announced:
+            tx.save(item, condition=OutboxModel.event_id.does_not_exist())
 
 
 def _allocation_of(pay: PaymentModel) -> alloc_domain.Allocation:
@@ -242,19 +250,23 @@ def reverse_payment(agency_id: str, client_id: str, debtor_id: str, *, payment_i
                                f"{word} {format_money(amount, pay.currency)}: balances reopened",
                                actor="stripe", data={"payment_id": payment_id, "lines": lines},
                                at=now, entry_id=f"{iso(now)}#rev-{reversal_id}")
+        announced = [
+            events.stage("payment_reversed", event_id=f"{agency_id}#ev#{reversal_id}",
+                         agency_id=agency_id, client_id=client_id, debtor_id=debtor_id,
+                         payment_id=payment_id, amount_minor=amount, currency=pay.currency,
+                         at=iso(now), reversal_id=reversal_id,
+                         allocations=[{"invoice_id": ln["invoice_id"],
+                                       "amount_minor": ln["restored_minor"]} for ln in lines]),
+            events.stage("call_task_needed", event_id=f"{agency_id}#ev#{reversal_id}-call",
+                         agency_id=agency_id, client_id=client_id, debtor_id=debtor_id,
+                         reason=kind, due_at=iso(now), at=iso(now),
+                         details={"payment_id": payment_id, "amount_minor": amount,
+                                  "currency": pay.currency, "why": reason})]
         try:
-            _commit(f"{reversal_id}-{attempt}", changed, debtor, item, entry)
+            _commit(f"{reversal_id}-{attempt}", changed, debtor, item, entry, (), announced)
         except TransactWriteError:
             continue
-        events.publish("payment_reversed", agency_id=agency_id, client_id=client_id,
-                       debtor_id=debtor_id, payment_id=payment_id, amount_minor=amount,
-                       currency=pay.currency, at=iso(now), reversal_id=reversal_id,
-                       allocations=[{"invoice_id": ln["invoice_id"],
-                                     "amount_minor": ln["restored_minor"]} for ln in lines])
-        events.publish("call_task_needed", agency_id=agency_id, client_id=client_id,
-                       debtor_id=debtor_id, reason=kind, due_at=iso(now),
-                       details={"payment_id": payment_id, "amount_minor": amount,
-                                "currency": pay.currency, "why": reason})
+        events.after_commit(announced)
         return {**render(item), "replayed": False}
     raise Conflict("the account kept changing; the reversal was not applied")
 

@@ -19,6 +19,7 @@ from chalicelib.kernel.money import format_money
 from chalicelib.kernel.errors import Conflict, RecoupError, ValidationFailed
 from chalicelib.payments import debtor_page
 from chalicelib.payments import links, plans
+from chalicelib.workbench import disputes, promises  # one promise, one dispute for all
 from chalicelib.kernel.settings import get_settings
 
 bp = Blueprint(__name__)
@@ -127,7 +128,10 @@ def account(token):
     def view(agency_id, client, debtor, brand, form, now):
         q = bp.current_request.query_params or {}
         flash = "Thank you: your payment has been received." if q.get("paid") else None
-        return page("account.html", brand=brand, v=debtor_page.view(agency_id, client, debtor, now),
+        v = {**debtor_page.view(agency_id, client, debtor, now),
+             "reasons": disputes.DEBTOR_LABELS,
+             "promise_max": promises.latest_date(now.date()).isoformat()}
+        return page("account.html", brand=brand, v=v,
                      base=path_base(token), csrf=csrf_for(token), flash=flash,
                      attempt_id=debtor_page.new_attempt_id(), money=_money(debtor.currency),
                      rules=plans.rules_for(client))
@@ -156,7 +160,8 @@ def propose_plan(token):
 @bp.route("/d/{token}/promise", methods=["POST"], content_types=FORM)
 def promise(token):
     def view(agency_id, client, debtor, brand, form, now):
-        when = debtor_page.promise(agency_id, client, debtor, form, now)
+        when = promises.from_debtor(agency_id, client.client_id, debtor,
+                                    form.get("promise_date", ""), now)
         return _done(token, brand, "Thank you for your promise",
                      f"We will not chase you before {when}.")
     return guard(token, view, post=True)
@@ -165,7 +170,9 @@ def promise(token):
 @bp.route("/d/{token}/dispute", methods=["POST"], content_types=FORM)
 def dispute(token):
     def view(agency_id, client, debtor, brand, form, now):
-        number = debtor_page.dispute(agency_id, client, debtor, form, now)
+        number = disputes.from_debtor(agency_id, client.client_id, debtor.debtor_id,
+                                      form.get("invoice_id", ""), form.get("reason", ""),
+                                      form.get("message"), now)
         return _done(token, brand, "Dispute received",
                      f"We have paused reminders for invoice {number} while we look into it.")
     return guard(token, view, post=True)

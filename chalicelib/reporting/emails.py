@@ -11,22 +11,14 @@ from chalicelib.kernel import templating
 from chalicelib.kernel.clock import iso, utcnow
 from chalicelib.kernel.money import format_money
 from chalicelib.reporting import reports
+from chalicelib.reporting import store as report_store
 from chalicelib.reporting.client_portal import brand_colour
 from chalicelib.kernel.settings import get_settings
 from chalicelib.store.models import ClaimModel, ClientModel, UserModel
 from chalicelib.reporting.models import ReportModel
 
 log = logging.getLogger("recoup.report_emails")
-REGISTRY = "_clients_with_reports"  # ReportModel partition: one item per agency#client
-
-
-def register(agency_id: str, client_id: str, now: datetime) -> None:
-    """Remember that a client has a report, so the monthly job finds it without a Scan."""
-    try:
-        ReportModel(REGISTRY, f"{agency_id}#{client_id}", body="{}", updated_at=iso(now)).save(
-            condition=ReportModel.part.does_not_exist(), add_version_condition=False)
-    except PutError:
-        pass
+REGISTRY = report_store.REGISTRY
 
 
 def previous_month(today: date) -> tuple[str, date]:

@@ -53,9 +53,7 @@ def store_snapshots(agency_id: str, client_id: str, state: report_store.Loaded,
                "promise_kept_rate": snap["promise_kept_rate"], "activity": month}
     report_store.put_item(agency_id, client_id, "summary", summary, now)
     if baseline or not state.items:  # the client's first batch: list it for the monthly job
-        from chalicelib.reporting.emails import register
-
-        register(agency_id, client_id, now)
+        report_store.register(agency_id, client_id, now)
     if baseline:
         report_store.put_item(agency_id, client_id, "baseline", snap, now, only_if_new=True)
 

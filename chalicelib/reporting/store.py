@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.kernel.clock import iso
@@ -192,3 +192,15 @@ def latest_snapshot(agency_id: str, client_id: str, on_or_before: str) -> Any | 
                                scan_index_forward=False, limit=1):
         return loads(m.body)
     return None
+
+
+REGISTRY = "_clients_with_reports"  # ReportModel partition: one item per agency#client
+
+
+def register(agency_id: str, client_id: str, now: datetime) -> None:
+    """Remember that a client has a report, so the monthly job finds it without a Scan."""
+    try:
+        ReportModel(REGISTRY, f"{agency_id}#{client_id}", body="{}", updated_at=iso(now)).save(
+            condition=ReportModel.part.does_not_exist(), add_version_condition=False)
+    except PutError:
+        pass

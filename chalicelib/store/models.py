@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    TTLAttribute,
     JSONAttribute,
     ListAttribute,
     NumberAttribute,
@@ -229,23 +230,30 @@ class ImportModel(Model):
     actor = UnicodeAttribute()
 
 
-def _all_models() -> tuple[type[Model], ...]:
-    # Each capability keeps its tables in its own module; they are listed here once.
-    from chalicelib.payments.models import PlanModel, RateCounterModel
-    from chalicelib.reporting.models import ContributionModel, ReportModel
-    from chalicelib.workbench.models import WORKBENCH_MODELS
+class OutboxPendingIndex(GlobalSecondaryIndex):
+    """Sparse: only events not yet delivered to every consumer (the local pump's worklist;
+    in AWS the table's stream delivers, and this index finds stragglers)."""
 
-    return (AgencyModel, UserModel, ClientModel, DebtorModel, ContactModel, InvoiceModel,
-            TimelineModel, PaymentModel, ClaimModel, ImportModel, PlanModel, RateCounterModel,
-            ReportModel, ContributionModel, *WORKBENCH_MODELS)
+    Meta = _index_meta("outbox_pending", KeysOnlyProjection())
+    pending_shard = UnicodeAttribute(hash_key=True)
+    pending_sort = UnicodeAttribute(range_key=True)
 
 
-ALL_MODELS: tuple[type[Model], ...] = _all_models()
+class OutboxModel(Model):
+    """Events stored with the change that caused them (kernel/events.py): written in the
+    change's own transaction where the change is one, delivered at least once to
+    idempotent consumers, each consumer's effect claimed once per event."""
 
-
-
-def create_tables() -> None:
-    """Create every table that does not exist yet (local stack and tests)."""
-    for model in ALL_MODELS:
-        if not model.exists():
-            model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
+    Meta = _meta("outbox")
+    event_id = UnicodeAttribute(hash_key=True)  # agency#ev#…
+    name = UnicodeAttribute()
+    payload = JSONAttribute()
+    at = UnicodeAttribute()
+    status = UnicodeAttribute()  # pending | delivered | failed
+    attempts = NumberAttribute(default=0)
+    last_error = UnicodeAttribute(null=True)
+    pending_shard = UnicodeAttribute(null=True)
+    pending_sort = UnicodeAttribute(null=True)
+    outbox_pending = OutboxPendingIndex()
+    expires = TTLAttribute(null=True)
+    created_at = UnicodeAttribute()

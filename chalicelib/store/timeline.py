@@ -38,6 +38,19 @@ def record(agency_id: str, client_id: str, debtor_id: str, kind: str, summary: s
     return render(item)
 
 
+def debtor_acted(agency_id: str, client_id: str, debtor_id: str, action: str, summary: str,
+                 details: dict, now: datetime) -> None:
+    """The debtor did something on the hosted page: the timeline entry and the
+    `debtor_action` event (which raises the specialist's task) in one transaction."""
+    from chalicelib.kernel import events
+
+    item = entry(agency_id, client_id, debtor_id, f"debtor_{action}", summary,
+                 actor="debtor", data=details, at=now)
+    event = events.stage("debtor_action", agency_id=agency_id, client_id=client_id,
+                         debtor_id=debtor_id, action=action, details=details, at=iso(now))
+    events.commit([(item, TimelineModel.entry_id.does_not_exist())], [event])
+
+
 def _conditional_failure(exc: Exception) -> bool:
     cause = getattr(exc, "cause_response_code", None)
     return cause == "ConditionalCheckFailedException"

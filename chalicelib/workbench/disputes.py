@@ -21,6 +21,15 @@ from chalicelib.store.models import InvoiceModel, PaymentModel
 from chalicelib.workbench.models import DisputeModel
 
 REASONS = ("pricing", "goods_not_received", "quality", "duplicate", "already_paid", "other")
+# How the debtor's page words each reason (the same codes the specialist and the API use).
+DEBTOR_LABELS = {
+    "goods_not_received": "Goods or service not received",
+    "pricing": "The amount is wrong",
+    "already_paid": "I have already paid",
+    "quality": "Problem with the goods or service",
+    "duplicate": "I was charged twice for this",
+    "other": "Something else",
+}
 STATUSES = ("open", "waiting_on_client", "resolved_for_debtor", "resolved_for_client")
 OPEN = ("open", "waiting_on_client")
 
@@ -65,8 +74,34 @@ def open_dispute(agency_id: str, client_id: str, debtor_id: str, invoice_id: str
                     f"Invoice {inv.number} disputed ({reason.replace('_', ' ')})"
                     + (f": {detail}" if detail else ""), actor=owner, data=render(m), at=now)
     events.publish("invoice_changed", agency_id=agency_id, client_id=client_id,
-                   debtor_id=debtor_id, invoice_id=invoice_id, old=old, new=invoices.state(inv))
+                   debtor_id=debtor_id, invoice_id=invoice_id, old=old, new=invoices.state(inv),
+                   at=iso(now))
     return render(m)
+
+
+def from_debtor(agency_id: str, client_id: str, debtor_id: str, invoice_id: str, reason: str,
+                message: str | None, now: datetime) -> str:
+    """The debtor disputes an invoice on the hosted page: the same dispute a specialist
+    opens, owned by "debtor" until a specialist takes it; the debtor's action lands on the
+    timeline and raises a task. A second dispute of the same invoice only adds the action.
+    Returns the invoice number."""
+    if reason not in DEBTOR_LABELS:
+        raise ValidationFailed.one("reason", "choose a reason")
+    message = (message or "").strip()[:2000]
+    try:
+        inv = _invoice(agency_id, client_id, debtor_id, invoice_id or "")
+    except NotFound:
+        raise ValidationFailed.one("invoice_id", "choose an invoice") from None
+    if inv.status == "disputed":
+        dispute_id = (inv.dispute or {}).get("dispute_id")
+    else:
+        dispute_id = open_dispute(agency_id, client_id, debtor_id, inv.invoice_id, reason,
+                                  owner="debtor", detail=message or None, now=now)["id"]
+    timeline.debtor_acted(agency_id, client_id, debtor_id, "dispute",
+                          f"Debtor disputed invoice {inv.number}: {DEBTOR_LABELS[reason]}",
+                          {"invoice_id": inv.invoice_id, "reason": reason,
+                           "message": message, "dispute_id": dispute_id}, now)
+    return inv.number
 
 
 def _save_invoice(inv: InvoiceModel, now: datetime) -> None:
@@ -126,7 +161,7 @@ def update_dispute(p: Principal, client_id: str, debtor_id: str, dispute_id: str
         _save_invoice(inv, now)
         events.publish("invoice_changed", agency_id=p.agency_id, client_id=client_id,
                        debtor_id=debtor_id, invoice_id=inv.invoice_id, old=old,
-                       new=invoices.state(inv))
+                       new=invoices.state(inv), at=iso(now))
     m.status = status
     m.history = [*(m.history or []), {"at": iso(now), "by": p.user_id, "status": status,
                                       "note": data.note, "owner": m.owner}]

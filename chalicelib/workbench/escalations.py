@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 from pynamodb.exceptions import PutError
 
-from chalicelib.kernel import templating
+from chalicelib.kernel import events, templating
 from chalicelib.http.auth import Principal
 from chalicelib.kernel.clock import iso, utcnow
 from chalicelib.payments import charge_rules as charges
@@ -73,7 +73,18 @@ def _propose(agency_id: str, client_id: str, debtor_id: str, rules: list[str],
     timeline.record(agency_id, client_id, debtor_id, "escalation_proposed",
                     "Proposed for collections: " + "; ".join(rules), actor="system", at=now,
                     data={"escalation_id": m.escalation_id})
+    _announce(m, agency_id, client_id, "requested", iso(now))
     return render(m), True
+
+
+def _announce(m: EscalationModel, agency_id: str, client_id: str, status: str, at: str,
+              recovered_minor: int = 0, seq: int | str = "") -> None:
+    """escalation_changed (reports count escalations and recoveries from it); the event id
+    is derived from the change, so a retried request announces it once."""
+    events.publish("escalation_changed", agency_id=agency_id, client_id=client_id,
+                   debtor_id=m.debtor_id, escalation_id=m.escalation_id, status=status,
+                   recovered_minor=recovered_minor, at=at,
+                   event_id=f"{agency_id}#ev#esc-{m.escalation_id}-{status}{seq}")
 
 
 def evaluate_client(agency_id: str, client_id: str, *, now: datetime | None = None) -> list[dict]:
@@ -180,6 +191,7 @@ def decide(agency_id: str, client_id: str, escalation_id: str, data, *, actor: s
                     f"Client {'approved' if approve else 'declined'} escalation to collections"
                     + (f": {data.note}" if data.note else ""), actor=actor, at=now,
                     data={"escalation_id": escalation_id})
+    _announce(m, agency_id, client_id, "approved" if approve else "closed", iso(now))
     if approve:
         _stop_cadence(debtor, now)
         tasks.close_task(*key, "sent to collections", now)
@@ -268,6 +280,12 @@ def update_case(p: Principal, client_id: str, escalation_id: str, data) -> dict:
         raise Conflict("case changed meanwhile; reload") from None
     timeline.record(p.agency_id, client_id, m.debtor_id, "collections_case",
                     "Collections case: " + (", ".join(what) or data.note), actor=p.user_id)
+    seq = len(case["events"])
+    if data.recovery_minor:
+        _announce(m, p.agency_id, client_id, "recovered", m.updated_at,
+                  recovered_minor=data.recovery_minor, seq=f"-{seq}")
+    if data.status == "closed":
+        _announce(m, p.agency_id, client_id, "closed", m.updated_at, seq=f"-{seq}")
     return render(m)
 
 

@@ -10,11 +10,11 @@ from chalicelib.http.auth import Principal
 from chalicelib.kernel.clock import iso, utcnow
 from chalicelib.workbench import call_rules as calls
 from chalicelib.kernel.errors import Conflict, ValidationFailed
-from chalicelib.store import accounts, timeline
+from chalicelib.store import timeline
 from chalicelib.workbench import disputes, promises, tasks
 from chalicelib.book.debtors import load_debtor
 from chalicelib.store.keys import debtor_key
-from chalicelib.store.models import ContactModel, DebtorModel
+from chalicelib.store.models import ContactModel
 from chalicelib.workbench.models import CallTaskModel
 
 LABELS = {"no_answer": "no answer", "voicemail": "voicemail left",
@@ -22,21 +22,6 @@ LABELS = {"no_answer": "no answer", "voicemail": "voicemail left",
           "dispute": "dispute raised", "payment_plan_agreed": "payment plan agreed",
           "paid_already": "says already paid", "callback_requested": "callback requested",
           "refuses_to_pay": "refuses to pay"}
-
-
-def _set_pause(debtor: DebtorModel, until: datetime | None, now: datetime) -> None:
-    """Pause (or resume) the cadence and re-place the account in the next-action index."""
-    for attempt in range(3):
-        debtor.paused_until = iso(until) if until else None
-        debtor.updated_at = iso(now)
-        accounts.recompute(debtor, now)
-        try:
-            debtor.save()
-            return
-        except PutError:
-            if attempt == 2:
-                raise Conflict("account changed meanwhile; retry") from None
-            debtor.refresh(consistent_read=True)
 
 
 def _flag_contact(agency_id: str, client_id: str, debtor_id: str, contact_id: str,
@@ -82,9 +67,9 @@ def log_outcome(p: Principal, client_id: str, task_id: str, data, *,
             a, c, d, amount_minor=action.data["amount_minor"], currency=debtor.currency,
             promised_for=action.data["date"], taken_by=p.user_id, now=now))
     if action.kind in ("pause_until", "flag_reconciliation"):
-        _set_pause(debtor, action.at, now)
+        promises.pause(debtor, action.at, now)
     elif action.kind == "resume_cadence" and debtor.paused_until:
-        _set_pause(debtor, None, now)
+        promises.pause(debtor, None, now)
     summary = f"Call: {LABELS[data.outcome]}. {action.note[0].upper()}{action.note[1:]}"
     timeline.record(a, c, d, "call_outcome", summary + (f" — {data.note}" if data.note else ""),
                     actor=p.user_id, at=now,

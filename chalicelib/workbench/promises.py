@@ -1,4 +1,7 @@
-"""Promises to pay: kept when paid in full by the date plus grace, broken otherwise."""
+"""Promises to pay: one flow whoever makes the promise (a specialist's call outcome, the
+debtor on the hosted page, the API). A promise is recorded, announced (`promise_recorded`:
+made, kept, broken) so reports count it, pauses the cadence until the date plus grace, and
+is kept when paid in full by then, broken otherwise."""
 from __future__ import annotations
 
 import zlib
@@ -6,9 +9,13 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from pynamodb.exceptions import PutError
 
+from chalicelib.kernel import events
 from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.kernel.errors import ValidationFailed
 from chalicelib.kernel.money import format_money
-from chalicelib.store import timeline
+from chalicelib.store import accounts, timeline
+from chalicelib.store.models import DebtorModel
+from chalicelib.workbench import call_rules as calls
 from chalicelib.store.keys import debtor_key, new_id, split_debtor_key
 from chalicelib.workbench.models import PromiseModel
 
@@ -40,7 +47,74 @@ def record(agency_id: str, client_id: str, debtor_id: str, *, amount_minor: int,
     timeline.record(agency_id, client_id, debtor_id, "promise_recorded",
                     f"Promise to pay {format_money(amount_minor, currency)} by {promised_for}",
                     actor=taken_by, data=render(m), at=now)
+    _announce(agency_id, client_id, debtor_id, m, None, now)
     return m
+
+
+def make(debtor: DebtorModel, *, agency_id: str, client_id: str, promised_for: date,
+         amount_minor: int, taken_by: str, now: datetime) -> tuple[PromiseModel, datetime]:
+    """The one way a promise is made outside a call (the debtor's page, the API): the call
+    rules validate it (not in the past, within the policy's horizon), it is recorded and
+    announced, and chasing pauses until the date plus grace. Returns (promise, resume)."""
+    try:
+        action = calls.next_action_for("promise_to_pay", {"date": promised_for,
+                                                          "amount_minor": amount_minor}, now)
+    except calls.OutcomeError as exc:
+        field = {"date": "promise_date"}.get(exc.field, exc.field)
+        raise ValidationFailed.one(field, exc.reason) from None
+    m = record(agency_id, client_id, debtor.debtor_id, amount_minor=amount_minor,
+               currency=debtor.currency, promised_for=promised_for, taken_by=taken_by, now=now)
+    pause(debtor, action.at, now)
+    return m, action.at
+
+
+def latest_date(today: date) -> date:
+    """The furthest date a promise may name (the call policy's horizon)."""
+    return today + timedelta(days=calls.DEFAULT_POLICY.max_promise_days or 30)
+
+
+def from_debtor(agency_id: str, client_id: str, debtor: DebtorModel, promise_date: str,
+                now: datetime) -> str:
+    """The debtor promises, on the hosted page, to pay the balance by a date: the same
+    promise a specialist records (`make`), on the timeline as the debtor's action, which
+    raises the specialist's task."""
+    try:
+        when = date.fromisoformat(promise_date or "")
+    except ValueError:
+        raise ValidationFailed.one("promise_date", "choose a date") from None
+    amount = int(debtor.balance_minor)
+    m, _ = make(debtor, agency_id=agency_id, client_id=client_id, promised_for=when,
+                amount_minor=amount, taken_by="debtor", now=now)
+    timeline.debtor_acted(agency_id, client_id, debtor.debtor_id, "promise",
+                          f"Debtor promised to pay {format_money(amount, debtor.currency)} by "
+                          f"{when}", {"promise_id": m.promise_id,
+                                      "promise_date": when.isoformat(),
+                                      "amount_minor": amount}, now)
+    return when.isoformat()
+
+
+def pause(debtor: DebtorModel, until: datetime | None, now: datetime) -> None:
+    """Pause (or, with None, resume) the cadence; the account is re-placed in the
+    next-action index by the one versioned save."""
+    def change(d: DebtorModel) -> None:
+        d.paused_until = iso(until) if until else None
+
+    accounts.save_account(debtor, now, change)
+
+
+def _fact(m: PromiseModel, kept: bool | None) -> dict:
+    return {"promised_on": m.created_at[:10], "due_date": m.promised_for,
+            "amount_minor": int(m.amount_minor), "kept": kept}
+
+
+def _announce(agency_id: str, client_id: str, debtor_id: str, m: PromiseModel,
+              before: bool | None | str, at: datetime) -> None:
+    """promise_recorded: made (old None), kept or broken (old = the open promise)."""
+    old = None if before is None else _fact(m, None)
+    new = _fact(m, {"open": None, "kept": True, "broken": False}[m.status])
+    events.publish("promise_recorded", agency_id=agency_id, client_id=client_id,
+                   debtor_id=debtor_id, promise_id=m.promise_id, old=old, new=new,
+                   at=iso(at), event_id=f"{agency_id}#ev#promise-{m.promise_id}-{m.status}")
 
 
 def list_promises(agency_id: str, client_id: str, debtor_id: str) -> list[dict]:
@@ -77,6 +151,7 @@ def apply_payment(agency_id: str, client_id: str, debtor_id: str, payment_id: st
                             f"Promise of {format_money(int(m.amount_minor), m.currency)} kept",
                             actor="system", data=render(m),
                             entry_id=f"{iso(at)}#kept-{m.promise_id}")
+            _announce(agency_id, client_id, debtor_id, m, "open", at)
         amount_minor = 0  # one payment counts toward the oldest open promise only
     return kept
 
@@ -105,6 +180,7 @@ def break_due(now: datetime | None = None) -> list[tuple[str, str, str, str]]:
                             f"{m.promised_for} broken ({format_money(int(m.paid_minor), m.currency)}"
                             " paid)", actor="system", data=render(m),
                             entry_id=f"{m.deadline}#broken-{m.promise_id}")
+            _announce(agency_id, client_id, debtor_id, m, "open", now)
             tasks.raise_task(agency_id, client_id, debtor_id, "promise broken", now=now,
                              source="promises", details={"event_id": f"broken-{m.promise_id}",
                                                          "promise_id": m.promise_id},

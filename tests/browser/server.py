@@ -48,7 +48,7 @@ def main() -> None:
             total_minor=amount))
         events.publish("call_task_needed", agency_id=t.agency_id, client_id=t.client_id,
                        debtor_id=d["id"], reason="final notice unanswered", due_at=FIXED_NOW,
-                       details={})
+                       details={}, at=FIXED_NOW)
         ids[ref] = d["id"]
     port = free_port()
     server = create_local_server(__import__("app").app, Config(chalice_stage="local"),

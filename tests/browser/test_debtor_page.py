@@ -12,7 +12,7 @@ import pytest
 
 
 def _reset_connections() -> None:
-    from chalicelib.store.models import ALL_MODELS
+    from chalicelib.tables import ALL_MODELS
 
     for model in ALL_MODELS:
         model._connection = None
@@ -45,7 +45,7 @@ def live():
     _reset_connections()
     server = None
     try:
-        from chalicelib.store.models import create_tables
+        from chalicelib.tables import create_tables
         from tests.conftest import make_tenant
 
         create_tables()

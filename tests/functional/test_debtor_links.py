@@ -117,7 +117,7 @@ def test_debtor_actions_land_on_the_timeline_and_raise_events(http, world):
         csrf = {"csrf": form_fields(html, "/question")["csrf"]}
         inv1 = d["invoices"]["INV-1"]
         r = post_form(http, f"{path}/dispute", {**csrf, "invoice_id": inv1,
-                                                "reason": "wrong_amount",
+                                                "reason": "pricing",
                                                 "message": "<script>x</script> billed twice"})
         assert r.status_code == 200 and "paused reminders for invoice INV-1" in r.body.decode()
         r = post_form(http, f"{path}/promise", {**csrf, "promise_date": "2026-12-10"})
@@ -131,9 +131,10 @@ def test_debtor_actions_land_on_the_timeline_and_raise_events(http, world):
         events._handlers["debtor_action"].remove(handler)
     assert [e["action"] for e in heard] == ["dispute", "promise", "question", "opt_out"]
     inv = http.http.get(f"{d['base']}/invoices/{inv1}", headers=bearer(a.specialist)).json_body
-    assert inv["status"] == "disputed" and inv["dispute"]["reason"] == "wrong_amount"
+    assert inv["status"] == "disputed" and inv["dispute"]["reason"] == "pricing"
     got = http.http.get(d["base"], headers=bearer(a.specialist)).json_body
-    assert got["paused_until"] == "2026-12-10"
+    # the call policy's promise rule: chasing resumes at the start of the date + 3 days' grace
+    assert got["paused_until"].startswith("2026-12-13")
     assert got["contacts"][0]["opted_out"] == ["sms"]
     kinds = [e["kind"] for e in http.http.get(d["base"] + "/timeline",
                                               headers=bearer(a.specialist)).json_body["items"]]

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from moto import mock_aws
 
 with mock_aws():
-    from chalicelib.store.models import create_tables
+    from chalicelib.tables import create_tables
     create_tables()
     import boto3
     if os.environ.get("PUT_STRIPE_PARAM"):

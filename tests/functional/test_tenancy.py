@@ -60,7 +60,7 @@ def world(http, tenants):
 
     events.publish("call_task_needed", agency_id=a.agency_id, client_id=a.client_id,
                    debtor_id=debtor["id"], reason="final notice unanswered", due_at=None,
-                   details={})
+                   details={}, at="2026-11-25T10:00:00Z")
     task = http.http.get(f"{base}/tasks", headers=bearer(a.admin)).json_body["items"][0]
     dispute = disputes.open_dispute(a.agency_id, a.client_id, debtor["id"], inv["id"], "pricing",
                                     owner=a.agency_id + "-admin")

@@ -40,7 +40,7 @@ def tpl():
 def test_template_tables_equal_the_tables_the_models_create(aws, tpl):
     """GIVEN the tables created from ALL_MODELS (as the local stack and tests do)
     THEN the template declares the same tables, keys, attribute types and indexes."""
-    from chalicelib.store.models import ALL_MODELS
+    from chalicelib.tables import ALL_MODELS
 
     ddb = boto3.client("dynamodb")
     declared = {p["TableName"]: p for p in _resources(tpl, "AWS::DynamoDB::Table").values()}
@@ -62,7 +62,7 @@ def test_template_tables_equal_the_tables_the_models_create(aws, tpl):
 
 
 def test_streams_and_ttl_follow_the_definitions(tpl):
-    from chalicelib.store.models import ALL_MODELS
+    from chalicelib.tables import ALL_MODELS
     from infra.tables import logical_name, ttl_attribute
 
     tables = {p["TableName"]: p for p in _resources(tpl, "AWS::DynamoDB::Table").values()}
@@ -87,7 +87,9 @@ def test_template_queues_equal_the_local_stack_queues(aws, tpl, monkeypatch):
     resources.provision()
     sqs = boto3.client("sqs")
     queues = _resources(tpl, "AWS::SQS::Queue")
-    assert len(queues) == 2 * len(QUEUES)
+    # each queue and its DLQ, plus the DLQ of event delivery (the outbox stream's failures)
+    assert len(queues) == 2 * len(QUEUES) + 1
+    assert queues[dlq_id("events")]["QueueName"] == resource_name("test", "events") + "-dlq"
     for name, spec in QUEUES.items():
         mine, dlq = queues[queue_id(name)], queues[dlq_id(name)]
         url = sqs.get_queue_url(QueueName=mine["QueueName"])["QueueUrl"]
@@ -191,7 +193,7 @@ def test_iam_policies_are_least_privilege(function):
 
 
 def test_iam_scopes_tables_indexes_queues_and_parameters():
-    from chalicelib.store.models import ALL_MODELS
+    from chalicelib.tables import ALL_MODELS
 
     api = json.dumps(policy("prod", "api_handler"))
     for model in ALL_MODELS:
@@ -272,3 +274,21 @@ def test_models_and_infra_use_the_same_table_names(monkeypatch, stage):
     monkeypatch.setenv("RECOUP_STAGE", stage)
     monkeypatch.delenv("RECOUP_TABLE_PREFIX", raising=False)
     assert settings.table_prefix() == resource_name(stage, "")
+
+
+def test_event_delivery_reads_the_outbox_stream_and_reports_partial_failures():
+    """GIVEN the app's event delivery function (kernel/jobs.py) THEN its stream mapping is
+    the outbox table's stream, reports batch item failures, retries a bounded number of
+    times and sends what still fails to the alarmed events DLQ."""
+    from infra.functions import event_wiring
+    from infra.messaging import dlq_id as events_dlq
+
+    patches = event_wiring("test")  # handlers name their stage's resources at import
+    (fn,) = [f for name, f in patches.items() if "EventDelivery" in name]
+    (mapping,) = fn["Properties"]["Events"].values()
+    props = mapping["Properties"]
+    assert props["Stream"] == {"Fn::GetAtt": ["OutboxTable", "StreamArn"]}
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["MaximumRetryAttempts"] == definitions.EVENT_DELIVERY["max_retries"]
+    assert props["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": [events_dlq("events"), "Arn"]}
