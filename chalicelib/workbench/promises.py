@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from pynamodb.exceptions import PutError
 
+from chalicelib.book.invoice_rules import OWED
 from chalicelib.kernel import events
 from chalicelib.kernel.clock import iso, utcnow
 from chalicelib.kernel.errors import ValidationFailed
@@ -75,14 +76,17 @@ def latest_date(today: date) -> date:
 
 def from_debtor(agency_id: str, client_id: str, debtor: DebtorModel, promise_date: str,
                 now: datetime) -> str:
-    """The debtor promises, on the hosted page, to pay the balance by a date: the same
-    promise a specialist records (`make`), on the timeline as the debtor's action, which
-    raises the specialist's task."""
+    """The debtor promises, on the hosted page, to pay what is due and not disputed by a
+    date: the same promise a specialist records (`make`), on the timeline as the debtor's
+    action, which raises the specialist's task."""
     try:
         when = date.fromisoformat(promise_date or "")
     except ValueError:
         raise ValidationFailed.one("promise_date", "choose a date") from None
-    amount = int(debtor.balance_minor)
+    amount = sum(int(i.balance_minor) for i in accounts.debtor_invoices(debtor, consistent=True)
+                 if i.status in OWED and i.status != "disputed" and int(i.balance_minor) > 0)
+    if amount <= 0:
+        raise ValidationFailed.one("promise_date", "nothing is due outside disputes")
     m, _ = make(debtor, agency_id=agency_id, client_id=client_id, promised_for=when,
                 amount_minor=amount, taken_by="debtor", now=now)
     timeline.debtor_acted(agency_id, client_id, debtor.debtor_id, "promise",
