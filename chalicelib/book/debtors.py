@@ -82,12 +82,12 @@ def update_debtor(p: Principal, client_id: str, debtor_id: str, patch: DebtorPat
     require_staff(p)
     _, d = load_debtor(p, client_id, debtor_id)
     changes = patch.model_dump(exclude_unset=True)
-    for k, v in changes.items():
-        setattr(d, k, v)
-    d.updated_at = iso(utcnow())
+    def change(debtor) -> None:
+        for k, v in changes.items():
+            setattr(debtor, k, v)
+
     try:
-        accounts.recompute(d, utcnow())
-        d.save()
+        d = accounts.save_account(d, utcnow(), change)
     except PutError as exc:
         raise Conflict("debtor changed meanwhile; reload and retry") from exc
     if changes:

@@ -198,23 +198,27 @@ def _already_claimed(acc: Account, touch: PlannedTouch, claim: ClaimModel, now: 
 
 
 def _apply_touch(acc: Account, touch: PlannedTouch, now: datetime, rts: dict) -> None:
-    """Mark the touch's invoice occurrences sent and move the account's next action."""
-    debtor, invoices = acc.debtor, acc.invoices
-    for _ in range(5):
+    """Mark the touch's invoice occurrences sent and move the account's next action (the
+    one versioned account write: a conflicting payment or import is re-read and redone)."""
+    def change(debtor: DebtorModel) -> None:
         keys = set(debtor.touch_keys or ()) | set(touch.covers)
-        debtor.touch_keys = dunning_plan.trim_touch_keys(keys, invoices)
+        debtor.touch_keys = keys
         debtor.last_touch_at = iso(now)
+
+    def next_action(debtor: DebtorModel, invoices: list) -> bool:
+        debtor.touch_keys = dunning_plan.trim_touch_keys(set(debtor.touch_keys or ()),
+                                                         invoices)
         decision = dunning_plan.decide(acc.client, debtor, invoices, now, contacts=acc.contacts,
                                        channels=frozenset(rts))
         scheduling.set_next_action(debtor, now if decision.touch else decision.next_action_at)
-        debtor.updated_at = iso(now)
-        try:
-            debtor.save()
-            return
-        except PutError:  # changed meanwhile (a payment, an import): re-read and redo
-            debtor = DebtorModel.get(debtor.client_key, debtor.debtor_id, consistent_read=True)
-            invoices = accounts.debtor_invoices(debtor, consistent=True)
-    raise DispatchFailed("account kept changing; the retry will finish recording")
+        return True
+
+    try:
+        accounts.save_account(acc.debtor, now, change, recompute_with=next_action,
+                              invoices=acc.invoices)
+    except PutError:
+        raise DispatchFailed("account kept changing; the retry will finish recording") \
+            from None
 
 
 def _store_next(acc: Account, at: datetime | None) -> None:

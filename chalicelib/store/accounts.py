@@ -44,19 +44,33 @@ def recompute(debtor: DebtorModel, now: datetime,
 
 
 def save_account(debtor: DebtorModel, now: datetime,
-                 change: Callable[[DebtorModel], None] | None = None, attempts: int = 5) -> None:
-    """Apply `change`, recompute position and next action, and save under the item's version;
-    on a conflict re-read the debtor and do it all again (another writer got there first)."""
+                 change: Callable[[DebtorModel], None] | None = None, attempts: int = 5,
+                 recompute_with: Callable[[DebtorModel, list[InvoiceModel]], bool] | None = None,
+                 invoices: list[InvoiceModel] | None = None) -> DebtorModel:
+    """The one versioned account write: apply `change`, recompute position and next action
+    (or `recompute_with(debtor, invoices)`), save under the item's version; on a conflict
+    re-read the debtor and its invoices and do it all again (another writer got there
+    first). Returns the saved (or unchanged) debtor; PutError after `attempts` conflicts.
+    `invoices`, when the caller has just read them, saves the first re-read."""
+    if recompute_with is not None and invoices is None:
+        invoices = debtor_invoices(debtor, consistent=True)
     for attempt in range(attempts):
         if change is not None:
             change(debtor)
-        if not recompute(debtor, now) and change is None:
-            return  # nothing moved: no write
+        if recompute_with is not None:
+            moved = recompute_with(debtor, invoices)
+        else:
+            moved = recompute(debtor, now)
+        if not moved and change is None:
+            return debtor  # nothing moved: no write
         debtor.updated_at = iso(now)
         try:
             debtor.save()
-            return
+            return debtor
         except PutError:
             if attempt == attempts - 1:
                 raise
             debtor.refresh(consistent_read=True)
+            if recompute_with is not None:
+                invoices = debtor_invoices(debtor, consistent=True)
+    return debtor
