@@ -100,20 +100,19 @@ def guard(token: str, view, *, post: bool = False) -> Response:
     if post and not edge.csrf_ok(form.get("csrf"), csrf_for(token)):
         return page("message.html", 403, brand=brand, error=True, back=path_base(token),
                      heading="This form has expired", text="Please go back and try again.")
-    try:
-        return view(agency_id, client, debtor, brand, form, now)
-    except (ValidationFailed, Conflict) as err:
-        return page("message.html", err.status, brand=brand, error=True,
-                     back=path_base(token), heading="Please check and try again",
-                     text="; ".join(f.reason for f in err.fields) or err.message)
-    except RecoupError as err:
-        return page("message.html", err.status, brand=brand, error=True,
-                     back=path_base(token), heading="Something went wrong", text=err.message)
-    except Exception:  # noqa: BLE001 - a page never shows a stack trace
-        log.exception("debtor page failed")
-        err = edge.PageBroke()
-        return page("message.html", err.status, brand=brand, error=True,
-                     back=path_base(token), heading="Something went wrong", text=err.message)
+
+    def refused(err: RecoupError) -> Response:
+        if isinstance(err, (ValidationFailed, Conflict)):
+            heading = "Please check and try again"
+            text = "; ".join(f.reason for f in err.fields) or err.message
+        else:
+            heading, text = "Something went wrong", err.message
+        resp = page("message.html", err.status, brand=brand, error=True,
+                    back=path_base(token), heading=heading, text=text)
+        resp.headers.update(edge.error_extra(err))
+        return resp
+
+    return edge.run(lambda: view(agency_id, client, debtor, brand, form, now), refused)
 
 
 def _done(token: str, brand: dict, heading: str, text: str) -> Response:

@@ -55,6 +55,17 @@ def test_signing_in_posts_the_token_and_a_token_in_the_url_signs_nobody_in(http,
     assert _user(a, surface) not in cookie
 
 
+def test_a_rate_limited_debtor_page_says_when_to_retry(http, tenants, monkeypatch):
+    a, _ = tenants
+    d = add_debtor(http, a)
+    path = page_path(links.debtor_link(a.agency_id, a.client_id, d["id"], FIXED_NOW))
+    monkeypatch.setenv("RECOUP_LINK_RATE_PER_TOKEN", "1")
+    assert http.http.get(path).status_code == 200
+    r = http.http.get(path)
+    assert r.status_code == 429 and 1 <= int(r.headers["Retry-After"]) <= 60
+    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+
+
 def test_a_sign_in_post_without_its_form_token_is_refused(http, tenants):
     a, _ = tenants
     # GIVEN a sign-in POST forged on another site (no form cookie, or a mismatched one)
