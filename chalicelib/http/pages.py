@@ -37,7 +37,12 @@ from chalice import Blueprint, Response
 from chalicelib.http.auth import ISSUER, ROLES, Principal, verify_token
 from chalicelib.kernel import rate
 from chalicelib.kernel.clock import iso
-from chalicelib.kernel.errors import Forbidden, RecoupError, Unauthorised, ValidationFailed
+from chalicelib.kernel.errors import (
+    Forbidden,
+    RecoupError,
+    Unauthorised,
+    ValidationFailed,
+)
 from chalicelib.kernel.naming import is_local_stage
 from chalicelib.kernel.settings import get_settings
 
@@ -397,7 +402,7 @@ def run(view: Callable[[], Response], on_error: Callable[[RecoupError], Response
         return view()
     except RecoupError as err:
         return on_error(err)
-    except Exception:  # noqa: BLE001 - a page never shows a stack trace
+    except Exception:  # a page never shows a stack trace
         log.exception("page failed")
         return on_error(PageBroke())
 

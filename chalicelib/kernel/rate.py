@@ -3,7 +3,7 @@ debtor links and page sign-in. Counting never takes a page down: a failed write 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import PutError, UpdateError
 
@@ -20,7 +20,7 @@ def hit(scope: str, subject: str, now: datetime, *, prefix: str = "public") -> i
     item = RateCounterModel(key)
     try:
         item.update(actions=[RateCounterModel.hits.add(1),
-                             RateCounterModel.expires_at.set(expires.astimezone(timezone.utc))])
+                             RateCounterModel.expires_at.set(expires.astimezone(UTC))])
     except (UpdateError, PutError):
         return 0
     return int(item.hits)

@@ -3,7 +3,7 @@ down after too many attempts, signing out, the headers every page sends, forms t
 cannot be broken by odd input, and the favicon."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
@@ -11,7 +11,14 @@ import pytest
 from chalicelib.http import pages as edge
 from chalicelib.payments import links
 from tests.conftest import FIXED_NOW, bearer
-from tests.page_support import FORM, cookie_pair, login_form, page_csrf, post_login, session
+from tests.page_support import (
+    FORM,
+    cookie_pair,
+    login_form,
+    page_csrf,
+    post_login,
+    session,
+)
 from tests.payments_support import add_debtor, page_path, post_form
 
 SURFACES = {"workspace": ("/w/login", "/w/queue", "/w/logout", "recoup_token"),
@@ -104,11 +111,11 @@ def test_outside_the_local_stages_the_session_cookie_is_secure(http, tenants):
     a, _ = tenants
     # GIVEN the app runs with the prod stage's environment (.chalice/config.json)
     with Client(app, stage_name="prod") as prod:
+        # WHEN a user signs in to the workspace and to the portal
         answers = {s: post_login(prod, SURFACES[s][0], _user(a, s)) for s in SURFACES}
     for surface, r in answers.items():
-        # WHEN a user signs in
         # THEN the browser is told to send the cookie over https only
-        assert r.status_code == 303
+        assert r.status_code == 303, surface
         assert "; Secure" in r.headers["Set-Cookie"] and "HttpOnly" in r.headers["Set-Cookie"]
 
 
@@ -135,7 +142,7 @@ def test_a_session_older_than_its_maximum_lifetime_is_refused(http, tenants, mon
     cookie = session(http, "/w/login", a.specialist)
     assert _signed_in(http, "/w/queue", cookie)
     # WHEN the same cookie comes back after the session's maximum lifetime
-    later = datetime.now(timezone.utc) + timedelta(seconds=edge.MAX_SESSION_SECONDS + 60)
+    later = datetime.now(UTC) + timedelta(seconds=edge.MAX_SESSION_SECONDS + 60)
     monkeypatch.setenv("RECOUP_DEMO_NOW", later.isoformat())
     r = http.http.get("/w/queue", headers=cookie)
     # THEN the user is sent to sign in again
@@ -158,6 +165,19 @@ def test_sessions_api_tokens_and_surfaces_do_not_stand_in_for_each_other(http, t
     assert http.http.get(f"/portal/clients/{a.client_id}", headers=moved).status_code == 401
     pv = portal["Cookie"].split("=", 1)[1]
     assert not _signed_in(http, "/w/queue", {"Cookie": "recoup_token=" + pv})
+
+
+@pytest.mark.parametrize("value", ["é", "a.b.c", "x" * 4000, "eyJhbGciOiJub25lIn0.e30.", ""])
+def test_a_garbage_session_cookie_asks_to_sign_in(http, tenants, value):
+    a, _ = tenants
+    assert http.http.get("/w/queue", headers={"Cookie": f"recoup_token={value}"}
+                         ).headers["Location"] == "/w/login"
+    r = http.http.get(f"/portal/clients/{a.client_id}",
+                      headers={"Cookie": f"recoup_portal={value}"})
+    assert r.status_code == 401 and 'href="/portal/login"' in r.body.decode()
+    r = http.http.post("/portal/logout", headers={"Cookie": f"recoup_portal={value}", **FORM},
+                       body=b"csrf=x")
+    assert r.status_code == (403 if value else 303)  # nothing to end: just cleared
 
 
 def _csp(r) -> str:
