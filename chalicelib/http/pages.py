@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import secrets
 import uuid
 from collections.abc import Callable
@@ -321,7 +322,18 @@ class SignIn:
     same_site: str = "Strict"
 
 
-LoginRender = Callable[[int, str, "str | None"], Response]  # (status, form csrf, error)
+# (status, form csrf, error, the page to open after signing in)
+LoginRender = Callable[[int, str, "str | None", "str | None"], Response]
+_NEXT = re.compile(r"/[A-Za-z0-9/_.~?=&%-]{0,400}")
+
+
+def safe_next(s: SignIn, value: Any) -> str | None:
+    """A page of this surface to return to after signing in; None for anything else (other
+    sites, other surfaces, odd characters): no open redirect."""
+    if (isinstance(value, str) and _NEXT.fullmatch(value) and value.startswith(s.path + "/")
+            and "//" not in value and ".." not in value and not value.startswith(s.login_path)):
+        return value
+    return None
 
 
 def _with_cookie(resp: Response, set_cookie: str) -> Response:
@@ -330,11 +342,11 @@ def _with_cookie(resp: Response, set_cookie: str) -> Response:
 
 
 def show_sign_in(s: SignIn, render: LoginRender, status: int = 200,
-                 error: str | None = None) -> Response:
+                 error: str | None = None, next_path: Any = None) -> Response:
     """The sign-in form, with a fresh double-submit token in a cookie only the form's POST
-    receives."""
+    receives. A token in the query string is ignored."""
     value = new_login_csrf()
-    return _with_cookie(render(status, value, error),
+    return _with_cookie(render(status, value, error, safe_next(s, next_path)),
                         cookie(LOGIN_CSRF_COOKIE, value, path=s.login_path, max_age=1800))
 
 
@@ -346,20 +358,22 @@ def sign_in(s: SignIn, req: Any, now: datetime, render: LoginRender,
     except ValidationFailed:
         data = {}
     sent = data.get("csrf")
+    next_path = safe_next(s, data.get("next"))
     if not login_csrf_ok(req, sent):
-        return show_sign_in(s, render, 403, "The sign-in form expired. Please try again.")
+        return show_sign_in(s, render, 403, "The sign-in form expired. Please try again.",
+                            next_path)
     token = (data.get("token") or "").strip()
     try:
         check_login_rate(client_ip(req), token, now)
     except TooManyAttempts as err:
-        resp = render(429, sent, err.message)
+        resp = render(429, sent, err.message, next_path)
         resp.headers["Retry-After"] = str(err.retry_after)
         return resp
     try:
         principal, value, max_age = start_session(token, now, surface=s.surface)
     except Unauthorised:
-        return render(401, sent, "That token is not valid.")
-    return redirect(target(principal), set_cookie=cookie(
+        return render(401, sent, "That token is not valid.", next_path)
+    return redirect(next_path or target(principal), set_cookie=cookie(
         s.cookie, value, path=s.path, max_age=max_age, same_site=s.same_site))
 
 

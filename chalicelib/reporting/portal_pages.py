@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from chalice import Blueprint, Response
 
@@ -46,13 +46,23 @@ def html(name: str, status: int = 200, **context: Any) -> Response:
     return edge.html(body, status, nonce)
 
 
-def error_page(err: RecoupError, csrf: str = "") -> Response:
+def error_page(err: RecoupError, csrf: str = "", here: str | None = None) -> Response:
+    """The portal's error page; a 401 offers the sign-in form, coming back to `here`."""
+    back = edge.safe_next(SIGN_IN, here) if err.status == 401 else None
     resp = html("error.html", status=err.status, message=err.message, code=err.status,
-                csrf=csrf, signed_in=bool(csrf))
+                csrf=csrf, signed_in=bool(csrf),
+                login=f"/portal/login?{urlencode({'next': back})}" if back else "/portal/login")
     resp.headers.update(edge.error_extra(err))
-    if err.status == 401:  # a page needing a session: offer the sign-in form
-        resp.headers["Link"] = "</portal/login>; rel=\"login\""
     return resp
+
+
+def _here(req: Any) -> str:
+    """The path and query of this request (to come back to after signing in)."""
+    path = req.path  # the route template: fill in its parameters
+    for name, value in (req.uri_params or {}).items():
+        path = path.replace("{" + name + "}", quote(str(value), safe=""))
+    q = req.query_params or {}
+    return path + (f"?{urlencode(q)}" if q else "")
 
 
 class PortalPage:
@@ -77,7 +87,7 @@ def page(path: str) -> Callable:
             try:
                 c = portal_caller(req)
             except RecoupError as err:
-                return error_page(err)
+                return error_page(err, here=_here(req))
             csrf = edge.session_csrf(c, SURFACE) if c.session else ""
             pg = PortalPage(c.principal, req.query_params or {}, csrf)
             return edge.run(lambda: view(pg, **params), lambda err: error_page(err, csrf))
@@ -88,8 +98,8 @@ def page(path: str) -> Callable:
     return wrap
 
 
-def _login_page(status: int, csrf: str, error: str | None) -> Response:
-    return html("login.html", status, csrf=csrf, error=error)
+def _login_page(status: int, csrf: str, error: str | None, next_path: str | None) -> Response:
+    return html("login.html", status, csrf=csrf, error=error, next_path=next_path)
 
 
 def _home_of(p: Principal) -> str:
@@ -99,7 +109,8 @@ def _home_of(p: Principal) -> str:
 @bp.route("/portal/login", methods=["GET"])
 def login():
     """The sign-in form (a token in the query string is ignored: it never signs anyone in)."""
-    return edge.show_sign_in(SIGN_IN, _login_page)
+    q = bp.current_request.query_params or {}
+    return edge.show_sign_in(SIGN_IN, _login_page, next_path=q.get("next"))
 
 
 @bp.route("/portal/login", methods=["POST"], content_types=edge.FORM)

@@ -96,14 +96,15 @@ def _ctx(c: edge.Caller, **extra) -> dict:
 # ------------------------------------------------------------------------------ the pages
 
 
-def _login_page(status: int, csrf: str, error: str | None) -> Response:
-    return _html("login.html", status, p=None, csrf=csrf, error=error)
+def _login_page(status: int, csrf: str, error: str | None, next_path: str | None) -> Response:
+    return _html("login.html", status, p=None, csrf=csrf, error=error, next_path=next_path)
 
 
 @bp.route("/w/login", methods=["GET"])
 def login():
     """The sign-in form (a token in the query string is ignored: it never signs anyone in)."""
-    return edge.show_sign_in(SIGN_IN, _login_page)
+    q = bp.current_request.query_params or {}
+    return edge.show_sign_in(SIGN_IN, _login_page, next_path=q.get("next"))
 
 
 @bp.route("/w/login", methods=["POST"], content_types=FORM)

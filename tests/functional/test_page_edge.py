@@ -3,6 +3,8 @@ down after too many attempts, signing out, the headers every page sends, forms t
 cannot be broken by odd input, and the favicon."""
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -71,6 +73,33 @@ def test_a_rate_limited_debtor_page_says_when_to_retry(http, tenants, monkeypatc
     r = http.http.get(path)
     assert r.status_code == 429 and 1 <= int(r.headers["Retry-After"]) <= 60
     assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+
+
+def test_the_monthly_email_link_opens_the_report_after_signing_in(http, tenants):
+    a, _ = tenants
+    monthly = f"/portal/clients/{a.client_id}/monthly?month=2026-11"
+    # GIVEN a viewer, not signed in, follows the monthly email's link
+    r = http.http.get(monthly)
+    assert r.status_code == 401
+    login = re.search(r'href="(/portal/login\?next=[^"]+)"', r.body.decode()).group(1)
+    # WHEN they sign in from there
+    r = http.http.get(html.unescape(login))
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', r.body.decode()))
+    r = http.http.post("/portal/login", headers={**FORM, "Cookie": cookie_pair(
+        r.headers["Set-Cookie"])}, body=urlencode({**fields, "token": a.viewer}).encode())
+    # THEN they land on the report they asked for
+    assert r.status_code == 303 and r.headers["Location"] == monthly
+
+
+@pytest.mark.parametrize("target", ["https://evil.example.com/", "//evil.example.com/x",
+                                    "/w/queue", "/portal/../w/queue", "/portal/login",
+                                    "/portal\\evil", "javascript:alert(1)"])
+def test_sign_in_never_sends_anyone_off_the_portal(http, tenants, target):
+    a, _ = tenants
+    csrf, cookie = login_form(http, f"/portal/login?next={target}")
+    r = http.http.post("/portal/login", headers={**FORM, "Cookie": cookie},
+                       body=urlencode({"csrf": csrf, "token": a.viewer, "next": target}).encode())
+    assert r.status_code == 303 and r.headers["Location"] == f"/portal/clients/{a.client_id}"
 
 
 def test_a_sign_in_post_without_its_form_token_is_refused(http, tenants):
@@ -174,7 +203,7 @@ def test_a_garbage_session_cookie_asks_to_sign_in(http, tenants, value):
                          ).headers["Location"] == "/w/login"
     r = http.http.get(f"/portal/clients/{a.client_id}",
                       headers={"Cookie": f"recoup_portal={value}"})
-    assert r.status_code == 401 and 'href="/portal/login"' in r.body.decode()
+    assert r.status_code == 401 and 'href="/portal/login?next=' in r.body.decode()
     r = http.http.post("/portal/logout", headers={"Cookie": f"recoup_portal={value}", **FORM},
                        body=b"csrf=x")
     assert r.status_code == (403 if value else 303)  # nothing to end: just cleared
