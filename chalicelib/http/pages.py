@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, urlencode
 
 import jwt
 from chalice import Blueprint, Response
@@ -116,6 +116,15 @@ def bearer(req: Any) -> str:
 def client_ip(req: Any) -> str:
     ctx = req.context or {}
     return (ctx.get("identity") or {}).get("sourceIp") or "unknown"
+
+
+def request_path(req: Any) -> str:
+    """This request's path and query (Chalice gives the route template: fill it in)."""
+    path = req.path
+    for name, value in (req.uri_params or {}).items():
+        path = path.replace("{" + name + "}", quote(str(value), safe=""))
+    q = req.query_params or {}
+    return path + (f"?{urlencode(q)}" if q else "")
 
 
 def form_lists(req: Any) -> dict[str, list[str]]:

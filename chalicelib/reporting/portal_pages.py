@@ -56,15 +56,6 @@ def error_page(err: RecoupError, csrf: str = "", here: str | None = None) -> Res
     return resp
 
 
-def _here(req: Any) -> str:
-    """The path and query of this request (to come back to after signing in)."""
-    path = req.path  # the route template: fill in its parameters
-    for name, value in (req.uri_params or {}).items():
-        path = path.replace("{" + name + "}", quote(str(value), safe=""))
-    q = req.query_params or {}
-    return path + (f"?{urlencode(q)}" if q else "")
-
-
 class PortalPage:
     """What a portal view gets: the caller, the query string, and `html` that gives the
     page's forms (logout) their CSRF token."""
@@ -87,7 +78,7 @@ def page(path: str) -> Callable:
             try:
                 c = portal_caller(req)
             except RecoupError as err:
-                return error_page(err, here=_here(req))
+                return error_page(err, here=edge.request_path(req))
             csrf = edge.session_csrf(c, SURFACE) if c.session else ""
             pg = PortalPage(c.principal, req.query_params or {}, csrf)
             return edge.run(lambda: view(pg, **params), lambda err: error_page(err, csrf))

@@ -76,7 +76,10 @@ def page(view):
         try:
             c = _caller()
         except Unauthorised:
-            return _redirect("/w/login")
+            back = edge.safe_next(SIGN_IN, edge.request_path(bp.current_request))
+            if back is None or back == "/w/queue":
+                return _redirect("/w/login")
+            return _redirect("/w/login?" + urlencode({"next": back}))
         p = c.principal
 
         def run():

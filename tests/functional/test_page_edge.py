@@ -91,6 +91,19 @@ def test_the_monthly_email_link_opens_the_report_after_signing_in(http, tenants)
     assert r.status_code == 303 and r.headers["Location"] == monthly
 
 
+def test_a_workspace_deep_link_opens_after_signing_in(http, tenants):
+    a, _ = tenants
+    d = add_debtor(http, a)
+    deep = f"/w/clients/{a.client_id}/debtors/{d['id']}"
+    r = http.http.get(deep)
+    assert r.status_code == 303 and r.headers["Location"].startswith("/w/login?next=")
+    page = http.http.get(r.headers["Location"])
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page.body.decode()))
+    r = http.http.post("/w/login", headers={**FORM, "Cookie": cookie_pair(
+        page.headers["Set-Cookie"])}, body=urlencode({**fields, "token": a.specialist}).encode())
+    assert r.status_code == 303 and r.headers["Location"] == deep
+
+
 @pytest.mark.parametrize("target", ["https://evil.example.com/", "//evil.example.com/x",
                                     "/w/queue", "/portal/../w/queue", "/portal/login",
                                     "/portal\\evil", "javascript:alert(1)"])
