@@ -229,6 +229,8 @@ def _session_claims(value: str, now: datetime, surface: str) -> dict:
         raise Unauthorised("your session has ended; please sign in again")
     if claims.get("role") not in ROLES or not claims.get("agency"):
         raise Unauthorised("please sign in")
+    if claims["role"] == "client_viewer" and not claims.get("client"):
+        raise Unauthorised("please sign in")
     return claims
 
 
