@@ -197,7 +197,8 @@ def _outcome_from_form(form: dict, currency: str, tz: str) -> OutcomeIn:
             raise ValidationFailed.one("at", "must be a date and time") from None
         data["at"] = local.replace(tzinfo=ZoneInfo(tz)).isoformat()
     if "instalments" in data:
-        data["instalments"] = int(data["instalments"]) if data["instalments"].isdigit() else -1
+        raw = data["instalments"]
+        data["instalments"] = int(raw) if raw.isascii() and raw.isdigit() else -1
     return validate(OutcomeIn, data)
 
 

@@ -313,3 +313,31 @@ def test_the_favicon_is_served_without_signing_in(http):
     # THEN it gets a small icon, not a 403
     assert r.status_code == 200 and r.headers["Content-Type"] == "image/svg+xml"
     assert r.body.startswith(b"<svg") and len(r.body) < 2000
+
+
+def test_odd_query_strings_and_form_values_are_never_a_500(http, tenants):
+    from tests.functional.test_workbench import _need_call
+
+    a, _ = tenants
+    d = add_debtor(http, a)
+    _need_call(a, d["id"], reason="odd input")
+    ws = session(http, "/w/login", a.specialist)
+    portal = session(http, "/portal/login", a.viewer)
+    base = f"/portal/clients/{a.client_id}"
+    for path in (f"{base}?as_of=not-a-date", f"{base}?as_of=2026-02-30", f"{base}?as_of=é",
+                 f"{base}/monthly?month=2026-13", f"{base}/monthly?month=%FF",
+                 f"{base}/debtors?cursor=%%%", f"{base}/debtors?cursor=eyJ9",
+                 f"{base}/export/..%2F..%2Fetc"):
+        assert http.http.get(path, headers=portal).status_code < 500, path
+    task = http.http.get(f"/v1/clients/{a.client_id}/tasks",
+                         headers=bearer(a.admin)).json_body["items"][0]
+    page = http.http.get(f"/w/clients/{a.client_id}/tasks/{task['id']}", headers=ws)
+    csrf = page_csrf(page.body)
+    outcome = f"/w/clients/{a.client_id}/tasks/{task['id']}/outcome"
+    for fields in ({"outcome": "payment_plan", "instalments": "²"},
+                   {"outcome": "promise_to_pay", "date": "2026-99-99", "amount": "1e999"},
+                   {"outcome": "call_back", "at_local": "tomorrow"},
+                   {"outcome": "é" * 300}, {"outcome": "no_answer", "note": "\x00" * 10}):
+        r = http.http.post(outcome, headers={**ws, **FORM},
+                           body=urlencode({"csrf": csrf, **fields}).encode())
+        assert r.status_code < 500, (fields, r.status_code)
