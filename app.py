@@ -5,6 +5,7 @@ from chalicelib.book import routes as api
 from chalicelib.dunning import jobs
 from chalicelib.http import authorizer, openapi
 from chalicelib.kernel import jobs as event_jobs
+from chalicelib.http import pages as page_edge
 from chalicelib.payments import jobs as payment_jobs
 from chalicelib.payments import pages as debtor_pages
 from chalicelib.payments import routes as payments_api
@@ -19,6 +20,7 @@ from chalicelib.kernel.naming import is_local_stage
 app = Chalice(app_name="recoup")
 app.register_blueprint(authorizer.bp)
 app.register_blueprint(openapi.bp)
+app.register_blueprint(page_edge.bp)  # /favicon.ico
 app.register_blueprint(api.bp)
 app.register_blueprint(jobs.bp)
 app.register_blueprint(event_jobs.bp)

@@ -14,6 +14,7 @@ from chalicelib.store.models import (
     InvoiceModel,
     OutboxModel,
     PaymentModel,
+    RateCounterModel,
     TimelineModel,
     UserModel,
 )
@@ -21,7 +22,7 @@ from chalicelib.store.models import (
 
 def _all_models() -> tuple[type[Model], ...]:
     # Each capability keeps its tables in its own module; they are listed here once.
-    from chalicelib.payments.models import PlanModel, RateCounterModel
+    from chalicelib.payments.models import PlanModel
     from chalicelib.reporting.models import ContributionModel, ReportModel
     from chalicelib.workbench.models import WORKBENCH_MODELS
 

@@ -36,8 +36,9 @@ def main() -> int:
     demo["debtor_link"] = _demo_link(demo)
     state = Path(".local")
     state.mkdir(exist_ok=True)
-    demo["portal"] = (f"{os.environ['RECOUP_PUBLIC_URL']}/portal/login?token="
-                      f"{demo['tokens']['client_viewer']}")
+    # Sign-in pages: paste the token into the form (a token never goes in a URL).
+    demo["portal"] = f"{os.environ['RECOUP_PUBLIC_URL']}/portal/login"
+    demo["workspace"] = f"{os.environ['RECOUP_PUBLIC_URL']}/w/login"
     (state / "demo.json").write_text(json.dumps(demo, indent=2))
 
     from chalice.config import Config
@@ -62,9 +63,9 @@ Recoup is running.
   outbox         {base}/outbox   (emails and SMS the dunning workers sent; JSON: /outbox.json)
   time travel    python -m local.sweep --as-of 2026-12-20T10:00:00Z --days 7
   debtor page    {demo['debtor_link']}   (local test checkout: no Stripe keys set)
-  client portal  {base}/portal/login?token=<client_viewer token>   (Acme Supplies' viewer)
+  client portal  {base}/portal/login   (paste: make -s token ROLE=client_viewer; Acme Supplies' viewer)
   reports        {base}/v1/clients/<id>/report?as_of=YYYY-MM-DD   {base}/v1/overview
-  workbench      {base}/w/login?token=$(make -s token ROLE=specialist)
+  workbench      {base}/w/login   (paste: make -s token ROLE=specialist)
   try            curl -H "Authorization: Bearer $(python -c "import json;print(json.load(open('.local/demo.json'))['tokens']['admin'])")" {base}/v1/clients
 Ctrl-C stops everything.
 """, flush=True)

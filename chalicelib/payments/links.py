@@ -14,16 +14,14 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-from pynamodb.exceptions import PutError, UpdateError
-
+from chalicelib.kernel import rate
 from chalicelib.kernel.clock import iso
 from chalicelib.kernel.errors import RecoupError
 from chalicelib.kernel.settings import get_settings
 from chalicelib.store.keys import client_key
 from chalicelib.store.models import ClaimModel, ClientModel, DebtorModel
-from chalicelib.payments.models import RateCounterModel
 
 DEFAULT_DAYS = 30
 
@@ -159,16 +157,7 @@ def _limit(name: str, default: int) -> int:
 
 
 def _hit(scope: str, subject: str, now: datetime) -> int:
-    window = now.strftime("%Y%m%d%H%M")
-    key = f"public#{scope}#{hashlib.sha256(subject.encode()).hexdigest()[:24]}#{window}"
-    expires = now.replace(second=0, microsecond=0) + timedelta(minutes=2)
-    item = RateCounterModel(key)
-    try:
-        item.update(actions=[RateCounterModel.hits.add(1),
-                             RateCounterModel.expires_at.set(expires.astimezone(timezone.utc))])
-    except (UpdateError, PutError):  # counting must never take the page down
-        return 0
-    return int(item.hits)
+    return rate.hit(scope, subject, now)
 
 
 def check_rate(ip: str, token: str, now: datetime) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 from pynamodb.attributes import (
     JSONAttribute,
     NumberAttribute,
-    TTLAttribute,
     UnicodeAttribute,
     VersionAttribute,
 )
@@ -54,12 +53,3 @@ class PlanModel(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
-
-
-class RateCounterModel(Model):
-    """One counter per (agency or 'public') subject and minute window; TTL removes it."""
-
-    Meta = _meta("rate_counters")
-    counter_key = UnicodeAttribute(hash_key=True)  # scope#subject-hash#window
-    hits = NumberAttribute(default=0)
-    expires_at = TTLAttribute()

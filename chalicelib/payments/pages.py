@@ -2,18 +2,15 @@
 The local test checkout adds its pages through `guard` (local/checkout.py, local stages only)."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import re
-import secrets
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qs
 
 from chalice import Blueprint, Response
 
-from chalicelib.kernel import templating
+from chalicelib.http import pages as edge
+from chalicelib.kernel import rate, templating
 from chalicelib.kernel.clock import utcnow
 from chalicelib.kernel.money import format_money
 from chalicelib.kernel.errors import Conflict, RecoupError, ValidationFailed
@@ -28,17 +25,14 @@ FORM = ["application/x-www-form-urlencoded"]
 
 
 def page_headers(nonce: str, content_type: str = "text/html; charset=utf-8") -> dict:
-    csp = ("default-src 'none'; "
-           f"style-src 'nonce-{nonce}'; img-src https: data:; "
-           "form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'; "
-           "base-uri 'none'")
-    return {"Content-Type": content_type, "Content-Security-Policy": csp,
-            "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
-            "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
+    """The page edge's headers, with forms allowed to Stripe Checkout and https images
+    (client logos)."""
+    return edge.headers(nonce, content_type=content_type, img_src="https: data:",
+                        form_action="'self' https://checkout.stripe.com")
 
 
 def page(template: str, status: int = 200, **ctx: Any) -> Response:
-    nonce = secrets.token_urlsafe(16)
+    nonce = edge.new_nonce()
     body = templating.render(f"debtor/{template}", nonce=nonce, **ctx)
     return Response(body=body, status_code=status, headers=page_headers(nonce))
 
@@ -59,23 +53,18 @@ def redirect(url: str) -> Response:
 
 
 def csrf_for(token: str) -> str:
-    key = get_settings().link_secret.encode()
-    return hmac.new(key, b"csrf:" + links.link_id_of(token).encode(),
-                    hashlib.sha256).hexdigest()[:32]
+    return edge.csrf_token(get_settings().link_secret, "debtor", links.link_id_of(token))
 
 
 def _form() -> dict:
-    raw = bp.current_request.raw_body or b""
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    parsed = parse_qs(text, keep_blank_values=True)
+    parsed = edge.form_lists(bp.current_request)
     form: dict = {k: v[0] for k, v in parsed.items()}
     form["invoice_ids"] = parsed.get("invoice_ids", [])
     return form
 
 
 def _client_ip() -> str:
-    ctx = bp.current_request.context or {}
-    return (ctx.get("identity") or {}).get("sourceIp") or "unknown"
+    return edge.client_ip(bp.current_request)
 
 
 def _base(token: str) -> str:
@@ -97,25 +86,34 @@ def guard(token: str, view, *, post: bool = False) -> Response:
     try:
         links.check_rate(_client_ip(), token, now)
     except links.RateLimited:
-        return page("rate_limited.html", 429, brand=None)
+        resp = page("rate_limited.html", 429, brand=None)
+        resp.headers["Retry-After"] = str(rate.retry_after(now))
+        return resp
     try:
         agency_id, client, debtor = links.open_link(token, now)
     except links.LinkNotFound:
         return not_found()
     brand = debtor_page.brand(client)
-    form = _form() if post else {}
-    if post and not hmac.compare_digest(form.get("csrf", ""), csrf_for(token)):
+    try:
+        form = _form() if post else {}
+    except ValidationFailed:
+        form = {}
+    if post and not edge.csrf_ok(form.get("csrf"), csrf_for(token)):
         return page("message.html", 403, brand=brand, error=True, back=path_base(token),
                      heading="This form has expired", text="Please go back and try again.")
-    try:
-        return view(agency_id, client, debtor, brand, form, now)
-    except (ValidationFailed, Conflict) as err:
-        return page("message.html", err.status, brand=brand, error=True,
-                     back=path_base(token), heading="Please check and try again",
-                     text="; ".join(f.reason for f in err.fields) or err.message)
-    except RecoupError as err:
-        return page("message.html", err.status, brand=brand, error=True,
-                     back=path_base(token), heading="Something went wrong", text=err.message)
+
+    def refused(err: RecoupError) -> Response:
+        if isinstance(err, (ValidationFailed, Conflict)):
+            heading = "Please check and try again"
+            text = "; ".join(f.reason for f in err.fields) or err.message
+        else:
+            heading, text = "Something went wrong", err.message
+        resp = page("message.html", err.status, brand=brand, error=True,
+                    back=path_base(token), heading=heading, text=text)
+        resp.headers.update(edge.error_extra(err))
+        return resp
+
+    return edge.run(lambda: view(agency_id, client, debtor, brand, form, now), refused)
 
 
 def _done(token: str, brand: dict, heading: str, text: str) -> Response:

@@ -1,52 +1,70 @@
-"""Client portal pages (HTML, CSV): a client viewer reads its own business's report."""
+"""Client portal pages (HTML, CSV): a client viewer reads its own business's report.
+
+Sign-in is a POSTed form at /portal/login (a token never travels in a URL); headers, CSRF,
+page sessions and error pages come from the page edge (chalicelib/http/pages.py)."""
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from chalice import Blueprint, Response
 
 from chalicelib.kernel import templating
-from chalicelib.http.auth import Principal, verify_token
+from chalicelib.http import pages as edge
+from chalicelib.http.auth import Principal
+from chalicelib.kernel.clock import utcnow
 from chalicelib.kernel.exports import to_csv
 from chalicelib.kernel.errors import RecoupError, Unauthorised
 from chalicelib.reporting import client_portal
-from chalicelib.kernel.settings import get_settings
 
 bp = Blueprint(__name__)
 COOKIE = "recoup_portal"
+SURFACE = "portal"
+SIGN_IN = edge.SignIn(SURFACE, COOKIE, "/portal", "/portal/login", "Lax")
 P = "/portal/clients/{client_id}"
 ROUTES: list[str] = []  # every portal page, for the tenancy walk
 
 
-def _cookie_token(header: str) -> str:
-    for part in (header or "").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == COOKIE:
-            return value
-    return ""
+def portal_caller(req: Any) -> edge.Caller:
+    """The one page-auth check: the API's JWT in the Authorization header, or the page
+    session cookie set by signing in at /portal/login."""
+    try:
+        return edge.caller(req, COOKIE, utcnow(), surface=SURFACE)
+    except Unauthorised:
+        raise Unauthorised("please sign in with the token your agency gave you") from None
 
 
-def portal_principal(headers: Any) -> Principal:
-    """The one page-auth check: the same JWT as the API, from the Authorization header or
-    the HttpOnly cookie set by /portal/login."""
-    auth = (headers.get("authorization") or "").strip()
-    token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-    token = token or _cookie_token(headers.get("cookie", ""))
-    if not token:
-        raise Unauthorised("sign in with the link your agency sent you")
-    return verify_token(get_settings().jwt_secret, token)
+def portal_principal(req: Any) -> Principal:
+    return portal_caller(req).principal
 
 
 def html(name: str, status: int = 200, **context: Any) -> Response:
-    body = templating.render(f"client_portal/{name}", **context)
-    return Response(body=body, status_code=status, headers={
-        "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                                   "img-src 'self' data:; form-action 'self'",
-        "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
+    nonce = edge.new_nonce()
+    body = templating.render(f"client_portal/{name}", nonce=nonce, **context)
+    return edge.html(body, status, nonce)
+
+
+def error_page(err: RecoupError, csrf: str = "", here: str | None = None) -> Response:
+    """The portal's error page; a 401 offers the sign-in form, coming back to `here`."""
+    back = edge.safe_next(SIGN_IN, here) if err.status == 401 else None
+    resp = html("error.html", status=err.status, message=err.message, code=err.status,
+                csrf=csrf, signed_in=bool(csrf),
+                login=f"/portal/login?{urlencode({'next': back})}" if back else "/portal/login")
+    resp.headers.update(edge.error_extra(err))
+    return resp
+
+
+class PortalPage:
+    """What a portal view gets: the caller, the query string, and `html` that gives the
+    page's forms (logout) their CSRF token."""
+
+    def __init__(self, p: Principal, q: dict, csrf: str) -> None:
+        self.p, self.q, self.csrf = p, q, csrf
+
+    def html(self, name: str, status: int = 200, **context: Any) -> Response:
+        return html(name, status, csrf=self.csrf, signed_in=bool(self.csrf), **context)
 
 
 def page(path: str) -> Callable:
@@ -58,10 +76,12 @@ def page(path: str) -> Callable:
         def handler(**params: Any) -> Any:
             req = bp.current_request
             try:
-                return view(portal_principal(req.headers), req.query_params or {}, **params)
+                c = portal_caller(req)
             except RecoupError as err:
-                return html("error.html", status=err.status, message=err.message,
-                            code=err.status)
+                return error_page(err, here=edge.request_path(req))
+            csrf = edge.session_csrf(c, SURFACE) if c.session else ""
+            pg = PortalPage(c.principal, req.query_params or {}, csrf)
+            return edge.run(lambda: view(pg, **params), lambda err: error_page(err, csrf))
 
         bp.route(path, methods=["GET"])(handler)
         return handler
@@ -69,48 +89,62 @@ def page(path: str) -> Callable:
     return wrap
 
 
+def _login_page(status: int, csrf: str, error: str | None, next_path: str | None) -> Response:
+    return html("login.html", status, csrf=csrf, error=error, next_path=next_path)
+
+
+def _home_of(p: Principal) -> str:
+    return f"/portal/clients/{quote(p.client_id)}" if p.client_id else "/portal"
+
+
 @bp.route("/portal/login", methods=["GET"])
 def login():
-    """Local demo sign-in: keeps the token in an HttpOnly cookie and opens the dashboard."""
-    token = (bp.current_request.query_params or {}).get("token", "")
-    try:
-        p = verify_token(get_settings().jwt_secret, token)
-    except Unauthorised as err:
-        return html("error.html", status=401, message=err.message, code=401)
-    secure = "" if get_settings().stage in ("local", "test") else "; Secure"
-    target = f"/portal/clients/{quote(p.client_id)}" if p.client_id else "/portal"
-    return Response(body="", status_code=303, headers={
-        "Location": target, "Cache-Control": "no-store",
-        "Set-Cookie": f"{COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/portal{secure}"})
+    """The sign-in form (a token in the query string is ignored: it never signs anyone in)."""
+    q = bp.current_request.query_params or {}
+    return edge.show_sign_in(SIGN_IN, _login_page, next_path=q.get("next"))
+
+
+@bp.route("/portal/login", methods=["POST"], content_types=edge.FORM)
+def login_post():
+    """POST the token: a page session cookie (HttpOnly, SameSite=Lax, Secure when deployed)
+    and the client's dashboard."""
+    return edge.run(lambda: edge.sign_in(SIGN_IN, bp.current_request, utcnow(), _login_page,
+                                         _home_of), error_page)
+
+
+@bp.route("/portal/logout", methods=["POST"], content_types=edge.FORM)
+def logout():
+    return edge.run(lambda: edge.sign_out(SIGN_IN, bp.current_request, utcnow()), error_page)
 
 
 @page("/portal")
-def home(p: Principal, q: dict):
-    if not p.client_id:
-        return html("error.html", status=404, code=404,
-                    message="the portal is for client viewers; agency staff use the workspace")
-    return Response(body="", status_code=303,
-                    headers={"Location": f"/portal/clients/{quote(p.client_id)}"})
+def home(pg: PortalPage):
+    if not pg.p.client_id:
+        return pg.html("error.html", status=404, code=404,
+                       message="the portal is for client viewers; agency staff use the "
+                               "workspace")
+    return edge.redirect(f"/portal/clients/{quote(pg.p.client_id)}")
 
 
 @page(P)
-def dashboard(p: Principal, q: dict, client_id: str):
-    return html("dashboard.html", **client_portal.dashboard(p, client_id, q.get("as_of")))
+def dashboard(pg: PortalPage, client_id: str):
+    return pg.html("dashboard.html", **client_portal.dashboard(pg.p, client_id,
+                                                               pg.q.get("as_of")))
 
 
 @page(P + "/debtors")
-def debtors(p: Principal, q: dict, client_id: str):
-    return html("debtors.html", **client_portal.debtors(p, client_id, q.get("cursor")))
+def debtors(pg: PortalPage, client_id: str):
+    return pg.html("debtors.html", **client_portal.debtors(pg.p, client_id, pg.q.get("cursor")))
 
 
 @page(P + "/monthly")
-def monthly(p: Principal, q: dict, client_id: str):
-    return html("monthly.html", **client_portal.monthly(p, client_id, q.get("month")))
+def monthly(pg: PortalPage, client_id: str):
+    return pg.html("monthly.html", **client_portal.monthly(pg.p, client_id, pg.q.get("month")))
 
 
 @page(P + "/export/{table}")
-def export(p: Principal, q: dict, client_id: str, table: str):
-    header, rows = client_portal.table(p, client_id, table)
-    return Response(body=to_csv(header, rows), status_code=200, headers={
-        "Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store",
-        "Content-Disposition": f'attachment; filename="{table}.csv"'})
+def export(pg: PortalPage, client_id: str, table: str):
+    header, rows = client_portal.table(pg.p, client_id, table)
+    resp_headers = edge.headers("csv", content_type="text/csv; charset=utf-8")
+    resp_headers["Content-Disposition"] = f'attachment; filename="{table}.csv"'
+    return Response(body=to_csv(header, rows), status_code=200, headers=resp_headers)

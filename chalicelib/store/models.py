@@ -257,3 +257,12 @@ class OutboxModel(Model):
     outbox_pending = OutboxPendingIndex()
     expires = TTLAttribute(null=True)
     created_at = UnicodeAttribute()
+
+
+class RateCounterModel(Model):
+    """One counter per (agency or 'public') subject and minute window; TTL removes it."""
+
+    Meta = _meta("rate_counters")
+    counter_key = UnicodeAttribute(hash_key=True)  # scope#subject-hash#window
+    hits = NumberAttribute(default=0)
+    expires_at = TTLAttribute()

@@ -7,10 +7,13 @@ import io
 
 def test_viewer_sees_aging_chart_and_debtors_and_downloads_csv(demo, page):
     base = demo["base"]
-    # GIVEN the sign-in link the agency gives Acme's finance director
-    page.goto(f"{base}/portal/login?token={demo['tokens']['client_viewer']}")
+    # GIVEN Acme's finance director signs in with the token the agency gave them
+    page.goto(f"{base}/portal/login")
+    page.get_by_label("Your access token (from your agency)").fill(demo["tokens"]["client_viewer"])
+    page.locator("#sign-in").click()
     # THEN the dashboard shows Acme's aging chart with its five buckets
-    assert page.url.endswith(f"/portal/clients/{demo['clients']['acme']}")
+    page.wait_for_url(f"**/portal/clients/{demo['clients']['acme']}")
+    assert "token=" not in page.url
     chart = page.locator("#aging-chart")
     chart.wait_for()
     assert chart.locator("g.bar").count() == 5
@@ -34,3 +37,10 @@ def test_viewer_sees_aging_chart_and_debtors_and_downloads_csv(demo, page):
     assert table[0][:3] == ["name", "account_ref", "status"]
     assert first.split("\t")[0] in {r[0] for r in table[1:]}
     assert len(table) - 1 >= rows.count() - 1
+    # AND the browser's favicon request is answered, not refused
+    assert page.request.get(f"{base}/favicon.ico").status == 200
+    # WHEN they sign out THEN the dashboard asks them to sign in again
+    page.locator("#logout").click()
+    page.wait_for_url("**/portal/login")
+    resp = page.goto(f"{base}/portal/clients/{demo['clients']['acme']}")
+    assert resp.status == 401

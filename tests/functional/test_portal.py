@@ -13,6 +13,7 @@ from chalicelib.http.auth import Principal
 from chalicelib.http.schemas import DebtorIn, InvoiceIn
 from chalicelib.book import debtors, importer, invoices
 from tests.conftest import BOOKS, FIXED_NOW, bearer
+from tests.page_support import post_login, session
 
 EVIL = '=HYPERLINK("http://evil.example.com","x")'
 
@@ -31,7 +32,7 @@ def book(tenants):
 
 
 def _cookie(http, token):
-    r = http.http.get(f"/portal/login?token={token}")
+    r = post_login(http, "/portal/login", token)
     assert r.status_code == 303
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -62,7 +63,7 @@ def test_the_bearer_header_works_too_and_no_token_is_401(http, book):
     assert http.http.get(f"/portal/clients/{a.client_id}",
                          headers=bearer(a.viewer)).status_code == 200
     assert http.http.get(f"/portal/clients/{a.client_id}").status_code == 401
-    assert http.http.get("/portal/login?token=forged").status_code == 401
+    assert post_login(http, "/portal/login", "forged").status_code == 401
 
 
 def test_csv_exports_neutralise_formula_text(http, book):
@@ -109,12 +110,13 @@ def test_no_portal_page_shows_another_tenant_anything(http, book, who):
     token = {"other_viewer": lambda: _other_viewer(a), "other_agency": lambda: b.admin,
              "other_agency_viewer": lambda: b.viewer, "unassigned": lambda: a.outsider}[who]()
     secrets = ["Acme Ltd", "HYPERLINK", "Saltmarsh"]
+    cookie = session(http, "/portal/login", token)
     assert len(ROUTES) >= 5
     for route in ROUTES:
         if "{client_id}" not in route:
             continue
         path = re.sub(r"{client_id}", a.client_id, route).replace("{table}", "debtors")
-        for headers in (bearer(token), {"Cookie": f"recoup_portal={token}"}):
+        for headers in (bearer(token), cookie):
             r = http.http.get(path, headers=headers)
             assert r.status_code in (403, 404), (who, path, r.status_code)
             assert not any(s in r.body.decode() for s in secrets), (who, path)

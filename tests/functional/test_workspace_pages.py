@@ -7,10 +7,12 @@ import re
 import pytest
 
 from tests.functional.test_workbench import _debtor, _need_call, now  # noqa: F401
+from tests.page_support import post_login, session
 
 
-def _cookie(token: str) -> dict:
-    return {"Cookie": f"recoup_token={token}"}
+def _cookie(http, token: str) -> dict:
+    """The workspace session cookie of `token`'s user, signed in through the form."""
+    return session(http, "/w/login", token)
 
 
 @pytest.fixture
@@ -25,26 +27,27 @@ def desk(http, tenants, now):
 
 def test_login_sets_an_httponly_cookie_and_pages_read_it(http, desk):
     a, _, _, _ = desk
-    r = http.http.get(f"/w/login?token={a.specialist}")
+    r = post_login(http, "/w/login", a.specialist)
     assert r.status_code == 303 and r.headers["Location"] == "/w/queue"
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
-    page = http.http.get("/w/queue", headers=_cookie(a.specialist))
+    page = http.http.get("/w/queue", headers={"Cookie": cookie.split(";")[0]})
     assert page.status_code == 200 and "Pageant Ltd" in page.body.decode()
     assert "final notice unanswered" in page.body.decode()
-    assert http.http.get("/w/login?token=forged").status_code == 401
+    assert post_login(http, "/w/login", "forged").status_code == 401
     assert http.http.get("/w/queue").headers["Location"] == "/w/login"
 
 
 def test_a_form_without_its_csrf_token_is_refused(http, desk):
     a, _, _, task = desk
-    r = http.http.post("/w/next", headers={**_cookie(a.specialist),
+    me = _cookie(http, a.specialist)
+    r = http.http.post("/w/next", headers={**me,
                                            "Content-Type": "application/x-www-form-urlencoded"},
                        body=b"")
     assert r.status_code == 403
-    page = http.http.get("/w/queue", headers=_cookie(a.specialist)).body.decode()
+    page = http.http.get("/w/queue", headers=me).body.decode()
     csrf = re.search(r'name="csrf" value="(\w+)"', page).group(1)
-    r = http.http.post("/w/next", headers={**_cookie(a.specialist),
+    r = http.http.post("/w/next", headers={**me,
                                            "Content-Type": "application/x-www-form-urlencoded"},
                        body=f"csrf={csrf}".encode())
     assert r.status_code == 303 and task["id"] in r.headers["Location"]
@@ -55,15 +58,16 @@ def test_a_form_without_its_csrf_token_is_refused(http, desk):
 def test_pages_show_nothing_to_foreign_callers(http, desk, who, status):
     a, b, d, task = desk
     token = {"other_agency": b.admin, "unassigned": a.outsider, "viewer": a.viewer}[who]
+    cookie = _cookie(http, token)
     for path in (f"/w/clients/{a.client_id}/debtors/{d}",
                  f"/w/clients/{a.client_id}/tasks/{task['id']}"):
-        r = http.http.get(path, headers=_cookie(token))
+        r = http.http.get(path, headers=cookie)
         assert r.status_code == status, (path, r.status_code)
         assert "Pageant" not in r.body.decode() and "PAGE-1" not in r.body.decode()
-    queue = http.http.get("/w/queue", headers=_cookie(token))
+    queue = http.http.get("/w/queue", headers=cookie)
     assert "Pageant" not in queue.body.decode()
     r = http.http.post(f"/w/clients/{a.client_id}/tasks/{task['id']}/outcome",
-                       headers={**_cookie(token),
+                       headers={**cookie,
                                 "Content-Type": "application/x-www-form-urlencoded"},
                        body=b"outcome=no_answer")
     assert r.status_code in (403, 404)
