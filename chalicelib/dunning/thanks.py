@@ -1,5 +1,10 @@
 """Thank-you after a payment: on `payment_applied`, one message per payment (claimed),
-through the debtor's first open channel, unless the client switched thank_you off."""
+through the debtor's first open channel, unless the client switched thank_you off.
+
+It tells the truth about the account as this payment left it: what is still owed (disputed
+invoices included, and named), money beyond what was owed named as credit, and "fully
+paid" said only by the payment that settled the account: when a bank transfer and a card
+payment for the same invoice race, the second is told its money is held as credit."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -8,8 +13,8 @@ from babel.dates import format_date
 
 from chalicelib.dunning import channels
 from chalicelib.dunning.channels import Message
-from chalicelib.kernel.clock import iso, utcnow
-from chalicelib.dunning import contact_window as cw
+from chalicelib.book.invoice_rules import OWED
+from chalicelib.kernel.clock import iso
 from chalicelib.dunning import messages
 from chalicelib.kernel import claims, events
 from chalicelib.store import timeline
@@ -19,8 +24,8 @@ ACTOR = "dunning"
 
 
 def on_payment_applied(*, agency_id: str, client_id: str, debtor_id: str, payment_id: str,
-                       amount_minor: int, currency: str, at: str | None = None,
-                       **_: object) -> None:
+                       amount_minor: int, currency: str, at: str, allocations: list = (),
+                       credit_minor: int = 0, **_: object) -> None:
     acc = load(agency_id, client_id, debtor_id)
     if acc is None or not (acc.client.settings or {}).get("thank_you", True):
         return
@@ -30,22 +35,26 @@ def on_payment_applied(*, agency_id: str, client_id: str, debtor_id: str, paymen
     route = rts.get("email") or rts.get("sms")
     if route is None:
         return
-    now = utcnow()
+    now = datetime.fromisoformat(at.replace("Z", "+00:00"))  # the payment's own instant
     key = f"{agency_id}#thanks#{client_id}#{debtor_id}#{payment_id}"
     won, claim = claims.take(key, now, {"channel": route.channel})
     if not won:
         return  # thanked already (or in flight / unknown: never twice)
-    owed = [i for i in acc.invoices if i.status in ("open", "part_paid") and
-            int(i.balance_minor) > 0]
+    owed = [i for i in acc.invoices if i.status in OWED and int(i.balance_minor) > 0]
+    disputed = sum(int(i.balance_minor) for i in owed if i.status == "disputed")
+    applied = sum(int(a.get("applied_minor", 0)) for a in allocations or ())
     loc = messages.locale_for(acc.client, acc.debtor)
-    if isinstance(at, datetime):  # publishers send an ISO string; tolerate an instant
-        at = iso(at)
-    paid_on = date.fromisoformat(at[:10]) if at else cw.local_date(now, acc.tz)
+    paid_on = date.fromisoformat(at[:10])
     ctx = messages.context(acc.client, acc.debtor, owed, now, acc.tz,
                            contact_name=route.contact.name if route.contact else None,
                            channel=route.channel,
                            amount=messages.money(int(amount_minor), currency, loc),
-                           paid_on=format_date(paid_on, "long", locale=loc))
+                           paid_on=format_date(paid_on, "long", locale=loc),
+                           credit=messages.money(int(credit_minor), currency, loc)
+                           if int(credit_minor or 0) > 0 else None,
+                           already_settled=applied == 0 and not owed,
+                           disputed_total=messages.money(disputed, currency, loc)
+                           if disputed else None)
     out = messages.render(acc.client, route.channel, "thank_you", "friendly", ctx)
     sent = channels.send(Message(channel=route.channel, to=route.address or "", text=out.text,
                                  subject=out.subject, html=out.html,

@@ -193,3 +193,62 @@ def test_with_no_email_or_phone_the_reminder_becomes_a_letter_to_print(tenant):
     assert "INV-L9" in letter["data"]["text"] and "/d/" in letter["data"]["text"]
     [sent] = entries(tenant, "L9", "touch_sent")
     assert sent["data"]["channel"] == "letter" and sent["data"]["fallback"] is True
+
+
+def test_racing_payments_give_one_settled_message_and_name_the_overpayment_credit(
+        tenant, atomic_writes):
+    """GIVEN an account owing £100 on one invoice
+    WHEN a bank transfer and a card payment of £100 each are applied at the same moment
+    THEN the account is settled once: exactly one thank-you says "fully paid", the other
+    names its £100 as credit, and neither claims anything is still outstanding."""
+    import threading
+    from datetime import date
+
+    from chalicelib.payments import ledger
+
+    load_book(tenant, [row("L9", "INV-L9", "2026-11-18")], NOW)
+    d = debtor(tenant, "L9")
+    barrier = threading.Barrier(2)
+
+    def pay(ref: str) -> None:
+        barrier.wait()
+        ledger.apply_payment(tenant.agency_id, tenant.client_id, d.debtor_id,
+                             amount_minor=10000, currency="GBP", source="transfer",
+                             payment_id=ledger.payment_id_for("race", ref),
+                             received_on=date(2026, 11, 25), now=NOW, actor="test")
+
+    threads = [threading.Thread(target=pay, args=(r,)) for r in ("bank", "card")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    mails = sent_emails("ap@l9.example.com")
+    assert len(mails) == 2
+    settled = [m for m in mails if "fully paid" in m["text"]]
+    credited = [m for m in mails if "£100.00 is held as credit" in m["text"]]
+    assert len(settled) == 1 and len(credited) == 1 and settled != credited
+    assert not [m for m in mails if "Still outstanding" in m["text"]]
+
+
+def test_a_thank_you_never_says_fully_paid_while_a_disputed_invoice_is_open(tenant):
+    """GIVEN two invoices, one of them disputed WHEN the other is paid in full
+    THEN the thank-you names what is still outstanding, including the disputed amount."""
+    from datetime import date
+
+    from chalicelib.payments import ledger
+    from chalicelib.store.models import InvoiceModel
+    from chalicelib.workbench import disputes
+
+    load_book(tenant, [row("M1", "INV-M1", "2026-11-18"),
+                       row("M1", "INV-M2", "2026-11-19", "50.00")], NOW)
+    d = debtor(tenant, "M1")
+    invs = {i.number: i for i in InvoiceModel.query(f"{d.client_key}#{d.debtor_id}")}
+    disputes.open_dispute(tenant.agency_id, tenant.client_id, d.debtor_id,
+                          invs["INV-M2"].invoice_id, "pricing", owner="test", now=NOW)
+    ledger.apply_payment(tenant.agency_id, tenant.client_id, d.debtor_id, amount_minor=10000,
+                         currency="GBP", source="transfer", payment_id="p-m1",
+                         received_on=date(2026, 11, 25), now=NOW, actor="test",
+                         invoice_ids=[invs["INV-M1"].invoice_id])
+    [mail] = sent_emails("ap@m1.example.com")
+    assert "fully paid" not in mail["text"]
+    assert "Still outstanding: £50.00, including £50.00 in dispute" in mail["text"]
