@@ -57,6 +57,9 @@ class ParsedBook:
     # Invoices present in the file but rejected: a full-book import must not read their
     # absence from `rows` as "no longer owed".
     rejected_invoice_numbers: set[str] = field(default_factory=set)
+    # Lines whose structure is broken (an unbalanced quote, too few or too many fields): what
+    # they hold is unknown, so a full-book import must not conclude anything is missing.
+    unreadable_lines: set[int] = field(default_factory=set)
 
 
 _AMOUNTS = ("amount", "amount_paid", "amount_due")

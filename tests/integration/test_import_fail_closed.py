@@ -1,0 +1,155 @@
+"""Importing a book fails closed: concurrent imports of one client are serialised, an
+interrupted import converges on a re-run, a malformed file settles nothing it could not
+read, and a book row in a currency the client does not bill in is refused."""
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from chalicelib.book import importer
+from chalicelib.kernel.errors import ValidationFailed
+from chalicelib.reporting import reports
+from chalicelib.reporting import store as report_store
+from chalicelib.store.keys import client_key
+from chalicelib.store.models import ClientModel, DebtorModel, InvoiceModel, TimelineModel
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+HEADER = ("debtor_ref,debtor_name,email,invoice_number,issue_date,due_date,currency,amount,"
+          "amount_paid\n")
+
+
+def twenty_invoices() -> tuple[bytes, int]:
+    """18 accounts, 20 invoices (two accounts owe two); and the open total in pence."""
+    lines, open_total = [], 0
+    for n in range(20):
+        ref = f"D{min(n, 17):02d}"
+        amount, paid = 1000_00 + n * 1234, (n % 3) * 100_00
+        open_total += amount - paid
+        lines.append(f"{ref},Debtor {ref} Ltd,ar@{ref.lower()}.example.com,INV-{n:03d},"
+                     f"2026-10-{1 + n:02d},2026-11-{1 + n:02d},GBP,{amount / 100:.2f},"
+                     f"{paid / 100:.2f}")
+    return (HEADER + "\n".join(lines) + "\n").encode(), open_total
+
+
+def _import(agency_id: str, client_id: str, data: bytes, **kw):
+    return importer.import_book(agency_id, client_id, data, actor="t", now=NOW, **kw)
+
+
+def _client(agency_id: str, client_id: str) -> ClientModel:
+    return ClientModel.get(agency_id, client_id)
+
+
+def _figures(agency_id: str, client_id: str) -> dict:
+    return reports.build(_client(agency_id, client_id), NOW.date())["figures"]
+
+
+def _timeline(agency_id: str, client_id: str) -> list[TimelineModel]:
+    ckey = client_key(agency_id, client_id)
+    out = []
+    for d in DebtorModel.query(ckey):
+        out.extend(TimelineModel.query(f"{ckey}#{d.debtor_id}"))
+    return out
+
+
+def _invoices(agency_id: str, client_id: str) -> dict[str, InvoiceModel]:
+    return {i.number: i for i in InvoiceModel.by_client_number.query(
+        client_key(agency_id, client_id))}
+
+
+def _records(agency_id: str, client_id: str) -> list[dict]:
+    return importer.list_imports(agency_id, client_id)
+
+
+# --- concurrency ------------------------------------------------------------------------
+
+def test_ten_simultaneous_imports_of_one_book_count_it_once(tenants, atomic_writes):
+    """GIVEN a new client and its 20-invoice book (18 accounts)
+    WHEN ten imports of that book start at the same moment
+    THEN each either lands or is refused with a 409 saying when to retry, never a 500;
+    and the client ends with the book once: receivables and the takeover baseline are the
+    book's open total, 18 timeline entries, one import that created the invoices."""
+    a, _ = tenants
+    data, open_total = twenty_invoices()
+    start = threading.Barrier(10)
+    outcomes: list = []
+
+    def run() -> None:
+        start.wait()
+        try:
+            outcomes.append(_import(a.agency_id, a.client_id, data))
+        except importer.ImportInProgress as busy:
+            outcomes.append(busy)
+        except Exception as exc:  # noqa: BLE001 - any other failure is the bug
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    landed = [o for o in outcomes if isinstance(o, dict)]
+    busy = [o for o in outcomes if isinstance(o, importer.ImportInProgress)]
+    assert len(landed) + len(busy) == 10, [o for o in outcomes if isinstance(o, Exception)
+                                           and not isinstance(o, importer.ImportInProgress)]
+    assert landed and busy  # they really did collide
+    assert all(b.status == 409 and 1 <= b.retry_after <= 30 for b in busy)
+    assert sum(r["counts"]["invoices_created"] for r in landed) == 20
+    assert len(_invoices(a.agency_id, a.client_id)) == 20
+    assert _figures(a.agency_id, a.client_id)["receivables_minor"] == open_total
+    baseline = report_store.get_item(a.agency_id, a.client_id, "baseline")
+    assert baseline["receivables_minor"] == open_total
+    assert len(_timeline(a.agency_id, a.client_id)) == 18
+    # and the refused ones, retried, change nothing
+    for _ in busy:
+        again = _import(a.agency_id, a.client_id, data)
+        assert again["counts"]["invoices_unchanged"] == 20
+    assert _figures(a.agency_id, a.client_id)["receivables_minor"] == open_total
+    assert len(_timeline(a.agency_id, a.client_id)) == 18
+
+
+def test_an_import_while_another_runs_is_a_409_with_retry_after(tenants, http):
+    """GIVEN an import of a client's book holding the client's import lease
+    WHEN the API is asked to import into the same client
+    THEN it answers 409 with a Retry-After header and imports nothing; another client is
+    not blocked; once the lease is released the import goes through."""
+    from chalicelib.kernel import claims
+    from tests.conftest import bearer
+
+    a, b = tenants
+    data, _ = twenty_invoices()
+    won, lease = claims.lease(importer._lease_key(a.agency_id, a.client_id),
+                              datetime.now(timezone.utc), importer.LEASE_SECONDS)
+    assert won
+    r = http.http.post(f"/v1/clients/{a.client_id}/imports", body=data,
+                  headers={**bearer(a.admin), "Content-Type": "text/csv"})
+    assert r.status_code == 409
+    assert 1 <= int(r.headers["Retry-After"]) <= 30
+    assert json.loads(r.body)["error"]["code"] == "import_in_progress"
+    assert _invoices(a.agency_id, a.client_id) == {}
+    other = http.http.post(f"/v1/clients/{b.client_id}/imports", body=data,
+                      headers={**bearer(b.admin), "Content-Type": "text/csv"})
+    assert other.status_code == 201, other.body
+    claims.release(lease, datetime.now(timezone.utc))
+    r = http.http.post(f"/v1/clients/{a.client_id}/imports", body=data,
+                  headers={**bearer(a.admin), "Content-Type": "text/csv"})
+    assert r.status_code == 201 and json.loads(r.body)["counts"]["invoices_created"] == 20
+
+
+def test_a_lease_left_by_a_crashed_import_expires(tenants):
+    """GIVEN an import that died without releasing the client's lease
+    WHEN another import comes after the lease's expiry
+    THEN it runs (a dead import blocks the client for the lease time at most)."""
+    from chalicelib.kernel import claims
+
+    a, _ = tenants
+    data, _ = twenty_invoices()
+    claims.lease(importer._lease_key(a.agency_id, a.client_id), NOW, importer.LEASE_SECONDS)
+    with pytest.raises(importer.ImportInProgress):
+        _import(a.agency_id, a.client_id, data)
+    later = NOW + timedelta(seconds=importer.LEASE_SECONDS + 1)
+    report = importer.import_book(a.agency_id, a.client_id, data, actor="t", now=later)
+    assert report["counts"]["invoices_created"] == 20
