@@ -533,6 +533,7 @@ def list_imports(agency_id: str, client_id: str) -> list[dict]:
     out = []
     for m in ImportModel.query(client_key(agency_id, client_id), scan_index_forward=False):
         out.append({"import_id": m.import_id, "filename": m.filename, "format": m.format,
+                    "status": m.status, "mode": m.mode, "resumed_at": m.resumed_at,
                     "counts": m.counts, "created_at": m.created_at, "actor": m.actor,
                     "error_count": len(m.errors or [])})
     return out
@@ -544,6 +545,7 @@ def get_import(agency_id: str, client_id: str, import_id: str) -> dict:
     except ImportModel.DoesNotExist:
         raise NotFound("import") from None
     return {"import_id": m.import_id, "filename": m.filename, "format": m.format,
+            "status": m.status, "mode": m.mode, "resumed_at": m.resumed_at,
             "counts": m.counts, "errors": m.errors, "created_at": m.created_at,
             "actor": m.actor}
 

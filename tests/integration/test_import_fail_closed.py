@@ -153,3 +153,96 @@ def test_a_lease_left_by_a_crashed_import_expires(tenants):
     later = NOW + timedelta(seconds=importer.LEASE_SECONDS + 1)
     report = importer.import_book(a.agency_id, a.client_id, data, actor="t", now=later)
     assert report["counts"]["invoices_created"] == 20
+
+
+# --- interruption -------------------------------------------------------------------------
+
+def _comparable(figures: dict) -> dict:
+    """Report figures without the per-tenant debtor ids."""
+    out = {k: v for k, v in figures.items() if k != "top_overdue_debtors"}
+    out["top_overdue"] = [(t["overdue_minor"], t["oldest_due_date"])
+                          for t in figures["top_overdue_debtors"]]
+    return out
+
+
+def _die_after_invoice_writes(monkeypatch) -> None:
+    real = importer._batch_put
+
+    def batch_put(items, on_progress, chunk=500):
+        real(items, on_progress, chunk)
+        if items and isinstance(items[0], InvoiceModel):
+            raise RuntimeError("the import dies right after its invoices are written")
+
+    monkeypatch.setattr(importer, "_batch_put", batch_put)
+
+
+def test_an_import_that_died_after_writing_invoices_converges_when_re_run(tenants, monkeypatch):
+    """GIVEN one client whose first import died right after its invoices were written, and
+    another client given the same book in one clean import
+    WHEN the same file is imported again into the first client
+    THEN both clients read the same report figures and takeover baseline, the same number
+    of timeline entries, and one finished import record with the same counts."""
+    a, b = tenants
+    data, open_total = twenty_invoices()
+    _die_after_invoice_writes(monkeypatch)
+    with pytest.raises(RuntimeError):
+        _import(a.agency_id, a.client_id, data)
+    monkeypatch.undo()
+    assert len(_invoices(a.agency_id, a.client_id)) == 20  # written, but never reported
+
+    resumed = _import(a.agency_id, a.client_id, data)
+    clean = _import(b.agency_id, b.client_id, data)
+
+    assert _figures(a.agency_id, a.client_id)["receivables_minor"] == open_total
+    assert _comparable(_figures(a.agency_id, a.client_id)) == _comparable(
+        _figures(b.agency_id, b.client_id))
+    base_a = report_store.get_item(a.agency_id, a.client_id, "baseline")
+    base_b = report_store.get_item(b.agency_id, b.client_id, "baseline")
+    assert base_a["receivables_minor"] == base_b["receivables_minor"] == open_total
+    assert len(_timeline(a.agency_id, a.client_id)) == len(_timeline(b.agency_id, b.client_id))
+    assert resumed["counts"] == clean["counts"]
+    (record,) = _records(a.agency_id, a.client_id)
+    (clean_record,) = _records(b.agency_id, b.client_id)
+    assert record["status"] == clean_record["status"] == "done"
+    assert record["counts"] == clean_record["counts"]
+    assert record["import_id"] == resumed["import_id"]
+
+
+def test_an_interrupted_update_that_settles_invoices_converges_when_re_run(tenants, monkeypatch):
+    """GIVEN two clients with the same book, and a new full book in which one invoice is
+    paid and one has gone; the first client's import of it dies after the invoice writes
+    WHEN that file is imported again there, and cleanly into the second client
+    THEN both read the same figures, timeline entry count and import counts."""
+    a, b = tenants
+    data, _ = twenty_invoices()
+    for t in (a, b):
+        _import(t.agency_id, t.client_id, data)
+    lines = data.decode().splitlines()
+    cells = lines[1].split(",")
+    paid = ",".join(cells[:-1] + [cells[7]])  # INV-000 now fully paid
+    newer = "\n".join([lines[0], paid] + lines[3:]) + "\n"  # INV-001 gone from the book
+    later = NOW + timedelta(days=1)
+
+    real_save = importer._save
+
+    def save(item):  # the invoice changes are saved, then the import dies
+        if isinstance(item, DebtorModel):
+            raise RuntimeError("the import dies after saving its invoice changes")
+        return real_save(item)
+
+    monkeypatch.setattr(importer, "_save", save)
+    with pytest.raises(RuntimeError):
+        importer.import_book(a.agency_id, a.client_id, newer.encode(), actor="t", now=later)
+    monkeypatch.undo()
+    resumed = importer.import_book(a.agency_id, a.client_id, newer.encode(), actor="t",
+                                   now=later + timedelta(minutes=5))
+    clean = importer.import_book(b.agency_id, b.client_id, newer.encode(), actor="t", now=later)
+
+    assert resumed["counts"]["settled_outside"] == 1 and resumed["counts"]["invoices_updated"] == 1
+    assert resumed["counts"] == clean["counts"]
+    fa = reports.build(_client(a.agency_id, a.client_id), later.date())["figures"]
+    fb = reports.build(_client(b.agency_id, b.client_id), later.date())["figures"]
+    assert _comparable(fa) == _comparable(fb)
+    assert len(_timeline(a.agency_id, a.client_id)) == len(_timeline(b.agency_id, b.client_id))
+    assert [r["counts"] for r in _records(a.agency_id, a.client_id)] == [
+        r["counts"] for r in _records(b.agency_id, b.client_id)]
