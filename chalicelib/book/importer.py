@@ -318,7 +318,7 @@ def _plan(agency_id: str, client: ClientModel, book: ParsedBook, import_id: str,
             lines = sorted(book.unreadable_lines)
             shown = ", ".join(str(n) for n in lines[:10]) + (" …" if len(lines) > 10 else "")
             t.errors.append(RowError(
-                lines[0], "file", f"{len(missing)} invoice(s) missing from this full book were "
+                0, "file", f"{len(missing)} invoice(s) missing from this full book were "
                 f"NOT settled outside because line(s) {shown} could not be read; fix those "
                 "lines and import the file again"))
             missing = []

@@ -246,3 +246,85 @@ def test_an_interrupted_update_that_settles_invoices_converges_when_re_run(tenan
     assert len(_timeline(a.agency_id, a.client_id)) == len(_timeline(b.agency_id, b.client_id))
     assert [r["counts"] for r in _records(a.agency_id, a.client_id)] == [
         r["counts"] for r in _records(b.agency_id, b.client_id)]
+
+
+# --- a malformed file ---------------------------------------------------------------------
+
+def test_a_full_book_with_an_unclosed_quote_settles_nothing(tenants):
+    """GIVEN a client whose 20-invoice book was imported
+    WHEN the next full book has an unclosed quote on one line that swallows the three lines
+    after it (and one invoice really has gone from the book)
+    THEN every broken line is reported with its row, field and reason, no invoice is
+    settled outside (the report says how many were held back and why), the swallowed
+    invoices are still owed and chased, and the report's receivables do not move."""
+    a, _ = tenants
+    data, open_total = twenty_invoices()
+    _import(a.agency_id, a.client_id, data)
+    lines = data.decode().splitlines()
+    broken = list(lines)
+    broken[5] = broken[5].replace("Debtor", '"Debtor', 1)  # line 6: quote never closed
+    broken[9] = broken[9].replace(",GBP,", ',"GBP",', 1)  # line 10: the next quote
+    del broken[15]  # INV-014 has really gone
+    report = _import(a.agency_id, a.client_id, ("\n".join(broken) + "\n").encode())
+
+    by_row = {e["row"]: e for e in report["errors"]}
+    assert by_row[6]["field"] == "debtor_name" and "quote opened on line 6" in by_row[6]["reason"]
+    assert [by_row[n]["field"] for n in (7, 8, 9, 10)] == ["row"] * 4
+    assert any(e["field"] == "file" and "NOT settled outside" in e["reason"]
+               for e in report["errors"])
+    assert report["counts"]["settled_outside"] == 0
+    assert report["counts"]["settle_withheld"] >= 1
+    invs = _invoices(a.agency_id, a.client_id)
+    assert all(i.status != "settled_outside" for i in invs.values())
+    for n in (4, 5, 6, 7, 8, 14):
+        assert int(invs[f"INV-{n:03d}"].balance_minor) > 0
+    assert _figures(a.agency_id, a.client_id)["receivables_minor"] == open_total
+
+
+def test_a_partial_book_with_an_unclosed_quote_lands_the_lines_it_could_read(tenants):
+    """GIVEN a new client WHEN a partial book with an unclosed quote is imported THEN the
+    clean lines land, the broken ones are reported line by line, nothing else happens."""
+    a, _ = tenants
+    data, _ = twenty_invoices()
+    lines = data.decode().splitlines()
+    lines[3] = lines[3].replace("Debtor", '"Debtor', 1)
+    report = _import(a.agency_id, a.client_id, ("\n".join(lines) + "\n").encode(),
+                     mode="partial")
+    rows = sorted({e["row"] for e in report["errors"]})
+    assert rows == list(range(4, 22))  # to the end of the file: all reported
+    assert report["counts"]["invoices_created"] == 2
+
+
+# --- currencies -----------------------------------------------------------------------------
+
+def _euro_rows(data: bytes) -> bytes:
+    lines = data.decode().splitlines()
+    lines[2] = lines[2].replace(",GBP,", ",EUR,")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_a_row_in_another_currency_is_refused_by_name_not_dropped(tenants):
+    """GIVEN a GBP client WHEN its book has one invoice in EUR
+    THEN that row is refused with a currency error naming both currencies, the invoice is
+    neither imported nor settled, and the other 19 land."""
+    a, _ = tenants
+    data, _ = twenty_invoices()
+    report = _import(a.agency_id, a.client_id, _euro_rows(data))
+    (err,) = report["errors"]
+    assert (err["row"], err["field"], err["value"]) == (3, "currency", "EUR")
+    assert "EUR" in err["reason"] and "GBP" in err["reason"]
+    assert report["counts"]["invoices_created"] == 19
+    assert "INV-001" not in _invoices(a.agency_id, a.client_id)
+
+
+def test_a_currency_the_client_accepts_is_imported(tenants):
+    """GIVEN a GBP client whose settings accept EUR WHEN its book has an EUR invoice THEN
+    it lands in EUR with no error."""
+    a, _ = tenants
+    client = _client(a.agency_id, a.client_id)
+    client.settings = {**(client.settings or {}), "accepted_currencies": ["EUR"]}
+    client.save()
+    data, _ = twenty_invoices()
+    report = _import(a.agency_id, a.client_id, _euro_rows(data))
+    assert report["errors"] == [] and report["counts"]["invoices_created"] == 20
+    assert _invoices(a.agency_id, a.client_id)["INV-001"].currency == "EUR"
