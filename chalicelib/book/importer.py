@@ -3,6 +3,16 @@ invoices idempotently, mark invoices that vanished from a full book as settled o
 
 Re-importing the same file writes nothing; new items go in batch writes; changed items
 are saved one by one under their version so a payment landing mid-import is not lost.
+
+Failing closed:
+- one import per client at a time: a lease in the claims table (ImportInProgress, a 409
+  with Retry-After, for the others; a crashed holder's lease expires);
+- the import record is written first as a journal (status ``applying``) with the planned
+  counts, then the timeline entries (ids fixed by import and subject), then the data; a
+  re-run of the same file after a crash finishes that import under the same id and instant;
+- the report is sent every invoice of the client as it now stands, so whatever a dead
+  import wrote is counted, once (the report counts each invoice version once);
+- a full book with lines the parser could not read settles nothing outside.
 """
 from __future__ import annotations
 
@@ -144,10 +154,12 @@ def import_book(agency_id: str, client_id: str, data: bytes, *, actor: str,
 
 
 def _interrupted(ckey: str) -> ImportModel | None:
-    """The newest import record if it is still a journal: that import died part-way (under
-    the lease nobody else can be running it)."""
-    for m in ImportModel.query(ckey, scan_index_forward=False, limit=1, consistent_read=True):
-        return m if m.status == "applying" else None
+    """The journal of an import that died part-way, if any (under the lease nobody else can
+    be running it). Each run resumes or closes the journal it finds, so there is at most
+    one, among the newest records (ids are timestamped; one second may hold several)."""
+    for m in ImportModel.query(ckey, scan_index_forward=False, limit=10, consistent_read=True):
+        if m.status == "applying":
+            return m
     return None
 
 

@@ -328,3 +328,30 @@ def test_a_currency_the_client_accepts_is_imported(tenants):
     report = _import(a.agency_id, a.client_id, _euro_rows(data))
     assert report["errors"] == [] and report["counts"]["invoices_created"] == 20
     assert _invoices(a.agency_id, a.client_id)["INV-001"].currency == "EUR"
+
+
+def test_a_different_file_after_an_interrupted_import_still_reports_everything(tenants,
+                                                                               monkeypatch):
+    """GIVEN a client whose first import died right after its invoices were written
+    WHEN a corrected file (one invoice more) is imported instead of re-running the first
+    THEN the dead import is listed as interrupted, the new one as done, and the report
+    counts every invoice the client now has, exactly as a clean import of that file would."""
+    a, b = tenants
+    data, open_total = twenty_invoices()
+    _die_after_invoice_writes(monkeypatch)
+    with pytest.raises(RuntimeError):
+        _import(a.agency_id, a.client_id, data)
+    monkeypatch.undo()
+    extra = "D99,Late Ltd,ar@late.example.com,INV-099,2026-10-01,2026-11-01,GBP,50.00,0\n"
+    corrected = data + extra.encode()
+    later = NOW + timedelta(minutes=1)
+    for t in (a, b):
+        importer.import_book(t.agency_id, t.client_id, corrected, actor="t", now=later)
+
+    assert [r["status"] for r in _records(a.agency_id, a.client_id)] == ["done", "interrupted"]
+    assert _figures(a.agency_id, a.client_id)["receivables_minor"] == open_total + 5000
+    assert _comparable(_figures(a.agency_id, a.client_id)) == _comparable(
+        _figures(b.agency_id, b.client_id))
+    assert report_store.get_item(a.agency_id, a.client_id, "baseline")[
+        "receivables_minor"] == open_total + 5000
+    assert len(_timeline(a.agency_id, a.client_id)) == len(_timeline(b.agency_id, b.client_id))
