@@ -184,7 +184,7 @@ def _run(agency_id: str, client: ClientModel, book: ParsedBook, file_hash: str, 
     plan = _plan(agency_id, client, book, import_id, actor, mode, at, tally)
     progress("reading existing book", 1, 1)
     planned = dict(journal.counts) if resume else _report(import_id, book, tally, mode)["counts"]
-    if not resume:  # the journal: what this import is about to do, kept if it dies
+    if not resume and _writes(plan):  # the journal: what it is about to do, kept if it dies
         ImportModel(ckey, import_id, filename=filename, file_hash=file_hash, status="applying",
                     format=book.format, mode=mode, counts=planned,
                     errors=_report(import_id, book, tally, mode)["errors"][:MAX_STORED_ERRORS],
@@ -374,12 +374,16 @@ def _plan(agency_id: str, client: ClientModel, book: ParsedBook, import_id: str,
     return p
 
 
+def _writes(p: _Plan) -> int:
+    return (len(p.notes) + len(p.new_debtors) + len(p.new_invoices) + len(p.contacts)
+            + len(p.changed_invoices) + len(p.changed_debtors))
+
+
 def _write(p: _Plan, t: Tally, agency_id: str, cid: str, actor: str, now: datetime,
            progress: Progress) -> list[InvoiceModel]:
     """Apply the plan (timeline first: a resumed import finds its entries already there);
     return every invoice of the client as stored now, except those another writer moved."""
-    total = (len(p.notes) + len(p.new_debtors) + len(p.new_invoices) + len(p.contacts)
-             + len(p.changed_invoices) + len(p.changed_debtors))
+    total = _writes(p)
     done = 0
 
     def tick(n: int, stage: str) -> None:
