@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from chalicelib.book import importer
-from chalicelib.kernel.errors import ValidationFailed
 from chalicelib.reporting import reports
 from chalicelib.reporting import store as report_store
 from chalicelib.store.keys import client_key
-from chalicelib.store.models import ClientModel, DebtorModel, InvoiceModel, TimelineModel
+from chalicelib.store.models import (
+    ClientModel,
+    DebtorModel,
+    InvoiceModel,
+    TimelineModel,
+)
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
 HEADER = ("debtor_ref,debtor_name,email,invoice_number,issue_date,due_date,currency,amount,"
