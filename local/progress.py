@@ -1,27 +1,34 @@
-"""A small progress bar for long commands (stderr, redrawn in place)."""
+"""A small progress bar for long commands (stderr, redrawn in place).
+
+Each phase of a command draws its own bar and ends it on its own line when it completes,
+so nothing happens silently after a bar has reached 100%."""
 from __future__ import annotations
 
 import sys
 import time
 
 
-def bar(title: str, stream=sys.stderr):
-    started = time.monotonic()
+def bar(title: str, stream=None):
+    started = [time.monotonic()]
     last = [0.0]
+    shown = [""]
 
     def update(stage: str, done: int, total: int) -> None:
+        out = stream or sys.stderr
         now = time.monotonic()
-        if done < total and now - last[0] < 0.2:
+        if done < total and stage == shown[0] and now - last[0] < 0.2:
             return
         last[0] = now
+        shown[0] = stage
         width = 30
-        frac = done / total if total else 1.0
+        frac = min(done / total, 1.0) if total else 1.0
         filled = int(width * frac)
-        rate = done / max(now - started, 1e-6)
-        stream.write(f"\r{title}: {stage:<22} [{'#' * filled}{'.' * (width - filled)}] "
-                     f"{done}/{total} ({rate:,.0f}/s)")
+        rate = done / max(now - started[0], 1e-6)
+        out.write(f"\r{title}: {stage:<22} [{'#' * filled}{'.' * (width - filled)}] "
+                  f"{done}/{total} ({rate:,.0f}/s)")
         if done >= total:
-            stream.write("\n")
-        stream.flush()
+            out.write("\n")
+            started[0] = now  # the next phase's rate is its own
+        out.flush()
 
     return update

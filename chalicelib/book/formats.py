@@ -60,14 +60,15 @@ def decode(data: bytes | str) -> str:
     return text
 
 
-def records(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
-    """(first physical line number, cells) per CSV record; quoted newlines stay in one record."""
+def records(text: str, delimiter: str) -> list[tuple[int, list[str], int]]:
+    """(first physical line, cells, last physical line) per CSV record; quoted newlines stay
+    in one record, so a record spanning lines may be an unclosed quote swallowing rows."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    out: list[tuple[int, list[str]]] = []
+    out: list[tuple[int, list[str], int]] = []
     prev = 0
     try:
         for cells in reader:
-            out.append((prev + 1, cells))
+            out.append((prev + 1, cells, max(prev + 1, reader.line_num)))
             prev = reader.line_num
     except csv.Error as exc:
         raise BookFormatError("file", f"line {prev + 1} is not valid CSV: {exc}") from None

@@ -7,7 +7,7 @@ from chalice import Blueprint
 
 from chalicelib.kernel.errors import ValidationFailed
 from chalicelib.http.authorizer import bearer
-from chalicelib.http.edge import endpoint, query_params
+from chalicelib.http.edge import endpoint, error_response, query_params
 from chalicelib.http.schemas import (
     ClientIn,
     ClientPatch,
@@ -202,9 +202,14 @@ def import_book(p, client_id):
     if not data.strip():
         raise ValidationFailed.one("body", "the CSV file is empty")
     q = query_params(bp)
-    return importer.import_book(p.agency_id, client_id, data, actor=p.user_id,
-                                filename=q.get("filename"), date_order=q.get("date_order"),
-                                mode=q.get("mode", "full"))
+    try:
+        return importer.import_book(p.agency_id, client_id, data, actor=p.user_id,
+                                    filename=q.get("filename"), date_order=q.get("date_order"),
+                                    mode=q.get("mode", "full"))
+    except importer.ImportInProgress as busy:  # one import per client: say when to retry
+        response = error_response(busy)
+        response.headers["Retry-After"] = str(busy.retry_after)
+        return response
 
 
 @endpoint(bp, C + "/imports", summary="Past imports of a client's book", authorizer=bearer)

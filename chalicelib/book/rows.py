@@ -1,6 +1,8 @@
 """Debtor-book import: an uploaded ledger export becomes normalised invoices plus row errors."""
 from __future__ import annotations
 
+import csv
+import io
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -57,6 +59,9 @@ class ParsedBook:
     # Invoices present in the file but rejected: a full-book import must not read their
     # absence from `rows` as "no longer owed".
     rejected_invoice_numbers: set[str] = field(default_factory=set)
+    # Lines whose structure is broken (an unbalanced quote, too few or too many fields): what
+    # they hold is unknown, so a full-book import must not conclude anything is missing.
+    unreadable_lines: set[int] = field(default_factory=set)
 
 
 _AMOUNTS = ("amount", "amount_paid", "amount_due")
@@ -109,6 +114,35 @@ def _screen(line: int, cells: list[str], cols: dict[str, int], header: list[str]
         return RowError(line, "transaction_type", f"transaction type {_show(shown)} is not an "
                         "invoice type I recognise", _safe(shown))
     return "keep"
+
+
+def _swallowed(line: int, end: int, cells: list[str], cols: dict[str, int], header: list[str],
+               delim: str) -> list[RowError]:
+    """Errors for a record that an unclosed quote ran over several lines, else [].
+
+    A quoted value may legitimately hold a line break (an address), but its lines do not
+    look like rows of the file, and the record still has the header's number of fields."""
+    if end <= line:
+        return []
+    named = {i: name for name, i in cols.items()}
+    row_like = max(2, (len(header) - 1) // 2)
+    misfit = len(cells) < max(cols.values()) + 1 or any(c.strip() for c in cells[len(header):])
+    culprit = None
+    for i, cell in enumerate(cells):
+        if "\n" not in cell and "\r" not in cell:
+            continue
+        if misfit or any(
+                part.count(delim) >= row_like for part in cell.splitlines()[1:]):
+            culprit = named.get(i, "row")
+            break
+    if culprit is None:
+        return []
+    out = [RowError(line, culprit, f"a quote opened on line {line} is not closed on that line, "
+                    f"so lines {line}–{end} were read as one {_label(culprit)} value; close the "
+                    "quote (a quote inside a value is written twice) and import again")]
+    out += [RowError(n, "row", f"line {n} was swallowed by the unclosed quote on line {line} "
+                     "and was not read") for n in range(line + 1, end + 1)]
+    return out
 
 
 _Kept = tuple[int, dict[str, str], bool]  # line, raw cells by field, blocked by a conflict
@@ -338,23 +372,41 @@ def parse_book(data: bytes | str, *, date_order: str | None = None,
     text = bf.decode(data)
     fmt, delim, header_line, cols, header = bf.find_header(text)
     records = bf.records(text, delim)
-    start = next(i for i, (line, _) in enumerate(records) if line == header_line)
+    start = next(i for i, (line, _, _) in enumerate(records) if line == header_line)
+    physical = io.StringIO(text, newline="").readlines()  # line n is physical[n - 1]
 
     errors: list[RowError] = []
     kept: list[_Kept] = []
     rejected: set[str] = set()
     total_lines = skipped = 0
+    unreadable: set[int] = set()
     footer = False
-    for line, cells in records[start + 1:]:
+    for line, cells, end in records[start + 1:]:
         if not any(c.strip() for c in cells):
             continue
         total_lines += 1
+        swallowed = _swallowed(line, end, cells, cols, header, delim)
+        if swallowed:
+            # An unbalanced quote: every line it ate is reported, none is imported, and the
+            # invoice numbers we can still see on them count as present (never settled).
+            total_lines += end - line
+            errors.extend(swallowed)
+            unreadable.update(range(line, end + 1))
+            for n in range(line, end + 1):
+                text_n = physical[n - 1].rstrip("\r\n")
+                at = cols["invoice_number"]
+                for alone in (next(csv.reader([text_n], delimiter=delim), []),
+                              text_n.split(delim)):
+                    rejected.add(alone[at].strip().strip('"') if at < len(alone) else "")
+            continue
         verdict = "skip" if footer else _screen(line, cells, cols, header, fmt)
         # QuickBooks prints the basis and a timestamp under the grand TOTAL line.
         first = next(c for c in cells if c.strip())
         footer = footer or (fmt == "quickbooks" and bf.norm(first) == "total")
         if isinstance(verdict, RowError):
             errors.append(verdict)
+            if verdict.field == "row":  # too few or too many fields: cells may be shifted
+                unreadable.add(line)
             at = cols["invoice_number"]
             rejected.add(cells[at].strip() if at < len(cells) else "")
         elif verdict == "skip":
@@ -382,4 +434,4 @@ def parse_book(data: bytes | str, *, date_order: str | None = None,
     errors.sort(key=lambda e: e.row)
     rejected = {n for n in rejected if n and not bf.looks_like_formula(n)}
     rejected -= {r.invoice_number for r in rows}
-    return ParsedBook(fmt, ctx.order, rows, errors, total_lines, skipped, rejected)
+    return ParsedBook(fmt, ctx.order, rows, errors, total_lines, skipped, rejected, unreadable)

@@ -52,3 +52,41 @@ def lookup(key: str) -> ClaimModel | None:
         return ClaimModel.get(key, consistent_read=True)
     except ClaimModel.DoesNotExist:
         return None
+
+
+def lease(key: str, now: datetime, seconds: int, data: dict | None = None
+          ) -> tuple[bool, ClaimModel]:
+    """Hold `key` exclusively until now + seconds (one writer at a time, e.g. one import per
+    client). (True, lease) for the winner; (False, current lease) while someone else holds
+    it. A released, failed or expired lease may be taken: a crashed holder blocks no one
+    for longer than `seconds`."""
+    import secrets
+    from datetime import timedelta
+
+    claim = ClaimModel(key, status="leased", result=data or {}, created_at=iso(now),
+                       holder=secrets.token_hex(8),
+                       expires_at=iso(now + timedelta(seconds=seconds)))
+    try:
+        claim.save(condition=ClaimModel.claim_key.does_not_exist()
+                   | ClaimModel.status.is_in("released", "failed")
+                   | (ClaimModel.expires_at < iso(now)))
+        return True, claim
+    except PutError as exc:
+        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+    return False, ClaimModel.get(key, consistent_read=True)
+
+
+def release(claim: ClaimModel, now: datetime, status: str = "released", **result) -> bool:
+    """Give a lease back (status released, or failed after an error); False if it had
+    expired and someone else holds it now (their lease is left alone)."""
+    claim.status = status
+    claim.result = {**(claim.result or {}), **result}
+    claim.updated_at = iso(now)
+    try:
+        claim.save(condition=ClaimModel.holder == claim.holder)
+        return True
+    except PutError as exc:
+        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+    return False

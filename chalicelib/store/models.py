@@ -214,6 +214,9 @@ class ClaimModel(Model):
     result = JSONAttribute(default=dict)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute(null=True)
+    # Leases only (claims.lease): who holds it and until when (ISO instant, UTC).
+    holder = UnicodeAttribute(null=True)
+    expires_at = UnicodeAttribute(null=True)
 
 
 class ImportModel(Model):
@@ -222,7 +225,9 @@ class ImportModel(Model):
     import_id = UnicodeAttribute(range_key=True)
     filename = UnicodeAttribute(null=True)
     file_hash = UnicodeAttribute()
-    status = UnicodeAttribute()
+    status = UnicodeAttribute()  # applying (journal of a running import) | done | interrupted
+    mode = UnicodeAttribute(null=True)  # full | partial
+    resumed_at = UnicodeAttribute(null=True)  # a re-run finished this interrupted import
     format = UnicodeAttribute(null=True)
     counts = JSONAttribute(default=dict)
     errors = JSONAttribute(default=list)

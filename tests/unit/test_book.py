@@ -497,3 +497,52 @@ def test_given_a_totals_line_then_it_is_skipped_but_a_debtor_called_total_is_not
 
     assert [r.invoice_number for r in book.rows] == ["INV-1"]
     assert fields(book) == [(3, "invoice_number")] and book.skipped_lines == 1
+
+
+# --- a broken file structure --------------------------------------------------------------
+
+BROKEN_HEADER = ("debtor_ref,debtor_name,email,invoice_number,issue_date,due_date,currency,"
+                 "amount,amount_paid")
+
+
+def _line(n: int, name: str | None = None, amount: str = "100.00") -> str:
+    return (f"D{n},{name or f'Firm {n} Ltd'},a@f{n}.example.com,INV-{n},2026-10-01,"
+            f"2026-11-01,GBP,{amount},0")
+
+
+def test_given_an_unclosed_quote_then_every_line_it_swallowed_is_reported_and_none_is_imported() -> None:
+    """GIVEN a book whose line 3 opens a quote it never closes (line 5 has a quoted amount)
+    WHEN it is parsed
+    THEN line 3 is reported with the field the quote opened in, lines 4 and 5 as swallowed,
+    the clean lines land, and the swallowed invoice numbers count as present in the file."""
+    book = parse_lines(BROKEN_HEADER, _line(1), _line(2, name='"Two Ltd'), _line(3),
+                       _line(4, amount='"1,100.00"'), _line(5))
+
+    assert [r.invoice_number for r in book.rows] == ["INV-1", "INV-5"]
+    assert fields(book) == [(3, "debtor_name"), (4, "row"), (5, "row")]
+    assert "quote opened on line 3" in book.errors[0].reason and "3–5" in book.errors[0].reason
+    assert "swallowed by the unclosed quote on line 3" in book.errors[1].reason
+    assert {"INV-2", "INV-3", "INV-4"} <= book.rejected_invoice_numbers
+    assert book.unreadable_lines == {3, 4, 5}
+
+
+def test_given_an_unclosed_quote_that_runs_to_the_end_then_every_remaining_line_is_reported() -> None:
+    book = parse_lines(BROKEN_HEADER, _line(1), _line(2, name='"Two Ltd'), _line(3), _line(4))
+
+    assert [r.invoice_number for r in book.rows] == ["INV-1"]
+    assert [row for row, _ in fields(book)] == [3, 4, 5]
+    assert book.rejected_invoice_numbers >= {"INV-2", "INV-3", "INV-4"}
+
+
+def test_given_a_quoted_address_over_two_lines_then_it_is_not_mistaken_for_a_broken_quote() -> None:
+    book = parse_lines(BROKEN_HEADER + ",address", _line(1) + ',"1 High St\nLeeds"', _line(2) + ",")
+
+    assert book.errors == [] and [r.invoice_number for r in book.rows] == ["INV-1", "INV-2"]
+    assert book.unreadable_lines == set()
+
+
+def test_given_rows_with_too_few_or_too_many_fields_then_they_are_unreadable_lines() -> None:
+    book = parse_lines(BROKEN_HEADER, _line(1), "D2,Two Ltd,INV-2,2026-10-01", _line(3) + ",x,y")
+
+    assert fields(book) == [(3, "row"), (4, "row")]
+    assert book.unreadable_lines == {3, 4}
