@@ -32,9 +32,9 @@ def _secret(name: str, stage: str) -> str:
         return value
     param = os.environ.get(f"{name}_PARAM")
     if param:
-        import boto3
+        from chalicelib.kernel import adapters
 
-        ssm = boto3.client("ssm")
+        ssm = adapters.aws("ssm")
         return ssm.get_parameter(Name=param, WithDecryption=True)["Parameter"]["Value"]
     from chalicelib.kernel.naming import is_local_stage
 

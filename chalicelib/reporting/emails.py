@@ -49,9 +49,9 @@ def send_all(now: datetime | None = None, ses=None) -> dict:
 
 
 def _ses():
-    import boto3
+    from chalicelib.kernel import adapters
 
-    return boto3.client("ses", region_name=get_settings().region)
+    return adapters.aws("ses")
 
 
 def send_one(agency_id: str, client_id: str, month: str, as_of: date, now: datetime, ses) -> bool:
