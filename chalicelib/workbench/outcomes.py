@@ -66,6 +66,13 @@ def log_outcome(p: Principal, client_id: str, task_id: str, data, *,
         effects["promise"] = promises.render(promises.record(
             a, c, d, amount_minor=action.data["amount_minor"], currency=debtor.currency,
             promised_for=action.data["date"], taken_by=p.user_id, now=now))
+    if "create_plan" in action.flags:  # the same plan the API and the debtor's page make
+        from chalicelib.payments import plans
+
+        effects["plan"] = plans.create_plan(
+            a, client, debtor, instalments=action.data["instalments"],
+            first_due=action.data["first_due"], interval="monthly", source="specialist",
+            actor=p.user_id, now=now)
     if action.kind in ("pause_until", "flag_reconciliation"):
         promises.pause(debtor, action.at, now)
     elif action.kind == "resume_cadence" and debtor.paused_until:

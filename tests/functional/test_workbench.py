@@ -242,3 +242,25 @@ def test_needs_arriving_at_once_for_one_debtor_make_one_task_with_every_reason(
     q = http.http.get(f"/v1/clients/{a.client_id}/tasks", headers=bearer(a.admin)).json_body
     assert len(q["items"]) == 1
     assert sorted(r["reason"] for r in q["items"][0]["reasons"]) == reasons
+
+
+def test_a_plan_agreed_on_a_call_is_the_same_plan_the_api_and_the_debtor_page_make(
+        http, tenants, now):
+    """GIVEN a debtor with an open call task
+    WHEN the specialist logs "payment plan agreed" (3 instalments from 1 December)
+    THEN the account has a live plan made by the specialist, listed in GET …/plans, with
+    three instalments, and chasing pauses until the first instalment plus grace."""
+    a, _ = tenants
+    d, _ = _debtor(http, a, "PLAN", "Plan Co", amount=90_000)
+    _need_call(a, d)
+    task = http.http.post("/v1/tasks/next", headers=bearer(a.specialist), body=b"").json_body
+    r = _post(http, a.specialist, f"/v1/clients/{a.client_id}/tasks/{task['id']}/outcome",
+              {"outcome": "payment_plan_agreed", "first_due": "2026-12-01",
+               "instalments": 3})
+    assert r.status_code == 200, r.body
+    assert r.json_body["plan"]["status"] == "active"
+    base = f"/v1/clients/{a.client_id}/debtors/{d}"
+    plans = http.http.get(f"{base}/plans", headers=bearer(a.specialist)).json_body["items"]
+    assert len(plans) == 1 and plans[0]["id"] == r.json_body["plan"]["id"]
+    assert len(plans[0]["instalments"]) == 3
+    assert sum(i["amount_minor"] for i in plans[0]["instalments"]) == 90_000
