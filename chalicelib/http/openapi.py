@@ -50,7 +50,7 @@ def document() -> dict:
     for spec in REGISTRY:
         paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, schemas)
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {"title": "Recoup agency API", "version": "1.0.0",
                  "description": "Accounts-receivable platform for credit-control agencies. "
                                 "Money is integer minor units with an ISO 4217 currency."},
