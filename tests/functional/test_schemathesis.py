@@ -35,7 +35,7 @@ from schemathesis.generation import GenerationMode
 from tests.conftest import bearer
 
 BASE = "http://recoup.test"
-MAX_EXAMPLES = int(os.environ.get("RECOUP_FUZZ_EXAMPLES", "12"))
+MAX_EXAMPLES = int(os.environ.get("RECOUP_FUZZ_EXAMPLES", "20"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 SUMMARY = Path(__file__).resolve().parents[2] / ".pytest_cache" / "schemathesis-summary.txt"
