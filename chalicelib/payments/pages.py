@@ -95,8 +95,10 @@ def guard(token: str, view, *, post: bool = False) -> Response:
     now = utcnow()
     try:
         links.check_rate(_client_ip(), token, now)
-    except links.RateLimited:
-        return page("rate_limited.html", 429, brand=None)
+    except links.RateLimited as exc:
+        limited = page("rate_limited.html", 429, brand=None)
+        limited.headers["Retry-After"] = str(exc.retry_after)
+        return limited
     try:
         agency_id, client, debtor = links.open_link(token, now)
     except links.LinkNotFound:
