@@ -41,7 +41,10 @@ class RouteSpec:
 
 
 REGISTRY: list[RouteSpec] = []
-JSON_BODY_MAX_BYTES = 256_000  # no JSON body of this API comes near it
+JSON_BODY_MAX_BYTES = 1_000_000  # fields have their own, smaller limits (422 naming them)
+# A book upload through the API; API Gateway's 10 MB and Lambda's 6 MB payload are the hard
+# ceilings in AWS. `local.cli import-book` streams larger books.
+UPLOAD_MAX_BYTES = 4_000_000
 
 
 def error_response(err: RecoupError) -> Response:
@@ -108,7 +111,8 @@ def endpoint(bp: Blueprint, path: str, method: str = "GET", *, summary: str,
              status: int = 200, authorizer: Any = None,
              content_types: list[str] | None = None, response: dict | None = None,
              produces: tuple[str, ...] = ("application/json",),
-             also: dict[int, str] | None = None) -> Callable:
+             also: dict[int, str] | None = None,
+             max_body_bytes: int | None = None) -> Callable:
     """Register a JSON API route: the view gets (principal, [body], **path params).
     `response` is the success body's JSON schema for the OpenAPI document."""
     REGISTRY.append(RouteSpec(path, method, summary, body, query or {}, status,
@@ -123,6 +127,9 @@ def endpoint(bp: Blueprint, path: str, method: str = "GET", *, summary: str,
                 args: list[Any] = [principal_of(bp)] if authorizer is not None else []
                 if content_types:
                     check_media_type(bp, tuple(content_types))
+                if max_body_bytes is not None and len(
+                        bp.current_request.raw_body or b"") > max_body_bytes:
+                    raise PayloadTooLarge("the uploaded file", max_body_bytes)
                 if body is not None:
                     check_media_type(bp, ("application/json",))
                     args.append(parse_body(bp, body))
