@@ -8,6 +8,7 @@ import re
 from chalice import Blueprint
 
 from chalicelib.http.edge import REGISTRY, RouteSpec
+from chalicelib.http.responses import RESPONSES
 
 bp = Blueprint(__name__)
 
@@ -55,9 +56,8 @@ def _operation(spec: RouteSpec, schemas: dict) -> dict:
               for n in re.findall(r"{(\w+)}", spec.path)]
     params += [{"name": n, "in": "query", "required": False, "description": d,
                 "schema": {"type": "string"}} for n, d in spec.query.items()]
-    success = {media: {"schema": spec.response if media == "application/json"
-                       and spec.response else ({"type": "string"}
-                                               if media != "application/json" else ANY_OBJECT)}
+    body = spec.response or RESPONSES.get((spec.method, spec.path)) or ANY_OBJECT
+    success = {media: {"schema": body if media == "application/json" else {"type": "string"}}
                for media in spec.produces}
     responses: dict = {str(spec.status): {"description": "success", "content": success}}
     for code, desc in spec.also.items():
