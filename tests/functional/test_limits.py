@@ -162,3 +162,19 @@ def test_a_missing_or_bad_token_is_401_in_the_one_error_shape(http, tenants, hea
     assert r.status_code == 401
     assert r.json_body["error"]["code"] == "unauthorised"
     assert http.http.get("/v1/clients", headers=bearer(a.admin)).status_code == 200
+
+
+def test_the_stack_answers_refused_tokens_with_the_same_401_as_the_local_gateway(http):
+    """GIVEN the CloudFormation the stack merges into Chalice's template
+    WHEN API Gateway refuses a request (no header: UNAUTHORIZED; token refused: ACCESS_DENIED)
+    THEN both answer 401 with exactly the body the test stage returns."""
+    from infra.build import gateway_response_resources
+
+    local = http.http.get("/v1/clients", headers={"Authorization": "Bearer nope"})
+    resources = gateway_response_resources()
+    assert {r["Properties"]["ResponseType"] for r in resources.values()} == {
+        "UNAUTHORIZED", "ACCESS_DENIED"}
+    for r in resources.values():
+        assert r["Properties"]["StatusCode"] == "401"
+        assert json.loads(r["Properties"]["ResponseTemplates"]["application/json"]) == \
+            local.json_body
