@@ -40,8 +40,8 @@ def test_bytes_that_are_not_utf8_are_a_400(http, pinned):
 
 
 @pytest.mark.parametrize("body", ["[1, 2, 3]", '"just a string"', "42", "null",
-                                  '{"id": "evt_1", "type": "checkout.session.completed", '
-                                  '"data": {"object": {"metadata": "not an object"}}}',
+                                  ('{"id": "evt_1", "type": "checkout.session.completed", '
+                                   '"data": {"object": {"metadata": "not an object"}}}'),
                                   '{"id": 7, "type": "checkout.session.completed"}',
                                   "[" * 5000 + "]" * 5000])
 def test_a_correctly_signed_body_that_is_not_an_event_is_a_400(http, pinned, body):
