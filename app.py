@@ -36,7 +36,9 @@ app.register_blueprint(workspace.bp)
 
 if is_local_stage():  # local and test stages only; local/ is never deployed
     from local import checkout as local_checkout
+    from local import gateway as local_gateway
     from local import outbox_pages
 
     local_checkout.install(app)
+    local_gateway.install()
     app.register_blueprint(outbox_pages.bp)

@@ -53,6 +53,22 @@ def template_environment() -> dict:
     return env
 
 
+def gateway_response_resources() -> dict:
+    """Refused tokens answer 401 in the API's one error shape (see chalicelib/http/authorizer)."""
+    from chalicelib.http.authorizer import gateway_responses
+
+    out = {}
+    for kind, r in gateway_responses().items():
+        lid = "GatewayResponse" + "".join(w.title() for w in kind.split("_"))
+        out[lid] = {"Type": "AWS::ApiGateway::GatewayResponse", "Properties": {
+            "RestApiId": {"Ref": "RestAPI"}, "ResponseType": kind,
+            "StatusCode": str(r["status"]),
+            "ResponseParameters": {f"gatewayresponse.header.{k}": f"'{v}'"
+                                   for k, v in r["headers"].items()},
+            "ResponseTemplates": {"application/json": r["body"]}}}
+    return out
+
+
 def template(stage: str, functions: list[str] | None = None,
              wiring: dict | None = None) -> dict:
     functions = function_names() if functions is None else functions
@@ -63,6 +79,7 @@ def template(stage: str, functions: list[str] | None = None,
         # a known name for the API (the 5XX alarm's dimension) instead of the swagger title
         api_name = resource_name(stage, "api")
         resources["RestAPI"] = {"Properties": {"Name": api_name}}
+        resources.update(gateway_response_resources())
     for part in (table_resources(stage), queue_resources(stage), topic_resources(stage),
                  ses_resources(stage), alarm_resources(functions, api_name)):
         overlap = resources.keys() & part.keys()

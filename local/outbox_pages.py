@@ -33,7 +33,8 @@ def outbox_json():
     return _not_found() if items is None else {"items": items, "count": len(items)}
 
 
-@endpoint(bp, "/outbox", summary="Local stack only: the outbox as an HTML page")
+@endpoint(bp, "/outbox", summary="Local stack only: the outbox as an HTML page",
+          produces=("text/html",))
 def outbox_page():
     items = _messages()
     if items is None:

@@ -121,6 +121,16 @@ def pytest_terminal_summary(terminalreporter, config):
     if zip_path.exists():
         terminalreporter.write_line(
             f"deployment_zip_size: {zip_path.stat().st_size / 1e6:.1f} MB ({zip_path})")
+    fuzz = Path(__file__).resolve().parents[1] / ".pytest_cache" / "schemathesis-summary.txt"
+    started = getattr(config, "_recoup_started", None)
+    if fuzz.exists() and started is not None and fuzz.stat().st_mtime >= started:
+        terminalreporter.write_line(fuzz.read_text().splitlines()[0])
+
+
+def pytest_configure(config):
+    import time
+
+    config._recoup_started = time.time()  # the schemathesis summary written by this run
 
 @pytest.fixture
 def atomic_writes(monkeypatch):

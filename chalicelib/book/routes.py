@@ -7,7 +7,7 @@ from chalice import Blueprint
 
 from chalicelib.kernel.errors import ValidationFailed
 from chalicelib.http.authorizer import bearer
-from chalicelib.http.edge import endpoint, error_response, query_params
+from chalicelib.http.edge import UPLOAD_MAX_BYTES, endpoint, error_response, query_params
 from chalicelib.http.schemas import (
     ClientIn,
     ClientPatch,
@@ -189,7 +189,8 @@ def add_note(p, data, client_id, debtor_id):
                  "mode": "full (default: invoices missing from the file are settled outside) "
                          "or partial", "filename": "for the record"},
           status=201, authorizer=bearer, content_types=["text/csv", "application/octet-stream",
-                                                         "text/plain"])
+                                                         "text/plain"],
+          max_body_bytes=UPLOAD_MAX_BYTES)
 def import_book(p, client_id):
     require_staff(p)
     load_client(p, client_id)

@@ -1,8 +1,9 @@
 """Request bodies of the agency API (pydantic): each bad field is named with a reason."""
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Literal
+import json
+from datetime import date, datetime, timezone
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -16,13 +17,57 @@ def _currency(v: str) -> str:
     return v.upper()
 
 
-Email = Annotated[str, AfterValidator(validation.check_email)]
-Phone = Annotated[str, AfterValidator(validation.check_phone)]
-TimeZone = Annotated[str, AfterValidator(validation.check_timezone)]
-Country = Annotated[str, AfterValidator(validation.check_country)]
-Currency = Annotated[str, AfterValidator(_currency)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+# Every free-text field has a stated maximum (422 naming the field), so no input can grow an
+# item past DynamoDB's 400 KB or be mistaken for a conflict.
+NAME_MAX, TEXT_MAX, REF_MAX, ID_MAX = 200, 5000, 200, 64
+SETTINGS_MAX_BYTES, SETTINGS_MAX_DEPTH = 16_384, 8
+EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
+
+Email = Annotated[str, Field(max_length=254), AfterValidator(validation.check_email)]
+Phone = Annotated[str, Field(max_length=32), AfterValidator(validation.check_phone)]
+TimeZone = Annotated[str, Field(max_length=64), AfterValidator(validation.check_timezone)]
+Country = Annotated[str, Field(max_length=8), AfterValidator(validation.check_country)]
+Currency = Annotated[str, Field(max_length=8), AfterValidator(_currency)]
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
+Text = Annotated[str, Field(max_length=TEXT_MAX)]  # notes, dispute details
+Ref = Annotated[str, Field(max_length=REF_MAX)]  # references, reasons, segments
+Id = Annotated[str, Field(min_length=1, max_length=ID_MAX)]
 Channel = Literal["email", "sms", "call", "letter"]
+
+
+def _depth(v: Any) -> int:
+    if isinstance(v, dict):
+        return 1 + max((_depth(x) for x in v.values()), default=0)
+    if isinstance(v, list):
+        return 1 + max((_depth(x) for x in v), default=0)
+    return 0
+
+
+def _settings(v: dict) -> dict:
+    if _depth(v) > SETTINGS_MAX_DEPTH:
+        raise ValueError(f"is nested deeper than {SETTINGS_MAX_DEPTH} levels")
+    size = len(json.dumps(v, separators=(",", ":")).encode())
+    if size > SETTINGS_MAX_BYTES:
+        raise ValueError(f"is {size} bytes of JSON; the maximum is {SETTINGS_MAX_BYTES}")
+    return v
+
+
+def _day(v: date) -> date:
+    if not EARLIEST <= v <= LATEST:
+        raise ValueError(f"must be between {EARLIEST} and {LATEST}")
+    return v
+
+
+def _moment(v: datetime) -> datetime:
+    utc = v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)
+    if not EARLIEST <= utc.date() <= LATEST:
+        raise ValueError(f"must be between {EARLIEST} and {LATEST}")
+    return v
+
+
+Settings = Annotated[dict, AfterValidator(_settings)]
+Day = Annotated[date, AfterValidator(_day)]
+Moment = Annotated[datetime, AfterValidator(_moment)]
 
 
 class Body(BaseModel):
@@ -37,27 +82,29 @@ class ClientIn(Body):
     timezone: TimeZone = "Europe/London"
     country: Country = "GB"
     currency: Currency = "GBP"
-    specialist_ids: list[str] = []
-    settings: dict = {}
+    specialist_ids: Annotated[list[Id], Field(max_length=100)] = []
+    settings: Settings = {}
 
 
 class ClientPatch(Body):
-    name: Name | None = None
-    brand_name: Name | None = None
-    sender_email: Email | None = None
+    """Omit a field to leave it alone; only reply_to may be cleared with null."""
+
+    name: Name = None
+    brand_name: Name = None
+    sender_email: Email = None
     reply_to: Email | None = None
-    timezone: TimeZone | None = None
-    country: Country | None = None
-    currency: Currency | None = None
-    specialist_ids: list[str] | None = None
-    settings: dict | None = None
+    timezone: TimeZone = None
+    country: Country = None
+    currency: Currency = None
+    specialist_ids: Annotated[list[Id], Field(max_length=100)] = None
+    settings: Settings = None
 
 
 class UserIn(Body):
     email: Email
     name: Name
     role: Literal["admin", "specialist", "client_viewer"]
-    client_id: str | None = None
+    client_id: Id | None = None
 
     @model_validator(mode="after")
     def _viewer_has_client(self) -> UserIn:
@@ -70,32 +117,34 @@ class DebtorIn(Body):
     account_ref: Annotated[str, Field(min_length=1, max_length=64)]
     name: Name
     kind: Literal["business", "consumer"] = "business"
-    notes: str | None = None
+    notes: Text | None = None
     currency: Currency | None = None
     timezone: TimeZone | None = None
     country: Country | None = None
-    segment: str | None = None
+    segment: Annotated[str, Field(max_length=ID_MAX)] | None = None
 
 
 class DebtorPatch(Body):
-    name: Name | None = None
-    kind: Literal["business", "consumer"] | None = None
-    notes: str | None = None
+    """Omit a field to leave it alone; notes, timezone, country and segment clear with null."""
+
+    name: Name = None
+    kind: Literal["business", "consumer"] = None
+    notes: Text | None = None
     timezone: TimeZone | None = None
     country: Country | None = None
-    segment: str | None = None
-    status: Literal["active", "on_hold", "in_collections", "written_off"] | None = None
+    segment: Annotated[str, Field(max_length=ID_MAX)] | None = None
+    status: Literal["active", "on_hold", "in_collections", "written_off"] = None
 
 
 class ContactIn(Body):
     role: Literal["primary", "secondary"] = "primary"
-    name: str | None = None
+    name: Annotated[str, Field(max_length=NAME_MAX)] | None = None
     email: Email | None = None
     phone: Phone | None = None
     timezone: TimeZone | None = None
     preferred_channel: Channel = "email"
     opted_out: list[Channel] = []
-    notes: str | None = None
+    notes: Text | None = None
 
     @model_validator(mode="after")
     def _reachable(self) -> ContactIn:
@@ -105,21 +154,23 @@ class ContactIn(Body):
 
 
 class ContactPatch(Body):
-    role: Literal["primary", "secondary"] | None = None
-    name: str | None = None
+    """Omit a field to leave it alone; name, email, phone, timezone and notes clear with null."""
+
+    role: Literal["primary", "secondary"] = None
+    name: Annotated[str, Field(max_length=NAME_MAX)] | None = None
     email: Email | None = None
     phone: Phone | None = None
     timezone: TimeZone | None = None
-    preferred_channel: Channel | None = None
-    opted_out: list[Channel] | None = None
-    notes: str | None = None
+    preferred_channel: Channel = None
+    opted_out: list[Channel] = None
+    notes: Text | None = None
 
 
 class InvoiceIn(Body):
     number: Annotated[str, Field(min_length=1, max_length=64)]
-    reference: str | None = None
-    issue_date: date
-    due_date: date
+    reference: Ref | None = None
+    issue_date: Day
+    due_date: Day
     currency: Currency | None = None
     total_minor: Annotated[int, Field(gt=0, strict=True)]
     balance_minor: Annotated[int, Field(ge=0, strict=True)] | None = None
@@ -134,10 +185,12 @@ class InvoiceIn(Body):
 
 
 class InvoicePatch(Body):
-    reference: str | None = None
-    due_date: date | None = None
-    status: Literal["open", "disputed", "on_hold", "in_collections", "written_off"] | None = None
-    reason: str | None = None
+    """Omit a field to leave it alone; reference and reason may be null."""
+
+    reference: Ref | None = None
+    due_date: Day = None
+    status: Literal["open", "disputed", "on_hold", "in_collections", "written_off"] = None
+    reason: Ref | None = None
 
 
 class NoteIn(Body):
@@ -149,15 +202,15 @@ class PaymentIn(Body):
 
     amount_minor: Annotated[int, Field(gt=0, strict=True)]
     currency: Currency
-    received_on: date
+    received_on: Day
     method: Literal["transfer", "cheque", "cash", "card_offline", "other"] = "transfer"
     reference: Annotated[str, Field(min_length=1, max_length=120)]
-    invoice_ids: list[str] | None = None
+    invoice_ids: Annotated[list[Id], Field(max_length=500)] | None = None
 
 
 class PlanIn(Body):
     instalments: Annotated[int, Field(ge=1, le=60, strict=True)]
-    first_due: date
+    first_due: Day
     interval: Literal["weekly", "fortnightly", "monthly"] = "monthly"
     total_minor: Annotated[int, Field(gt=0, strict=True)] | None = None
     grace_days: Annotated[int, Field(ge=0, le=30, strict=True)] = 0
@@ -181,17 +234,17 @@ class OutcomeIn(Body):
 
     outcome: Outcome
     note: Annotated[str, Field(max_length=5000)] | None = None
-    date: _Date | None = None  # promise_to_pay
+    date: Day | None = None  # promise_to_pay
     amount_minor: Minor | None = None  # promise_to_pay, paid_already
-    invoice_id: str | None = None  # dispute
-    reason: str | None = None  # dispute: a DisputeReason; refuses_to_pay: free text
-    detail: str | None = None  # dispute
-    first_due: _Date | None = None  # payment_plan_agreed
+    invoice_id: Id | None = None  # dispute
+    reason: Ref | None = None  # dispute: a DisputeReason; refuses_to_pay: free text
+    detail: Text | None = None  # dispute
+    first_due: Day | None = None  # payment_plan_agreed
     instalments: Annotated[int, Field(ge=2, le=60, strict=True)] | None = None
-    paid_on: _Date | None = None  # paid_already
-    reference: str | None = None
-    at: datetime | None = None  # callback_requested (ISO 8601 with offset)
-    contact_id: str | None = None  # wrong_number
+    paid_on: Day | None = None  # paid_already
+    reference: Ref | None = None
+    at: Moment | None = None  # callback_requested (ISO 8601 with offset)
+    contact_id: Id | None = None  # wrong_number
 
     @model_validator(mode="after")
     def _dispute_reason(self) -> OutcomeIn:
@@ -201,15 +254,15 @@ class OutcomeIn(Body):
 
 
 class DisputeIn(Body):
-    invoice_id: Annotated[str, Field(min_length=1)]
+    invoice_id: Id
     reason: DisputeReason
-    detail: str | None = None
+    detail: Text | None = None
 
 
 class DisputePatch(Body):
     status: Literal["open", "waiting_on_client", "resolved_for_debtor",
                     "resolved_for_client"] | None = None
-    owner: str | None = None
+    owner: Id | None = None
     credit_minor: Minor | None = None  # resolved_for_debtor: default the invoice balance
     note: Annotated[str, Field(max_length=2000)] | None = None
 
@@ -228,4 +281,4 @@ class CasePatch(Body):
 
 class TaskIn(Body):
     reason: Annotated[str, Field(min_length=1, max_length=500)]
-    due_at: datetime | None = None
+    due_at: Moment | None = None

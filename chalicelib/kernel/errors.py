@@ -59,3 +59,20 @@ class NotFound(RecoupError):
 class Conflict(RecoupError):
     status = 409
     code = "conflict"
+
+
+class PayloadTooLarge(RecoupError):
+    status = 413
+    code = "payload_too_large"
+
+    def __init__(self, what: str, limit_bytes: int) -> None:
+        mb = limit_bytes / 1_000_000
+        limit = f"{mb:g} MB" if limit_bytes >= 1_000_000 else f"{limit_bytes // 1000} KB"
+        super().__init__(f"{what} is larger than the {limit} limit ({limit_bytes} bytes)",
+                         [FieldProblem("body", f"larger than {limit_bytes} bytes")])
+        self.limit_bytes = limit_bytes
+
+
+class UnsupportedMediaType(RecoupError):
+    status = 415
+    code = "unsupported_media_type"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.kernel.clock import iso
-from chalicelib.kernel.errors import ValidationFailed
+from chalicelib.kernel.errors import RecoupError, ValidationFailed
 from chalicelib.payments import stripe_gateway as gw
 from chalicelib.payments import ledger as payments
 from chalicelib.store import timeline
@@ -30,22 +30,40 @@ def checkout_key(agency_id: str, attempt_id: str) -> str:
 
 
 def handle(raw_body: bytes | str, signature: str | None, now: datetime) -> dict:
-    """Verify and act on one delivery. SignatureError (-> 400) before anything changes."""
-    event = gw.verify_event(raw_body, signature)
-    kind, obj = event.get("type"), (event.get("data") or {}).get("object") or {}
+    """Verify and act on one delivery. SignatureError or BadEvent (-> 400) before anything
+    changes; an event for an account we no longer have is recorded and ignored (200), so
+    Stripe stops retrying and nothing answers 5xx."""
+    event = gw.verify_event(raw_body, signature, now)
+    kind, data = event.get("type"), event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(kind, str) or not isinstance(event.get("id"), str) or not (
+            obj is None or isinstance(obj, dict)):
+        raise gw.BadEvent("not a Stripe event (id, type, data.object)")
+    obj = obj or {}
     if kind not in HANDLED:
         return {"received": True, "ignored": kind}
-    meta = dict(obj.get("metadata") or {})
+    meta = obj.get("metadata") or {}
+    if not isinstance(meta, dict):
+        raise gw.BadEvent("data.object.metadata is not an object")
+    meta = {str(k): v for k, v in meta.items()}
     if kind.startswith("charge.") and not meta.get("agency_id"):
-        meta = gw.retrieve_payment_intent_metadata(obj.get("payment_intent") or "")
+        meta = gw.retrieve_payment_intent_metadata(str(obj.get("payment_intent") or ""))
     agency_id = meta.get("agency_id")
-    if not agency_id:
+    if not agency_id or not isinstance(agency_id, str):
         log.warning("stripe event %s (%s) names no agency; ignored", event.get("id"), kind)
         return {"received": True, "ignored": kind}
     claim = f"{agency_id}#stripe-event#{event['id']}"
     if not _claim(claim, now):
         return {"received": True, "duplicate": True}
-    result = _dispatch(kind, obj, meta, now)
+    try:
+        result = _dispatch(kind, obj, meta, now)
+    except (KeyError, TypeError, ValueError, RecoupError, DoesNotExist) as exc:
+        # The account (or its client) is gone, or the metadata names none: nothing to apply
+        # it to. Record it as done so a redelivery is a duplicate, and say so loudly.
+        log.error("stripe event %s (%s) for %s: no account to apply it to (%s: %s)",
+                  event["id"], kind, {k: meta.get(k) for k in ("client_id", "debtor_id")},
+                  type(exc).__name__, exc)
+        result = {"action": "ignored", "reason": "unknown account"}
     ClaimModel(claim, status="done", result=result, created_at=iso(now), updated_at=iso(now)).save()
     return {"received": True, **result}
 

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,8 +39,9 @@ class RateLimited(RecoupError):
     status = 429
     code = "rate_limited"
 
-    def __init__(self) -> None:
+    def __init__(self, retry_after: int = 60) -> None:
         super().__init__("Too many requests. Please wait a minute and try again.")
+        self.retry_after = retry_after  # seconds until the counting window turns over
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,19 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Only the one spelling _b64 writes: no padding, no characters outside the URL-safe
+    alphabet, no set unused bits. Variants of a token would otherwise each verify (and each
+    get their own rate-limit budget); they get the 404 of any bad link instead."""
+    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not base64url")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(data) != text:
+        raise ValueError("not the canonical spelling")
+    return data
 
 
 def _sign(payload: bytes) -> bytes:
@@ -162,7 +175,8 @@ def _hit(scope: str, subject: str, now: datetime) -> int:
 
 def check_rate(ip: str, token: str, now: datetime) -> None:
     """Per client IP and per token, per minute: RateLimited when over either limit."""
+    retry_after = 60 - now.second
     if _hit("ip", ip or "unknown", now) > _limit("RECOUP_LINK_RATE_PER_IP", 120):
-        raise RateLimited()
+        raise RateLimited(retry_after)
     if _hit("token", token, now) > _limit("RECOUP_LINK_RATE_PER_TOKEN", 60):
-        raise RateLimited()
+        raise RateLimited(retry_after)

@@ -10,7 +10,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.http import pages as edge
-from chalicelib.kernel import rate, templating
+from chalicelib.kernel import templating
 from chalicelib.kernel.clock import utcnow
 from chalicelib.kernel.money import format_money
 from chalicelib.kernel.errors import Conflict, RecoupError, ValidationFailed
@@ -85,10 +85,10 @@ def guard(token: str, view, *, post: bool = False) -> Response:
     now = utcnow()
     try:
         links.check_rate(_client_ip(), token, now)
-    except links.RateLimited:
-        resp = page("rate_limited.html", 429, brand=None)
-        resp.headers["Retry-After"] = str(rate.retry_after(now))
-        return resp
+    except links.RateLimited as exc:
+        limited = page("rate_limited.html", 429, brand=None)
+        limited.headers["Retry-After"] = str(exc.retry_after)
+        return limited
     try:
         agency_id, client, debtor = links.open_link(token, now)
     except links.LinkNotFound:

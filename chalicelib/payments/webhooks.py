@@ -16,15 +16,17 @@ def _json(body: dict, status: int) -> Response:
           content_types=["application/json", "application/json; charset=utf-8"])
 def stripe_webhook():
     from chalicelib.payments import fulfilment
-    from chalicelib.payments.stripe_gateway import SignatureError
+    from chalicelib.payments.stripe_gateway import BadEvent, SignatureError
 
     req = bp.current_request
     raw = req.raw_body or b""
     try:
         result = fulfilment.handle(raw, req.headers.get("stripe-signature"), utcnow())
-    except SignatureError:
+    except SignatureError as exc:
         return _json({"error": {"code": "bad_signature",
-                                "message": "signature verification failed"}}, 400)
+                                "message": f"signature verification failed: {exc}"}}, 400)
+    except BadEvent as exc:
+        return _json({"error": {"code": "bad_event", "message": str(exc)}}, 400)
     except fulfilment.Busy:
         return _json({"error": {"code": "in_progress",
                                 "message": "this event is being handled; retry later"}}, 409)

@@ -33,7 +33,7 @@ def my_queue(p):
 
 
 @endpoint(bp, "/v1/tasks/next", "POST", summary="Claim the best task callable now (any client)",
-          authorizer=bearer)
+          also={204: "nothing is callable now"}, authorizer=bearer)
 def take_next_any(p):
     return _next(tasks.take_next(p))
 
@@ -51,7 +51,7 @@ def client_queue(p, client_id):
 
 
 @endpoint(bp, C + "/tasks/next", "POST", summary="Claim the client's best task callable now",
-          authorizer=bearer)
+          also={204: "nothing is callable now"}, authorizer=bearer)
 def take_next(p, client_id):
     return _next(tasks.take_next(p, client_id))
 
@@ -145,7 +145,8 @@ def patch_case(p, data, client_id, escalation_id):
 
 
 @endpoint(bp, E + "/export", summary="The case file as CSV or JSON",
-          query={"format": "csv (default) or json"}, authorizer=bearer)
+          query={"format": "csv (default) or json"}, produces=("text/csv", "application/json"),
+          authorizer=bearer)
 def export_case(p, client_id, escalation_id):
     fmt = query_params(bp).get("format", "csv")
     body, ctype = escalations.export(p, client_id, escalation_id, fmt)

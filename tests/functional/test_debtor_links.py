@@ -155,3 +155,45 @@ def test_statement_csv_neutralises_formula_text(http, tenants):
     assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text and "12.34" in text
     tl = http.http.get(d["base"] + "/timeline?kind=debtor_statement", headers=bearer(a.admin))
     assert len(tl.json_body["items"]) == 1
+
+
+def _variants(token: str) -> list[str]:
+    """Spellings of the same bytes that lenient base64 decoders accept."""
+    body, sig = token.split(".")
+    out = [f"{body}==.{sig}", f"{body}.{sig}=", f"{body}.{sig}\n", f"{body}.{sig}!",
+           f"{body}.{sig[:-1]}{sig[-1]}="]
+    # flip an unused low bit of the last character (a 32-byte HMAC leaves 2 spare bits)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(sig[-1])
+    out.append(f"{body}.{sig[:-1]}{alphabet[last ^ 1]}")
+    assert base64.urlsafe_b64decode(out[-1].split(".")[1] + "=") == \
+        base64.urlsafe_b64decode(sig + "=")
+    return out
+
+
+def test_a_link_has_one_spelling_and_variants_get_the_404_of_any_bad_link(http, world):
+    """GIVEN a valid debtor link
+    WHEN it is opened spelt differently (padding, trailing characters, flipped unused bits)
+    THEN each variant gets the same 404 page as any bad link; the canonical one still opens."""
+    _, _, _, path = world
+    token = path.removeprefix("/d/")
+    for bad in _variants(token):
+        with pytest.raises(links.LinkNotFound):
+            links.verify(bad, FIXED_NOW)
+    reference = http.http.get("/d/12345").body
+    for bad in _variants(token)[:2] + _variants(token)[3:]:  # "\n" cannot travel in a path
+        r = http.http.get("/d/" + bad.replace("!", "%21"))
+        assert r.status_code == 404 and r.body == reference, bad
+    assert http.http.get(path).status_code == 200
+
+
+def test_429_on_the_debtor_page_says_when_to_retry(http, world, monkeypatch):
+    """GIVEN a link opened more often than its per-minute limit
+    WHEN the limit is passed
+    THEN 429 carries Retry-After: the seconds until the minute turns (1-60)."""
+    _, _, _, path = world
+    monkeypatch.setenv("RECOUP_LINK_RATE_PER_TOKEN", "1")
+    assert http.http.get(path).status_code == 200
+    r = http.http.get(path)
+    assert r.status_code == 429
+    assert 1 <= int(r.headers["Retry-After"]) <= 60

@@ -111,7 +111,7 @@ def test_same_event_delivered_twice_at_once_applies_one_payment(http, world, hea
     serialise_moto_writes(monkeypatch)
     event = session_event("checkout.session.completed", event_id="evt_dup", agency_id=a.agency_id,
                           client_id=a.client_id, debtor_id=d["id"], amount=10000)
-    payload, header = signed(event)
+    payload, header = signed(event, timestamp=int(FIXED_NOW.timestamp()))
     results, barrier = [], threading.Barrier(2)
 
     def deliver():

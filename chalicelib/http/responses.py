@@ -1,0 +1,127 @@
+"""JSON schemas of the API's success bodies (what each service's render returns), for the
+OpenAPI document; the schemathesis test checks every response against them."""
+from __future__ import annotations
+
+S = {"type": "string"}
+S_ = {"type": ["string", "null"]}
+I = {"type": "integer"}
+I_ = {"type": ["integer", "null"]}
+B = {"type": "boolean"}
+B_ = {"type": ["boolean", "null"]}
+O_ = {"type": ["object", "null"]}
+A = {"type": "array"}
+
+
+def obj(props: dict, *, optional: tuple[str, ...] = ()) -> dict:
+    """An object with these properties, all present unless named optional; more may come."""
+    return {"type": "object", "required": [k for k in props if k not in optional],
+            "properties": props}
+
+
+def page(item: dict) -> dict:
+    return obj({"items": {"type": "array", "items": item}, "next_cursor": S_})
+
+
+def strings() -> dict:
+    return {"type": "array", "items": S}
+
+
+USER = obj({"id": S, "email": S, "name": S, "role": {"enum": ["admin", "specialist",
+                                                                 "client_viewer"]},
+            "client_id": S_, "active": B_})
+CLIENT = obj({"id": S, "name": S, "brand_name": S, "sender_email": S, "reply_to": S_,
+              "timezone": S, "country": S, "currency": S, "specialist_ids": strings(),
+              "settings": {"type": "object"}, "created_at": S, "updated_at": S, "version": I_})
+ARCHIVED = obj({"id": S, "archived": B})
+CONTACT = obj({"id": S, "role": S, "name": S_, "email": S_, "phone": S_, "timezone": S_,
+               "preferred_channel": S, "opted_out": strings(), "notes": S_})
+DELETED = obj({"id": S, "deleted": B})
+DEBTOR = obj({"id": S, "account_ref": S, "name": S, "kind": S, "notes": S_, "currency": S,
+              "timezone": S_, "country": S_, "segment": S_, "status": S, "balance_minor": I,
+              "overdue_minor": I, "credit_minor": I, "open_invoices": I, "oldest_due": S_,
+              "paused_until": S_, "next_action_at": S_, "version": I_})
+DEBTOR_WITH_CONTACTS = {**DEBTOR, "required": [*DEBTOR["required"], "contacts"],
+                        "properties": {**DEBTOR["properties"],
+                                       "contacts": {"type": "array", "items": CONTACT}}}
+INVOICE = obj({"id": S, "debtor_id": S, "number": S, "reference": S_, "issue_date": S,
+               "due_date": S, "currency": S, "total_minor": I, "balance_minor": I,
+               "status": S, "dispute": O_, "version": I_})
+ENTRY = obj({"id": S, "at": S, "kind": S, "actor": S_, "summary": S_, "data": O_})
+PAYMENT = obj({"id": S, "kind": S, "amount_minor": I, "currency": S},
+              optional=())
+LINK = obj({"url": S})
+REVOKED = obj({"revoked": B})
+TASK = obj({"id": S, "client_id": S, "debtor_id": S, "debtor_name": S_, "status": S,
+            "score": I, "why": A, "reasons": A, "due_at": S_, "callback_at": S_,
+            "claimed_by": S_, "claim_expires": S_, "timezone": S_, "callable_now": B,
+            "callable_from": S_, "not_callable_because": S_})
+DISPUTE = obj({"id": S, "invoice_id": S, "invoice_number": S_, "reason": S, "detail": S_,
+               "owner": S_, "status": S, "credit_minor": I, "history": A, "created_at": S,
+               "updated_at": S_})
+PROMISE = obj({"id": S, "amount_minor": I, "currency": S, "promised_for": S, "deadline": S_,
+               "status": S, "paid_minor": I, "taken_by": S_, "created_at": S})
+PLAN = obj({"id": S, "status": S, "currency": S, "total_minor": I, "paid_minor": I,
+            "interval": S, "source": S_, "instalments": A, "broken_instalment": I_,
+            "created_at": S})
+CHARGE = obj({"id": S, "key": S_, "invoice_id": S_, "kind": S_, "amount_minor": I,
+              "currency": S, "description": S_, "status": S, "period_start": S_,
+              "period_end": S_, "waived": {}})
+ESCALATION = obj({"id": S, "debtor_id": S, "debtor_name": S_, "status": S, "rules": A,
+                  "amount_minor": I, "currency": S, "decided_by": S_, "decided_at": S_,
+                  "decision_note": S_, "case": O_, "created_at": S})
+
+C = "/v1/clients/{client_id}"
+D = C + "/debtors/{debtor_id}"
+E = C + "/escalations/{escalation_id}"
+T = C + "/tasks/{task_id}"
+
+# (method, path) -> success body. Kept here, beside the shapes, rather than on each route;
+# tests/functional/test_openapi_document.py fails when a JSON operation has none.
+RESPONSES: dict[tuple[str, str], dict] = {
+    ("GET", "/v1/me"): USER,
+    ("GET", "/v1/users"): page(USER),
+    ("POST", "/v1/users"): USER,
+    ("GET", "/v1/clients"): page(CLIENT),
+    ("POST", "/v1/clients"): CLIENT,
+    ("GET", C): CLIENT,
+    ("PATCH", C): CLIENT,
+    ("DELETE", C): ARCHIVED,
+    ("GET", C + "/debtors"): page(DEBTOR),
+    ("POST", C + "/debtors"): DEBTOR,
+    ("GET", D): DEBTOR_WITH_CONTACTS,
+    ("PATCH", D): DEBTOR,
+    ("GET", D + "/contacts"): page(CONTACT),
+    ("POST", D + "/contacts"): CONTACT,
+    ("PATCH", D + "/contacts/{contact_id}"): CONTACT,
+    ("DELETE", D + "/contacts/{contact_id}"): DELETED,
+    ("GET", D + "/invoices"): page(INVOICE),
+    ("POST", D + "/invoices"): INVOICE,
+    ("GET", D + "/invoices/{invoice_id}"): INVOICE,
+    ("PATCH", D + "/invoices/{invoice_id}"): INVOICE,
+    ("GET", C + "/invoices"): page(INVOICE),
+    ("GET", D + "/timeline"): page(ENTRY),
+    ("POST", D + "/notes"): ENTRY,
+    ("GET", D + "/payments"): page(PAYMENT),
+    ("GET", D + "/plans"): page(PLAN),
+    ("GET", D + "/charges"): page(CHARGE),
+    ("POST", D + "/link"): LINK,
+    ("POST", D + "/link/revoke-all"): REVOKED,
+    ("GET", "/v1/tasks"): page(TASK),
+    ("POST", "/v1/tasks/next"): TASK,
+    ("GET", C + "/tasks"): page(TASK),
+    ("POST", C + "/tasks/next"): TASK,
+    ("GET", T): TASK,
+    ("POST", T + "/release"): TASK,
+    ("POST", D + "/tasks"): TASK,
+    ("GET", D + "/promises"): page(PROMISE),
+    ("GET", D + "/disputes"): page(DISPUTE),
+    ("POST", D + "/disputes"): DISPUTE,
+    ("PATCH", D + "/disputes/{dispute_id}"): DISPUTE,
+    ("GET", C + "/escalations"): page(ESCALATION),
+    ("POST", C + "/escalations/evaluate"): page(ESCALATION),
+    ("GET", E): ESCALATION,
+    ("POST", E + "/decision"): ESCALATION,
+    ("PATCH", E + "/case"): ESCALATION,
+    ("GET", "/v1/portal/escalations"): page(ESCALATION),
+    ("POST", "/v1/portal/escalations/{escalation_id}/decision"): ESCALATION,
+}
