@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 
+from chalicelib.kernel import claims
 from chalicelib.kernel.clock import iso
 from chalicelib.kernel.errors import RecoupError, ValidationFailed
 from chalicelib.payments import stripe_gateway as gw
@@ -69,24 +70,14 @@ def handle(raw_body: bytes | str, signature: str | None, now: datetime) -> dict:
 
 
 def _claim(key: str, now: datetime) -> bool:
-    """True if this delivery may act; False for a finished duplicate; Busy if in progress."""
-    try:
-        ClaimModel(key, status="claimed", created_at=iso(now)).save(
-            condition=ClaimModel.claim_key.does_not_exist())
+    """True if this delivery may act; False for a finished duplicate; Busy if in progress
+    (a claim older than BUSY_FOR is taken over: its worker died)."""
+    won, item = claims.take(key, now, lease=BUSY_FOR)
+    if won:
         return True
-    except PutError:
-        pass
-    item = ClaimModel.get(key, consistent_read=True)
     if item.status == "done":
         return False
-    if item.created_at > iso(now - BUSY_FOR):
-        raise Busy(key)
-    try:  # take over a stale claim, once
-        ClaimModel(key, status="claimed", created_at=iso(now)).save(
-            condition=ClaimModel.created_at == item.created_at)
-    except PutError:
-        raise Busy(key) from None
-    return True
+    raise Busy(key)
 
 
 def _ids(meta: dict) -> tuple[str, str, str]:

@@ -5,16 +5,14 @@ import calendar
 import logging
 from datetime import date, datetime
 
-from pynamodb.exceptions import PutError
-
-from chalicelib.kernel import templating
-from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.kernel import claims, templating
+from chalicelib.kernel.clock import utcnow
 from chalicelib.kernel.money import format_money
 from chalicelib.reporting import reports
 from chalicelib.reporting import store as report_store
 from chalicelib.reporting.client_portal import brand_colour
 from chalicelib.kernel.settings import get_settings
-from chalicelib.store.models import ClaimModel, ClientModel, UserModel
+from chalicelib.store.models import ClientModel, UserModel
 from chalicelib.reporting.models import ReportModel
 
 log = logging.getLogger("recoup.report_emails")
@@ -70,20 +68,18 @@ def send_one(agency_id: str, client_id: str, month: str, as_of: date, now: datet
         return False
     context = _context(client, reports.build(client, as_of), month)  # before claiming
     key = f"{agency_id}#report-email#{client_id}#{month}"
-    try:
-        ClaimModel(key, status="claimed", created_at=iso(now)).save(
-            condition=ClaimModel.claim_key.does_not_exist())
-    except PutError:
+    won, claim = claims.take(key, now)
+    if not won:
         return False
     brand = client.brand_name or client.name
     reply = {"ReplyToAddresses": [client.reply_to]} if client.reply_to else {}
     try:
         result = _send(ses, client, brand, to, context, reply)
     except Exception:
-        # SES refused it, so nothing went out: release the claim so the next run retries.
-        ClaimModel(key).delete()
+        # SES refused it, so nothing went out: a failed claim is taken again next run.
+        claims.settle(claim, "failed", now)
         raise
-    _finish(key, result, to)
+    claims.settle(claim, "done", now, message_id=result.get("MessageId"), to=len(to))
     return True
 
 
@@ -95,13 +91,6 @@ def _send(ses, client: ClientModel, brand: str, to: list[str], context: dict, re
                               "email/monthly_report.txt").render(**context)},
                           "Html": {"Data": templating.environment().get_template(
                               "email/monthly_report.html").render(**context)}}}, **reply)
-
-
-def _finish(key: str, result: dict, to: list[str]) -> None:
-    claim = ClaimModel.get(key)
-    claim.status, claim.updated_at = "done", iso(utcnow())
-    claim.result = {"message_id": result.get("MessageId"), "to": len(to)}
-    claim.save()
 
 
 def _context(client: ClientModel, report: dict, month: str) -> dict:
