@@ -59,14 +59,14 @@ def make_tenant(agency_id: str) -> Tenant:
               role="admin", created_at="2026-11-01T00:00:00Z").save()
     admin = Principal(agency_id, admin_id, "admin")
     spec = clients.create_user(admin, UserIn(email=f"sam@{agency_id}.example.com", name="Sam",
-                                             role="specialist"))
+                                             role="specialist"), now=FIXED_NOW)
     other = clients.create_user(admin, UserIn(email=f"oz@{agency_id}.example.com", name="Oz",
-                                              role="specialist"))
+                                              role="specialist"), now=FIXED_NOW)
     client = clients.create_client(admin, ClientIn(
         name="Acme Ltd", sender_email=f"ar@acme-{agency_id}.example.com",
-        specialist_ids=[spec["id"]]))
+        specialist_ids=[spec["id"]]), now=FIXED_NOW)
     viewer = clients.create_user(admin, UserIn(email=f"cfo@{agency_id}.example.com", name="Cy",
-                                               role="client_viewer", client_id=client["id"]))
+                                               role="client_viewer", client_id=client["id"]), now=FIXED_NOW)
     return Tenant(agency_id, _token(agency_id, admin_id, "admin"),
                   _token(agency_id, spec["id"], "specialist"),
                   _token(agency_id, other["id"], "specialist"), client["id"],
@@ -110,6 +110,12 @@ def bearer(token: str, **extra: str) -> dict:
 
 
 FIXED_NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def now() -> datetime:
+    """The one time tests run at: pass it to every use case (`now=now`); never the machine's."""
+    return FIXED_NOW
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -12,7 +12,7 @@ from pynamodb.exceptions import PutError
 
 from chalicelib.dunning import channels
 from chalicelib.dunning.channels import Message, Sent
-from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.kernel.clock import iso
 from chalicelib.dunning.cadence import PlannedTouch
 from chalicelib.dunning import messages, planner as dunning_plan, scheduling
 from chalicelib.kernel import claims, events
@@ -112,7 +112,7 @@ def _deliver(acc: Account, touch: PlannedTouch, route: Route, key: str,
     contact_name = route.contact.name if route.contact is not None else None
     if touch.channel == "call":
         events.publish("call_task_needed", agency_id=agency_id, client_id=client_id,
-                       debtor_id=debtor_id, reason="cadence_step", due_at=iso(now),
+                       debtor_id=debtor_id, reason="cadence_step", due_at=iso(now), at=iso(now),
                        details={"step": touch.occurrence_key, "template": touch.template,
                                 "tone": touch.tone, "invoice_ids": list(touch.invoice_ids),
                                 "phone": route.address})
@@ -189,7 +189,7 @@ def _already_claimed(acc: Account, touch: PlannedTouch, claim: ClaimModel, now: 
                             actor=ACTOR, at=now, data={"claim_key": claim.claim_key,
                                                        "channel": touch.channel})
             events.publish("call_task_needed", agency_id=agency_id, client_id=client_id,
-                           debtor_id=debtor_id, reason="touch_outcome_unknown", due_at=iso(now),
+                           debtor_id=debtor_id, reason="touch_outcome_unknown", due_at=iso(now), at=iso(now),
                            details={"claim_key": claim.claim_key, "channel": touch.channel})
             claims.settle(claim, "unknown", now)
     _apply_touch(acc, touch, now, rts)
@@ -238,13 +238,13 @@ def _close_channel(contact: ContactModel, channel: str, now: datetime) -> None:
 
 # ------------------------------------------------------------------- the queue consumer
 
-def handle(body: str, now: datetime | None = None) -> str:
+def handle(body: str, now: datetime) -> str:
     msg = json.loads(body)
     return dispatch_account(msg["agency_id"], msg["client_id"], msg["debtor_id"],
-                            now or utcnow())
+                            now)
 
 
-def handle_batch(records: list[tuple[str, str]], now: datetime | None = None) -> list[str]:
+def handle_batch(records: list[tuple[str, str]], now: datetime) -> list[str]:
     """Process (body, receipt handle) pairs; returns the receipt handles that failed.
 
     Chalice cannot switch on ReportBatchItemFailures for its event source, so when some

@@ -53,7 +53,7 @@ def _no_channel_left(where: dict, now: datetime, reason: str) -> None:
     if "email" not in left and "sms" not in left:
         events.publish("call_task_needed", agency_id=where["agency_id"],
                        client_id=where["client_id"], debtor_id=where["debtor_id"],
-                       reason=reason, due_at=iso(now), details={"no_channel_left": True})
+                       reason=reason, due_at=iso(now), at=iso(now), details={"no_channel_left": True})
 
 
 def ses_notification(message: str, now: datetime) -> dict:
@@ -108,7 +108,7 @@ def sms_reply(message: str, now: datetime) -> dict:
         timeline.record(*ids, "sms_reply", f"SMS reply from {phone}: {body[:300]}",
                         actor=ACTOR, at=now, data={"phone": phone, "body": body})
         events.publish("call_task_needed", agency_id=agency_id, client_id=ids[1],
-                       debtor_id=ids[2], reason="sms_reply", due_at=iso(now),
+                       debtor_id=ids[2], reason="sms_reply", due_at=iso(now), at=iso(now),
                        details={"phone": phone, "body": body})
         return {"reply": True}
     suppression.suppress(agency_id, "sms", phone, now, "stop")

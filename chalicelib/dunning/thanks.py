@@ -8,7 +8,7 @@ from babel.dates import format_date
 
 from chalicelib.dunning import channels
 from chalicelib.dunning.channels import Message
-from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.kernel.clock import iso
 from chalicelib.dunning import contact_window as cw
 from chalicelib.dunning import messages
 from chalicelib.kernel import claims, events
@@ -19,7 +19,7 @@ ACTOR = "dunning"
 
 
 def on_payment_applied(*, agency_id: str, client_id: str, debtor_id: str, payment_id: str,
-                       amount_minor: int, currency: str, at: str | None = None,
+                       amount_minor: int, currency: str, at: str | datetime,
                        **_: object) -> None:
     acc = load(agency_id, client_id, debtor_id)
     if acc is None or not (acc.client.settings or {}).get("thank_you", True):
@@ -30,7 +30,7 @@ def on_payment_applied(*, agency_id: str, client_id: str, debtor_id: str, paymen
     route = rts.get("email") or rts.get("sms")
     if route is None:
         return
-    now = utcnow()
+    now = at if isinstance(at, datetime) else datetime.fromisoformat(at.replace("Z", "+00:00"))
     key = f"{agency_id}#thanks#{client_id}#{debtor_id}#{payment_id}"
     won, claim = claims.take(key, now, {"channel": route.channel})
     if not won:

@@ -117,7 +117,7 @@ def _act(agency_id: str, client_id: str, debtor_id: str, action: str, summary: s
     timeline.record(agency_id, client_id, debtor_id, f"debtor_{action}", summary,
                     actor="debtor", data=details, at=now)
     events.publish("debtor_action", agency_id=agency_id, client_id=client_id,
-                   debtor_id=debtor_id, action=action, details=details)
+                   debtor_id=debtor_id, action=action, details=details, at=iso(now))
 
 
 # --- paying ------------------------------------------------------------------------------
@@ -298,7 +298,7 @@ def _cell(value: object) -> str:
 
 
 def statement_csv(agency_id: str, client: ClientModel, debtor: DebtorModel,
-                  now: datetime | None = None) -> str:
+                  now: datetime) -> str:
     """The account as CSV; a download is recorded (when `now` is given) like any action."""
     if now is not None:
         _act(agency_id, client.client_id, debtor.debtor_id, "statement",

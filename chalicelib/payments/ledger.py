@@ -252,7 +252,7 @@ def reverse_payment(agency_id: str, client_id: str, debtor_id: str, *, payment_i
                        allocations=[{"invoice_id": ln["invoice_id"],
                                      "amount_minor": ln["restored_minor"]} for ln in lines])
         events.publish("call_task_needed", agency_id=agency_id, client_id=client_id,
-                       debtor_id=debtor_id, reason=kind, due_at=iso(now),
+                       debtor_id=debtor_id, reason=kind, due_at=iso(now), at=iso(now),
                        details={"payment_id": payment_id, "amount_minor": amount,
                                 "currency": pay.currency, "why": reason})
         return {**render(item), "replayed": False}

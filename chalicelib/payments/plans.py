@@ -198,7 +198,7 @@ def check_plans(now: datetime) -> list[str]:
                         actor="system", data={"plan_id": plan.plan_id}, at=now,
                         entry_id=f"{iso(now)}#plan-broken-{plan.plan_id}")
         events.publish("call_task_needed", agency_id=agency_id, client_id=client_id,
-                       debtor_id=debtor_id, reason="plan_broken", due_at=iso(now),
+                       debtor_id=debtor_id, reason="plan_broken", due_at=iso(now), at=iso(now),
                        details={"plan_id": plan.plan_id, "instalment": number})
         broken.append(plan.plan_id)
     return broken

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pynamodb.exceptions import PutError
 
 from chalicelib.kernel import templating
-from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.kernel.clock import iso
 from chalicelib.kernel.money import format_money
 from chalicelib.reporting import reports
 from chalicelib.reporting.client_portal import brand_colour
@@ -37,9 +37,8 @@ def previous_month(today: date) -> tuple[str, date]:
 
 
 
-def send_all(now: datetime | None = None, ses=None) -> dict:
+def send_all(now: datetime, ses=None) -> dict:
     """Send last month's report to every client's viewers; safe to run again."""
-    now = now or utcnow()
     month, last_day = previous_month(now.date())
     ses = ses or _ses()
     out = {"month": month, "sent": 0, "skipped": 0}
@@ -91,7 +90,7 @@ def send_one(agency_id: str, client_id: str, month: str, as_of: date, now: datet
         # SES refused it, so nothing went out: release the claim so the next run retries.
         ClaimModel(key).delete()
         raise
-    _finish(key, result, to)
+    _finish(key, result, to, now)
     return True
 
 
@@ -105,9 +104,9 @@ def _send(ses, client: ClientModel, brand: str, to: list[str], context: dict, re
                               "email/monthly_report.html").render(**context)}}}, **reply)
 
 
-def _finish(key: str, result: dict, to: list[str]) -> None:
+def _finish(key: str, result: dict, to: list[str], now: datetime) -> None:
     claim = ClaimModel.get(key)
-    claim.status, claim.updated_at = "done", iso(utcnow())
+    claim.status, claim.updated_at = "done", iso(now)
     claim.result = {"message_id": result.get("MessageId"), "to": len(to)}
     claim.save()
 

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from chalice import Blueprint, Response
 
 from chalicelib.kernel import templating
+from chalicelib.kernel.clock import utcnow
 from chalicelib.http.auth import Principal, verify_token
 from chalicelib.kernel.exports import to_csv
 from chalicelib.kernel.errors import RecoupError, Unauthorised
@@ -95,7 +96,8 @@ def home(p: Principal, q: dict):
 
 @page(P)
 def dashboard(p: Principal, q: dict, client_id: str):
-    return html("dashboard.html", **client_portal.dashboard(p, client_id, q.get("as_of")))
+    return html("dashboard.html", **client_portal.dashboard(p, client_id, q.get("as_of"),
+                                                             today=utcnow().date()))
 
 
 @page(P + "/debtors")
@@ -105,12 +107,13 @@ def debtors(p: Principal, q: dict, client_id: str):
 
 @page(P + "/monthly")
 def monthly(p: Principal, q: dict, client_id: str):
-    return html("monthly.html", **client_portal.monthly(p, client_id, q.get("month")))
+    return html("monthly.html", **client_portal.monthly(p, client_id, q.get("month"),
+                                                         today=utcnow().date()))
 
 
 @page(P + "/export/{table}")
 def export(p: Principal, q: dict, client_id: str, table: str):
-    header, rows = client_portal.table(p, client_id, table)
+    header, rows = client_portal.table(p, client_id, table, today=utcnow().date())
     return Response(body=to_csv(header, rows), status_code=200, headers={
         "Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store",
         "Content-Disposition": f'attachment; filename="{table}.csv"'})

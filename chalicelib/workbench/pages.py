@@ -144,7 +144,7 @@ def queue(p):
 @page
 def take_next(p):
     _form()
-    task = tasks.take_next(p)
+    task = tasks.take_next(p, now=utcnow())
     if task is None:
         return _redirect("/w/queue?" + urlencode({"msg": "Nobody in your queue may be called "
                                                           "right now."}))
@@ -174,13 +174,13 @@ def _debtor_view(p: Principal, client_id: str, debtor_id: str, task: dict | None
 def debtor(p, client_id, debtor_id):
     debtors.load_debtor(p, client_id, debtor_id)  # tenancy first, before any task detail
     slot = tasks.open_task_for(p.agency_id, client_id, debtor_id)
-    return _debtor_view(p, client_id, debtor_id, tasks.render(slot) if slot else None)
+    return _debtor_view(p, client_id, debtor_id, tasks.render(slot, utcnow()) if slot else None)
 
 
 @bp.route("/w/clients/{client_id}/tasks/{task_id}", methods=["GET"])
 @page
 def task_page(p, client_id, task_id):
-    task = tasks.get_task(p, client_id, task_id)
+    task = tasks.get_task(p, client_id, task_id, now=utcnow())
     return _debtor_view(p, client_id, task["debtor_id"], task)
 
 
@@ -213,11 +213,12 @@ def _outcome_from_form(form: dict, currency: str, tz: str) -> OutcomeIn:
 @page
 def log_outcome(p, client_id, task_id):
     form = _form()
-    task = tasks.get_task(p, client_id, task_id)
+    now = utcnow()
+    task = tasks.get_task(p, client_id, task_id, now=now)
     client = ClientModel.get(p.agency_id, client_id)
     try:
         data = _outcome_from_form(form, client.currency, task["timezone"] or client.timezone)
-        result = outcomes.log_outcome(p, client_id, task_id, data)
+        result = outcomes.log_outcome(p, client_id, task_id, data, now=now)
     except ValidationFailed as err:
         return _debtor_view(p, client_id, task["debtor_id"], task, errors=err.fields or [
             type("F", (), {"field": "form", "reason": err.message})()], form=form, status=422)

@@ -74,7 +74,7 @@ def test_payments_disputes_and_reimports_move_the_figures_once(acme):
     # re-import the next day in which the client's book shows 400.00 paid on A
     c = _invoice(a, "C")
     invoices.update_invoice(admin, a.client_id, d2, c.invoice_id,
-                            InvoicePatch(status="disputed", reason="pricing"))
+                            InvoicePatch(status="disputed", reason="pricing"), now=FIXED_NOW)
     b = _invoice(a, "B")
     for _ in range(2):
         events.publish("payment_applied", agency_id=a.agency_id, client_id=a.client_id,
@@ -150,11 +150,11 @@ def test_activity_from_other_capabilities_counts_once_per_event(acme):
         events.publish("promise_recorded", agency_id=a.agency_id, client_id=a.client_id,
                        debtor_id=d1, promise_id="pr1", old=None,
                        new={"promised_on": "2026-11-01", "due_date": "2026-11-20",
-                            "amount_minor": 1000, "kept": True})
+                            "amount_minor": 1000, "kept": True}, at="2026-11-25T13:00:00Z")
         events.publish("promise_recorded", agency_id=a.agency_id, client_id=a.client_id,
                        debtor_id=d1, promise_id="pr2", old=None,
                        new={"promised_on": "2026-11-02", "due_date": "2026-11-21",
-                            "amount_minor": 1000, "kept": False})
+                            "amount_minor": 1000, "kept": False}, at="2026-11-25T14:00:00Z")
     # WHEN the client reads November's report
     r = reports.build(client, date(2026, 11, 25))
     # THEN each event counted once
