@@ -118,6 +118,45 @@ def now() -> datetime:
     return FIXED_NOW
 
 
+@pytest.fixture(autouse=True)
+def _one_clock(monkeypatch):
+    """Handlers (HTTP requests, jobs, webhooks) read clock.utcnow(): pin it to the same
+    FIXED_NOW, so no test depends on the machine's date or minute. A test moves it with
+    RECOUP_DEMO_NOW (test_workbench's `now` fixture does)."""
+    monkeypatch.setenv("RECOUP_DEMO_NOW", FIXED_NOW.isoformat())
+    monkeypatch.delenv("RECOUP_CLOCK_FILE", raising=False)
+
+
+# RECOUP_TEST_SHIFT_DAYS=400 runs the whole session with the machine's clock moved that many
+# days ahead (time-machine: datetime.now, time.time, date.today ... in this process, moto
+# and botocore included), to prove nothing depends on the real date. .ci/run does a second
+# run so.
+SHIFT_DAYS = int(os.environ.get("RECOUP_TEST_SHIFT_DAYS") or 0)
+_shift = None
+
+
+def pytest_configure(config):
+    global _shift
+    if SHIFT_DAYS and _shift is None:
+        import time_machine
+        from datetime import timedelta
+
+        _shift = time_machine.travel(timedelta(days=SHIFT_DAYS), tick=True)
+        _shift.start()
+
+
+def pytest_unconfigure(config):
+    global _shift
+    if _shift is not None:
+        _shift.stop()
+        _shift = None
+
+
+def pytest_report_header(config):
+    if SHIFT_DAYS:
+        return f"clock shifted {SHIFT_DAYS} days ahead (RECOUP_TEST_SHIFT_DAYS)"
+
+
 def pytest_terminal_summary(terminalreporter, config):
     """Print the size of the zip tests/infra/test_package.py built (CI logs show it)."""
     factory = getattr(config, "_tmp_path_factory", None)
