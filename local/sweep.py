@@ -76,6 +76,8 @@ def main(argv: list[str]) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
     endpoint = _running_endpoint()
     clock_file = _clock_file() if endpoint else None
+    if clock_file:
+        os.environ["RECOUP_CLOCK_FILE"] = clock_file  # this process reads it too
     if args.back:
         from chalicelib.kernel import clock
 

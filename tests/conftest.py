@@ -119,12 +119,17 @@ def now() -> datetime:
 
 
 @pytest.fixture(autouse=True)
-def _one_clock(monkeypatch):
-    """Handlers (HTTP requests, jobs, webhooks) read clock.utcnow(): pin it to the same
-    FIXED_NOW, so no test depends on the machine's date or minute. A test moves it with
-    RECOUP_DEMO_NOW (test_workbench's `now` fixture does)."""
-    monkeypatch.setenv("RECOUP_DEMO_NOW", FIXED_NOW.isoformat())
-    monkeypatch.delenv("RECOUP_CLOCK_FILE", raising=False)
+def _one_clock(monkeypatch, tmp_path_factory):
+    """Handlers (HTTP requests, jobs, webhooks, the local ticker and pump) read
+    clock.utcnow(): each test starts it at FIXED_NOW and lets it tick from there (entries
+    written one after another still sort in order), so no test depends on the machine's
+    date or minute. A test stops it elsewhere with RECOUP_DEMO_NOW (test_workbench's `now`)."""
+    from chalicelib.kernel import clock
+
+    path = str(tmp_path_factory.getbasetemp() / "clock.json")
+    monkeypatch.delenv("RECOUP_DEMO_NOW", raising=False)
+    monkeypatch.setenv("RECOUP_CLOCK_FILE", path)
+    clock.write_travel(path, offset_seconds=FIXED_NOW.timestamp() - clock.wall_seconds())
 
 
 # RECOUP_TEST_SHIFT_DAYS=400 runs the whole session with the machine's clock moved that many

@@ -138,7 +138,7 @@ def test_no_thank_you_when_the_client_switched_it_off(tenant):
 
     events.publish("payment_applied", agency_id=tenant.agency_id, client_id=tenant.client_id,
                    debtor_id=debtor(tenant, "L6").debtor_id, payment_id="pay-2",
-                   amount_minor=100, currency="GBP", allocations=[], source="link", at=None)
+                   amount_minor=100, currency="GBP", allocations=[], source="link", at=NOW)
     assert sent_emails("ap@l6.example.com") == []
 
 
