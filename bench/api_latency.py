@@ -20,6 +20,7 @@ def run(full: bool = False) -> None:
 
     from app import app
     from chalicelib.http.auth import Principal, mint_token
+    from chalicelib.kernel.clock import utcnow
     from chalicelib.http.schemas import ClientIn
     from chalicelib.agency import clients
     from chalicelib.book.importer import import_book
@@ -30,11 +31,11 @@ def run(full: bool = False) -> None:
     size = 100_000 if full else int(os.environ.get("RECOUP_BENCH_LATENCY", "10000"))
     admin = Principal("bench-latency", "bench", "admin")
     c = clients.create_client(admin, ClientIn(name="Big Book Ltd",
-                                               sender_email="ar@big.example.com"))
+                                               sender_email="ar@big.example.com"), now=utcnow())
     for part in range(0, size, 20_000):  # in slices: one import per 20k invoices
         import_book(admin.agency_id, c["id"], generate(min(20_000, size - part), seed=part,
                                                        prefix=f"P{part}"),
-                    actor="bench", mode="partial", progress=bar(f"loading {size} invoices"))
+                    actor="bench", mode="partial", progress=bar(f"loading {size} invoices"), now=utcnow())
     debtors = [d.debtor_id for d in DebtorModel.query(f"{admin.agency_id}#{c['id']}")]
     rnd = random.Random(3)
     headers = {"Authorization": "Bearer " + mint_token(get_settings().jwt_secret, admin)}

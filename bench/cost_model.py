@@ -155,15 +155,16 @@ def measure(invoices: int = 1000) -> Measured:
     from bench.books import generate
     from bench.import_book import _tenant
     from chalicelib.book.importer import import_book
+    from chalicelib.kernel.clock import utcnow
 
     agency, client_id = _tenant(f"bench-cost-{invoices}-{time.time_ns()}")
     data = generate(invoices, prefix="COST")
     with _capacity() as first:
         t0 = time.perf_counter()
-        report = import_book(agency, client_id, data, actor="bench")
+        report = import_book(agency, client_id, data, actor="bench", now=utcnow())
         elapsed = time.perf_counter() - t0
     with _capacity() as again:
-        import_book(agency, client_id, data, actor="bench")
+        import_book(agency, client_id, data, actor="bench", now=utcnow())
     # per invoice that landed (rows the importer rejects cost nothing downstream)
     invoices = report["counts"]["invoices_created"]
     assert invoices > 0, report["counts"]

@@ -27,13 +27,13 @@ def _account():
     agency = f"bench-pay-{int(time.time())}"
     AgencyModel(agency, name="Bench", created_at="2026-01-01T00:00:00Z").save()
     admin = Principal(agency, "bench", "admin")
-    c = clients.create_client(admin, ClientIn(name="Bench Ltd", sender_email="ar@b.example.com"))
-    d = debtors.create_debtor(admin, c["id"], DebtorIn(account_ref="B-1", name="Bench Debtor"))
+    c = clients.create_client(admin, ClientIn(name="Bench Ltd", sender_email="ar@b.example.com"), now=utcnow())
+    d = debtors.create_debtor(admin, c["id"], DebtorIn(account_ref="B-1", name="Bench Debtor"), now=utcnow())
     start = utcnow().date() - timedelta(days=90)
     for n in range(INVOICES):
         invoices.create_invoice(admin, c["id"], d["id"], InvoiceIn(
             number=f"B-{n:03d}", issue_date=start + timedelta(days=n),
-            due_date=start + timedelta(days=n + 30), total_minor=1_000_000))
+            due_date=start + timedelta(days=n + 30), total_minor=1_000_000), now=utcnow())
     return agency, c["id"], d["id"]
 
 

@@ -12,6 +12,7 @@ from bench.meter import metered
 
 def _client(agency: str):
     from chalicelib.http.auth import Principal
+    from chalicelib.kernel.clock import utcnow
     from chalicelib.http.schemas import ClientIn
     from chalicelib.agency import clients
     from chalicelib.store.models import ClientModel
@@ -19,20 +20,21 @@ def _client(agency: str):
 
     create_tables()
     c = clients.create_client(Principal(agency, "bench", "admin"),
-                              ClientIn(name="Bench Ltd", sender_email="ar@bench.example.com"))
+                              ClientIn(name="Bench Ltd", sender_email="ar@bench.example.com"), now=utcnow())
     return ClientModel.get(agency, c["id"])
 
 
 def _measure(size: int) -> tuple[int, int, float, tuple[int, int]]:
     from chalicelib.reporting import reports
     from chalicelib.book.importer import import_book
+    from chalicelib.kernel.clock import utcnow
     from chalicelib.store.keys import client_key
     from chalicelib.reporting.models import ReportModel
     from local.progress import bar
 
     client = _client(f"bench-report-{size}")
     import_book(client.agency_id, client.client_id, generate(size), actor="bench",
-                progress=bar(f"seed {size}"))
+                progress=bar(f"seed {size}"), now=utcnow())
     as_of = date(2026, 11, 25)
     stored = list(ReportModel.query(client_key(client.agency_id, client.client_id),
                                     ReportModel.part.startswith("agg#")))

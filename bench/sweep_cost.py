@@ -17,6 +17,7 @@ def _book(agency: str, invoices: int) -> list:
     """Write a client's book straight to the tables (batch writes, no import): every
     account has PER_DEBTOR invoices; DUE accounts are due now, the rest in the future."""
     from chalicelib.http.auth import Principal
+    from chalicelib.kernel.clock import utcnow
     from chalicelib.kernel.clock import iso
     from chalicelib.http.schemas import ClientIn
     from chalicelib.agency import clients
@@ -25,7 +26,7 @@ def _book(agency: str, invoices: int) -> list:
     from chalicelib.store.models import DebtorModel, InvoiceModel
 
     c = clients.create_client(Principal(agency, "bench", "admin"),
-                              ClientIn(name="Bench Ltd", sender_email="ar@bench.example.com"))
+                              ClientIn(name="Bench Ltd", sender_email="ar@bench.example.com"), now=utcnow())
     ckey, stamp = f"{agency}#{c['id']}", iso(NOW)
     due_accounts = []
     with DebtorModel.batch_write() as dw, InvoiceModel.batch_write() as iw:

@@ -58,12 +58,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from chalicelib.kernel.errors import RecoupError
     from chalicelib.book.importer import import_book
+    from chalicelib.kernel.clock import utcnow
     from local.progress import bar
 
     try:
         report = import_book(args.agency, args.client, args.file.read_bytes(), actor="cli",
                              filename=args.file.name, date_order=args.date_order,
-                             mode=args.mode, progress=bar(args.file.name))
+                             mode=args.mode, progress=bar(args.file.name), now=utcnow())
     except RecoupError as err:
         print(json.dumps(err.to_dict(), indent=2), file=sys.stderr)
         return 2

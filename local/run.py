@@ -12,6 +12,8 @@ import threading
 from pathlib import Path
 
 os.environ.setdefault("RECOUP_STAGE", "local")
+# One clock for the whole local stack: handlers, ticker and pump read it; local.sweep moves it.
+CLOCK_FILE = Path(".local/clock.json").resolve()
 
 
 def main() -> int:
@@ -22,6 +24,10 @@ def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request log lines
     logging.getLogger("botocore").setLevel(logging.WARNING)  # endpoint/credential chatter
 
+    from chalicelib.kernel import clock
+
+    os.environ["RECOUP_CLOCK_FILE"] = str(CLOCK_FILE)
+    clock.write_travel(str(CLOCK_FILE))  # a fresh demo starts on the real clock
     port = int(os.environ.get("PORT", "8000"))
     os.environ.setdefault("RECOUP_PUBLIC_URL", f"http://localhost:{port}")
     aws = LocalAWS(int(os.environ["MOTO_PORT"]) if os.environ.get("MOTO_PORT") else None).start()
@@ -33,6 +39,7 @@ def main() -> int:
 
     demo = seed(progress=bar("importing demo books"))
     demo["aws_endpoint"] = os.environ["AWS_ENDPOINT_URL"]  # for `python -m local.sweep`
+    demo["clock_file"] = str(CLOCK_FILE)  # local.sweep travels the running stack's clock
     demo["debtor_link"] = _demo_link(demo)
     state = Path(".local")
     state.mkdir(exist_ok=True)
@@ -61,7 +68,7 @@ Recoup is running.
   demo agency    {demo['clients']}
   tokens         .local/demo.json  (admin, specialist, client_viewer)
   outbox         {base}/outbox   (emails and SMS the dunning workers sent; JSON: /outbox.json)
-  time travel    python -m local.sweep --as-of 2026-12-20T10:00:00Z --days 7
+  time travel    python -m local.sweep --as-of 2026-12-20T10:00:00Z --days 7   (--back: real time)
   debtor page    {demo['debtor_link']}   (local test checkout: no Stripe keys set)
   client portal  {base}/portal/login   (paste: make -s token ROLE=client_viewer; Acme Supplies' viewer)
   reports        {base}/v1/clients/<id>/report?as_of=YYYY-MM-DD   {base}/v1/overview

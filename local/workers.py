@@ -43,6 +43,7 @@ def drain_once(now=None, wait_seconds: int = 0) -> list[str]:
     from chalicelib.kernel import adapters as wiring
     from chalicelib.dunning import dispatch
     from chalicelib.dunning.sweep import queue_url
+    from chalicelib.kernel.clock import utcnow
 
     sqs, url = wiring.aws("sqs"), queue_url()
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
@@ -50,7 +51,8 @@ def drain_once(now=None, wait_seconds: int = 0) -> list[str]:
     outcomes = []
     for m in got:
         try:
-            outcomes.append(dispatch.handle(m["Body"], now))
+            # the same (possibly travelled: local.sweep) clock as the ticker and handlers
+            outcomes.append(dispatch.handle(m["Body"], now if now is not None else utcnow()))
         except Exception:  # noqa: BLE001
             log.exception("dispatch failed; the message will be retried")
             outcomes.append("failed")

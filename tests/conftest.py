@@ -59,14 +59,14 @@ def make_tenant(agency_id: str) -> Tenant:
               role="admin", created_at="2026-11-01T00:00:00Z").save()
     admin = Principal(agency_id, admin_id, "admin")
     spec = clients.create_user(admin, UserIn(email=f"sam@{agency_id}.example.com", name="Sam",
-                                             role="specialist"))
+                                             role="specialist"), now=FIXED_NOW)
     other = clients.create_user(admin, UserIn(email=f"oz@{agency_id}.example.com", name="Oz",
-                                              role="specialist"))
+                                              role="specialist"), now=FIXED_NOW)
     client = clients.create_client(admin, ClientIn(
         name="Acme Ltd", sender_email=f"ar@acme-{agency_id}.example.com",
-        specialist_ids=[spec["id"]]))
+        specialist_ids=[spec["id"]]), now=FIXED_NOW)
     viewer = clients.create_user(admin, UserIn(email=f"cfo@{agency_id}.example.com", name="Cy",
-                                               role="client_viewer", client_id=client["id"]))
+                                               role="client_viewer", client_id=client["id"]), now=FIXED_NOW)
     return Tenant(agency_id, _token(agency_id, admin_id, "admin"),
                   _token(agency_id, spec["id"], "specialist"),
                   _token(agency_id, other["id"], "specialist"), client["id"],
@@ -112,6 +112,60 @@ def bearer(token: str, **extra: str) -> dict:
 FIXED_NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
 
 
+@pytest.fixture
+def now() -> datetime:
+    """The one time tests run at: pass it to every use case (`now=now`); never the machine's."""
+    return FIXED_NOW
+
+
+@pytest.fixture(autouse=True)
+def _one_clock(monkeypatch, tmp_path_factory):
+    """Handlers (HTTP requests, jobs, webhooks, the local ticker and pump) read
+    clock.utcnow(): each test starts it at FIXED_NOW and lets it tick from there (entries
+    written one after another still sort in order), so no test depends on the machine's
+    date or minute. A test stops it elsewhere with RECOUP_DEMO_NOW (test_workbench's `now`)."""
+    from chalicelib.kernel import clock
+
+    path = str(tmp_path_factory.getbasetemp() / "clock.json")
+    monkeypatch.delenv("RECOUP_DEMO_NOW", raising=False)
+    monkeypatch.setenv("RECOUP_CLOCK_FILE", path)
+    clock.write_travel(path, offset_seconds=FIXED_NOW.timestamp() - clock.wall_seconds())
+
+
+# RECOUP_TEST_SHIFT_DAYS=400 runs the whole session with the machine's clock moved that many
+# days ahead (time-machine: datetime.now, time.time, date.today ... in this process, moto
+# and botocore included), to prove nothing depends on the real date. .ci/run does a second
+# run so.
+SHIFT_DAYS = int(os.environ.get("RECOUP_TEST_SHIFT_DAYS") or 0)
+_shift = None
+
+
+def pytest_configure(config):
+    global _shift
+    import time
+
+    # the schemathesis summary written by this run (file times are never shifted)
+    config._recoup_started = time.time()
+    if SHIFT_DAYS and _shift is None:
+        import time_machine
+        from datetime import timedelta
+
+        _shift = time_machine.travel(timedelta(days=SHIFT_DAYS), tick=True)
+        _shift.start()
+
+
+def pytest_unconfigure(config):
+    global _shift
+    if _shift is not None:
+        _shift.stop()
+        _shift = None
+
+
+def pytest_report_header(config):
+    if SHIFT_DAYS:
+        return f"clock shifted {SHIFT_DAYS} days ahead (RECOUP_TEST_SHIFT_DAYS)"
+
+
 def pytest_terminal_summary(terminalreporter, config):
     """Print the size of the zip tests/infra/test_package.py built (CI logs show it)."""
     factory = getattr(config, "_tmp_path_factory", None)
@@ -125,12 +179,6 @@ def pytest_terminal_summary(terminalreporter, config):
     started = getattr(config, "_recoup_started", None)
     if fuzz.exists() and started is not None and fuzz.stat().st_mtime >= started:
         terminalreporter.write_line(fuzz.read_text().splitlines()[0])
-
-
-def pytest_configure(config):
-    import time
-
-    config._recoup_started = time.time()  # the schemathesis summary written by this run
 
 @pytest.fixture
 def atomic_writes(monkeypatch):

@@ -1,10 +1,12 @@
 """Client businesses of an agency, and the agency's users."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from pynamodb.exceptions import PutError
 
 from chalicelib.http.auth import Principal
-from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.kernel.clock import iso
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.http.schemas import ClientIn, ClientPatch, UserIn
 from chalicelib.http.access import load_client, require_admin
@@ -31,15 +33,15 @@ def _check_specialists(agency_id: str, ids: list[str]) -> None:
             raise ValidationFailed.one("specialist_ids", f"user {uid} is not agency staff")
 
 
-def create_client(p: Principal, data: ClientIn) -> dict:
+def create_client(p: Principal, data: ClientIn, *, now: datetime) -> dict:
     require_admin(p)
     _check_specialists(p.agency_id, data.specialist_ids)
-    now = iso(utcnow())
+    stamp = iso(now)
     c = ClientModel(p.agency_id, new_id("c"), name=data.name,
                     brand_name=data.brand_name or data.name, sender_email=data.sender_email,
                     reply_to=data.reply_to, timezone=data.timezone, country=data.country,
                     currency=data.currency, specialist_ids=data.specialist_ids,
-                    settings=data.settings, created_at=now, updated_at=now)
+                    settings=data.settings, created_at=stamp, updated_at=stamp)
     c.save(condition=ClientModel.client_id.does_not_exist())
     return render(c)
 
@@ -59,7 +61,7 @@ def get_client(p: Principal, client_id: str) -> dict:
     return render(load_client(p, client_id))
 
 
-def update_client(p: Principal, client_id: str, patch: ClientPatch) -> dict:
+def update_client(p: Principal, client_id: str, patch: ClientPatch, *, now: datetime) -> dict:
     require_admin(p)
     c = load_client(p, client_id)
     changes = patch.model_dump(exclude_unset=True)
@@ -69,7 +71,7 @@ def update_client(p: Principal, client_id: str, patch: ClientPatch) -> dict:
         if k == "settings":
             v = {**(c.settings or {}), **v}
         setattr(c, k, v)
-    c.updated_at = iso(utcnow())
+    c.updated_at = iso(now)
     try:
         c.save()
     except PutError as exc:
@@ -77,11 +79,11 @@ def update_client(p: Principal, client_id: str, patch: ClientPatch) -> dict:
     return render(c)
 
 
-def archive_client(p: Principal, client_id: str) -> dict:
+def archive_client(p: Principal, client_id: str, *, now: datetime) -> dict:
     require_admin(p)
     c = load_client(p, client_id)
     c.archived = True
-    c.updated_at = iso(utcnow())
+    c.updated_at = iso(now)
     c.save()
     return {"id": client_id, "archived": True}
 
@@ -91,7 +93,7 @@ def render_user(u: UserModel) -> dict:
             "client_id": u.client_id, "active": u.active}
 
 
-def create_user(p: Principal, data: UserIn) -> dict:
+def create_user(p: Principal, data: UserIn, *, now: datetime) -> dict:
     require_admin(p)
     if data.client_id:
         try:
@@ -99,7 +101,7 @@ def create_user(p: Principal, data: UserIn) -> dict:
         except ClientModel.DoesNotExist:
             raise ValidationFailed.one("client_id", "no such client in your agency") from None
     u = UserModel(p.agency_id, new_id("u"), email=data.email, name=data.name, role=data.role,
-                  client_id=data.client_id, created_at=iso(utcnow()))
+                  client_id=data.client_id, created_at=iso(now))
     u.save(condition=UserModel.user_id.does_not_exist())
     return render_user(u)
 

@@ -1,10 +1,12 @@
 """Debtor accounts of a client and their contacts."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from pynamodb.exceptions import PutError
 
 from chalicelib.http.auth import Principal
-from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.kernel.clock import iso
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.http.schemas import ContactIn, ContactPatch, DebtorIn, DebtorPatch
 from chalicelib.store import accounts, timeline
@@ -38,21 +40,21 @@ def load_debtor(p: Principal, client_id: str, debtor_id: str) -> tuple[ClientMod
         raise NotFound("debtor") from None
 
 
-def create_debtor(p: Principal, client_id: str, data: DebtorIn) -> dict:
+def create_debtor(p: Principal, client_id: str, data: DebtorIn, *, now: datetime) -> dict:
     require_staff(p)
     client = load_client(p, client_id)
     did = debtor_id_for(p.agency_id, client_id, data.account_ref)
-    now = iso(utcnow())
+    stamp = iso(now)
     d = DebtorModel(client_key(p.agency_id, client_id), did, account_ref=data.account_ref,
                     name=data.name, kind=data.kind, notes=data.notes,
                     currency=data.currency or client.currency, timezone=data.timezone,
-                    country=data.country, segment=data.segment, created_at=now, updated_at=now)
+                    country=data.country, segment=data.segment, created_at=stamp, updated_at=stamp)
     try:
         d.save(condition=DebtorModel.debtor_id.does_not_exist())
     except PutError:
         raise Conflict(f"a debtor with account_ref {data.account_ref!r} exists") from None
     timeline.record(p.agency_id, client_id, did, "debtor_created", f"Account {d.account_ref} created",
-                    actor=p.user_id)
+                    actor=p.user_id, at=now)
     return render(d)
 
 
@@ -78,7 +80,8 @@ def get_debtor(p: Principal, client_id: str, debtor_id: str) -> dict:
     return out
 
 
-def update_debtor(p: Principal, client_id: str, debtor_id: str, patch: DebtorPatch) -> dict:
+def update_debtor(p: Principal, client_id: str, debtor_id: str, patch: DebtorPatch, *,
+                  now: datetime) -> dict:
     require_staff(p)
     _, d = load_debtor(p, client_id, debtor_id)
     changes = patch.model_dump(exclude_unset=True)
@@ -87,27 +90,29 @@ def update_debtor(p: Principal, client_id: str, debtor_id: str, patch: DebtorPat
             setattr(debtor, k, v)
 
     try:
-        d = accounts.save_account(d, utcnow(), change)
+        d = accounts.save_account(d, now, change)
     except PutError as exc:
         raise Conflict("debtor changed meanwhile; reload and retry") from exc
     if changes:
         timeline.record(p.agency_id, client_id, debtor_id, "debtor_updated",
                         "Account details changed: " + ", ".join(sorted(changes)),
-                        actor=p.user_id, data={"changes": {k: str(v) for k, v in changes.items()}})
+                        actor=p.user_id, data={"changes": {k: str(v) for k, v in changes.items()}}, at=now)
     return render(d)
 
 
-def add_contact(p: Principal, client_id: str, debtor_id: str, data: ContactIn) -> dict:
+def add_contact(p: Principal, client_id: str, debtor_id: str, data: ContactIn, *,
+                now: datetime) -> dict:
     require_staff(p)
     load_debtor(p, client_id, debtor_id)
-    now = iso(utcnow())
+    stamp = iso(now)
     c = ContactModel(debtor_key(p.agency_id, client_id, debtor_id), new_id("k"), role=data.role,
                      name=data.name, email=data.email, phone=data.phone, timezone=data.timezone,
                      preferred_channel=data.preferred_channel, opted_out=set(data.opted_out),
-                     notes=data.notes, created_at=now, updated_at=now)
+                     notes=data.notes, created_at=stamp, updated_at=stamp)
     c.save(condition=ContactModel.contact_id.does_not_exist())
     timeline.record(p.agency_id, client_id, debtor_id, "contact_added",
-                    f"Contact {data.name or data.email or data.phone} added", actor=p.user_id)
+                    f"Contact {data.name or data.email or data.phone} added", actor=p.user_id,
+                    at=now)
     return render_contact(c)
 
 
@@ -126,7 +131,7 @@ def _load_contact(p: Principal, client_id: str, debtor_id: str, contact_id: str)
 
 
 def update_contact(p: Principal, client_id: str, debtor_id: str, contact_id: str,
-                   patch: ContactPatch) -> dict:
+                   patch: ContactPatch, *, now: datetime) -> dict:
     require_staff(p)
     c = _load_contact(p, client_id, debtor_id, contact_id)
     changes = patch.model_dump(exclude_unset=True)
@@ -134,30 +139,33 @@ def update_contact(p: Principal, client_id: str, debtor_id: str, contact_id: str
         setattr(c, k, set(v) if k == "opted_out" else v)
     if not c.email and not c.phone:
         raise ValidationFailed.one("email", "a contact needs an email or a phone")
-    c.updated_at = iso(utcnow())
+    c.updated_at = iso(now)
     try:
         c.save()
     except PutError as exc:
         raise Conflict("contact changed meanwhile; reload and retry") from exc
     timeline.record(p.agency_id, client_id, debtor_id, "contact_updated",
-                    "Contact changed: " + ", ".join(sorted(changes)), actor=p.user_id)
+                    "Contact changed: " + ", ".join(sorted(changes)), actor=p.user_id,
+                    at=now)
     return render_contact(c)
 
 
-def delete_contact(p: Principal, client_id: str, debtor_id: str, contact_id: str) -> dict:
+def delete_contact(p: Principal, client_id: str, debtor_id: str, contact_id: str, *,
+                   now: datetime) -> dict:
     require_staff(p)
     c = _load_contact(p, client_id, debtor_id, contact_id)
     c.delete()
     timeline.record(p.agency_id, client_id, debtor_id, "contact_removed",
                     f"Contact {c.name or c.email or c.phone} removed", actor=p.user_id,
-                    data=render_contact(c))
+                    data=render_contact(c), at=now)
     return {"id": contact_id, "deleted": True}
 
 
-def add_note(p: Principal, client_id: str, debtor_id: str, text: str) -> dict:
+def add_note(p: Principal, client_id: str, debtor_id: str, text: str, *, now: datetime) -> dict:
     require_staff(p)
     load_debtor(p, client_id, debtor_id)
-    return timeline.record(p.agency_id, client_id, debtor_id, "note", text, actor=p.user_id)
+    return timeline.record(p.agency_id, client_id, debtor_id, "note", text, actor=p.user_id,
+                           at=now)
 
 
 def get_timeline(p: Principal, client_id: str, debtor_id: str, *, limit: int,

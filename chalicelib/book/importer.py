@@ -24,7 +24,7 @@ from datetime import datetime
 
 from pynamodb.exceptions import PutError
 
-from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.kernel.clock import iso
 from chalicelib.book.rows import BookFormatError, BookRow, ParsedBook, RowError, parse_book
 from chalicelib.book.invoice_rules import OWED, status_for_balance
 from chalicelib.kernel.money import format_money
@@ -115,7 +115,7 @@ def _seconds_left(lease, now: datetime) -> int:
 
 def import_book(agency_id: str, client_id: str, data: bytes, *, actor: str,
                 filename: str | None = None, date_order: str | None = None,
-                mode: str = "full", now: datetime | None = None,
+                mode: str = "full", now: datetime,
                 progress: Progress = _noop) -> dict:
     """Import a book under the client's import lease. A re-run of the same file after an
     import died part-way finishes that import (same id, same instant, same counts), so the
@@ -124,7 +124,6 @@ def import_book(agency_id: str, client_id: str, data: bytes, *, actor: str,
         raise ValidationFailed.one("mode", "must be 'full' (the whole book) or 'partial'")
     if date_order is not None and date_order.upper() not in ("DMY", "MDY", "YMD"):
         raise ValidationFailed.one("date_order", "must be DMY, MDY or YMD")
-    now = now or utcnow()
     try:
         client = ClientModel.get(agency_id, client_id)
     except ClientModel.DoesNotExist:

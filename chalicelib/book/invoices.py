@@ -1,12 +1,12 @@
 """Invoices of a debtor: create, change status (dispute, hold, write-off), list."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pynamodb.exceptions import PutError
 
 from chalicelib.http.auth import Principal
-from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.kernel.clock import iso
 from chalicelib.book.invoice_rules import OWED, status_for_balance
 from chalicelib.kernel.money import format_money
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
@@ -65,7 +65,8 @@ def new_invoice(agency_id: str, client_id: str, debtor_id: str, *, number: str,
     return inv
 
 
-def create_invoice(p: Principal, client_id: str, debtor_id: str, data: InvoiceIn) -> dict:
+def create_invoice(p: Principal, client_id: str, debtor_id: str, data: InvoiceIn, *,
+                   now: datetime) -> dict:
     require_staff(p)
     client, debtor = load_debtor(p, client_id, debtor_id)
     currency = data.currency or debtor.currency or client.currency
@@ -77,23 +78,22 @@ def create_invoice(p: Principal, client_id: str, debtor_id: str, data: InvoiceIn
                       reference=data.reference, issue_date=data.issue_date,
                       due_date=data.due_date, currency=currency, total_minor=data.total_minor,
                       balance_minor=data.total_minor if data.balance_minor is None
-                      else data.balance_minor, now=iso(utcnow()))
+                      else data.balance_minor, now=iso(now))
     try:
         inv.save(condition=InvoiceModel.invoice_id.does_not_exist())
     except PutError:
         raise Conflict(f"invoice number {data.number!r} already exists for this client") from None
     events.publish("invoice_changed", agency_id=p.agency_id, client_id=client_id,
-                   debtor_id=debtor_id, invoice_id=inv.invoice_id, old=None, new=state(inv),
-                   at=inv.updated_at)
-    _refresh_debtor(debtor)
+                   debtor_id=debtor_id, invoice_id=inv.invoice_id, old=None, new=state(inv), at=now)
+    _refresh_debtor(debtor, now)
     timeline.record(p.agency_id, client_id, debtor_id, "invoice_added",
                     f"Invoice {inv.number} added: {format_money(int(inv.total_minor), currency)} "
-                    f"due {inv.due_date}", actor=p.user_id, data={"invoice_id": inv.invoice_id})
+                    f"due {inv.due_date}", actor=p.user_id, data={"invoice_id": inv.invoice_id}, at=now)
     return render(inv)
 
 
-def _refresh_debtor(debtor: DebtorModel) -> None:
-    accounts.save_account(debtor, utcnow())
+def _refresh_debtor(debtor: DebtorModel, now: datetime) -> None:
+    accounts.save_account(debtor, now)
 
 
 def _load(p: Principal, client_id: str, debtor_id: str, invoice_id: str):
@@ -110,7 +110,7 @@ def get_invoice(p: Principal, client_id: str, debtor_id: str, invoice_id: str) -
 
 
 def update_invoice(p: Principal, client_id: str, debtor_id: str, invoice_id: str,
-                   patch: InvoicePatch) -> dict:
+                   patch: InvoicePatch, *, now: datetime) -> dict:
     require_staff(p)
     _, debtor, inv = _load(p, client_id, debtor_id, invoice_id)
     changes = patch.model_dump(exclude_unset=True)
@@ -130,28 +130,27 @@ def update_invoice(p: Principal, client_id: str, debtor_id: str, invoice_id: str
         inv.status = new_status if new_status != "open" else status_for_balance(
             int(inv.total_minor), int(inv.balance_minor))
         if new_status == "disputed":
-            inv.dispute = {"reason": reason, "opened_at": iso(utcnow()), "by": p.user_id}
+            inv.dispute = {"reason": reason, "opened_at": iso(now), "by": p.user_id}
         elif old_status == "disputed":
-            inv.dispute = {**(inv.dispute or {}), "closed_at": iso(utcnow())}
+            inv.dispute = {**(inv.dispute or {}), "closed_at": iso(now)}
         if new_status == "written_off":
             inv.balance_minor = 0
     index_fields(inv)
-    inv.updated_at = iso(utcnow())
+    inv.updated_at = iso(now)
     try:
         inv.save()
     except PutError as exc:
         raise Conflict("invoice changed meanwhile; reload and retry") from exc
     events.publish("invoice_changed", agency_id=p.agency_id, client_id=client_id,
-                   debtor_id=debtor_id, invoice_id=invoice_id, old=before, new=state(inv),
-                   at=inv.updated_at)
-    _refresh_debtor(debtor)
+                   debtor_id=debtor_id, invoice_id=invoice_id, old=before, new=state(inv), at=now)
+    _refresh_debtor(debtor, now)
     what = ", ".join(sorted(changes))
     if new_status and new_status != old_status:
         what = f"status {old_status} → {inv.status}" + (f" ({reason})" if reason else "") + (
             f"; {what}" if what else "")
     timeline.record(p.agency_id, client_id, debtor_id, "invoice_updated",
                     f"Invoice {inv.number}: {what}", actor=p.user_id,
-                    data={"invoice_id": invoice_id})
+                    data={"invoice_id": invoice_id}, at=now)
     return render(inv)
 
 

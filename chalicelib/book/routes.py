@@ -5,6 +5,7 @@ import base64
 
 from chalice import Blueprint
 
+from chalicelib.kernel.clock import utcnow
 from chalicelib.kernel.errors import ValidationFailed
 from chalicelib.http.authorizer import bearer
 from chalicelib.http.edge import UPLOAD_MAX_BYTES, endpoint, error_response, query_params
@@ -51,7 +52,7 @@ def list_users(p):
 @endpoint(bp, "/v1/users", "POST", summary="Create a user (admin)", body=UserIn, status=201,
           authorizer=bearer)
 def create_user(p, data):
-    return clients.create_user(p, data)
+    return clients.create_user(p, data, now=utcnow())
 
 
 @endpoint(bp, "/v1/clients", summary="List clients you may work", query=PAGE,
@@ -64,7 +65,7 @@ def list_clients(p):
 @endpoint(bp, "/v1/clients", "POST", summary="Onboard a client business (admin)", body=ClientIn,
           status=201, authorizer=bearer)
 def create_client(p, data):
-    return clients.create_client(p, data)
+    return clients.create_client(p, data, now=utcnow())
 
 
 @endpoint(bp, C, summary="A client", authorizer=bearer)
@@ -75,12 +76,12 @@ def get_client(p, client_id):
 @endpoint(bp, C, "PATCH", summary="Change a client's details, brand or settings (admin)",
           body=ClientPatch, authorizer=bearer)
 def patch_client(p, data, client_id):
-    return clients.update_client(p, client_id, data)
+    return clients.update_client(p, client_id, data, now=utcnow())
 
 
 @endpoint(bp, C, "DELETE", summary="Archive a client (admin)", authorizer=bearer)
 def archive_client(p, client_id):
-    return clients.archive_client(p, client_id)
+    return clients.archive_client(p, client_id, now=utcnow())
 
 
 @endpoint(bp, C + "/debtors", summary="List a client's debtors",
@@ -96,7 +97,7 @@ def list_debtors(p, client_id):
 @endpoint(bp, C + "/debtors", "POST", summary="Add a debtor account", body=DebtorIn, status=201,
           authorizer=bearer)
 def create_debtor(p, data, client_id):
-    return debtors.create_debtor(p, client_id, data)
+    return debtors.create_debtor(p, client_id, data, now=utcnow())
 
 
 @endpoint(bp, D, summary="A debtor account with its contacts", authorizer=bearer)
@@ -107,7 +108,7 @@ def get_debtor(p, client_id, debtor_id):
 @endpoint(bp, D, "PATCH", summary="Change a debtor account", body=DebtorPatch,
           authorizer=bearer)
 def patch_debtor(p, data, client_id, debtor_id):
-    return debtors.update_debtor(p, client_id, debtor_id, data)
+    return debtors.update_debtor(p, client_id, debtor_id, data, now=utcnow())
 
 
 @endpoint(bp, D + "/contacts", summary="A debtor's contacts", authorizer=bearer)
@@ -118,19 +119,19 @@ def list_contacts(p, client_id, debtor_id):
 @endpoint(bp, D + "/contacts", "POST", summary="Add a contact", body=ContactIn, status=201,
           authorizer=bearer)
 def add_contact(p, data, client_id, debtor_id):
-    return debtors.add_contact(p, client_id, debtor_id, data)
+    return debtors.add_contact(p, client_id, debtor_id, data, now=utcnow())
 
 
 @endpoint(bp, D + "/contacts/{contact_id}", "PATCH", summary="Change a contact",
           body=ContactPatch, authorizer=bearer)
 def patch_contact(p, data, client_id, debtor_id, contact_id):
-    return debtors.update_contact(p, client_id, debtor_id, contact_id, data)
+    return debtors.update_contact(p, client_id, debtor_id, contact_id, data, now=utcnow())
 
 
 @endpoint(bp, D + "/contacts/{contact_id}", "DELETE", summary="Remove a contact",
           authorizer=bearer)
 def delete_contact(p, client_id, debtor_id, contact_id):
-    return debtors.delete_contact(p, client_id, debtor_id, contact_id)
+    return debtors.delete_contact(p, client_id, debtor_id, contact_id, now=utcnow())
 
 
 @endpoint(bp, D + "/invoices", summary="A debtor's invoices", query=PAGE, authorizer=bearer)
@@ -142,7 +143,7 @@ def list_debtor_invoices(p, client_id, debtor_id):
 @endpoint(bp, D + "/invoices", "POST", summary="Add an invoice", body=InvoiceIn, status=201,
           authorizer=bearer)
 def create_invoice(p, data, client_id, debtor_id):
-    return invoices.create_invoice(p, client_id, debtor_id, data)
+    return invoices.create_invoice(p, client_id, debtor_id, data, now=utcnow())
 
 
 @endpoint(bp, D + "/invoices/{invoice_id}", summary="An invoice", authorizer=bearer)
@@ -154,7 +155,7 @@ def get_invoice(p, client_id, debtor_id, invoice_id):
           summary="Dispute, hold, write off or amend an invoice", body=InvoicePatch,
           authorizer=bearer)
 def patch_invoice(p, data, client_id, debtor_id, invoice_id):
-    return invoices.update_invoice(p, client_id, debtor_id, invoice_id, data)
+    return invoices.update_invoice(p, client_id, debtor_id, invoice_id, data, now=utcnow())
 
 
 @endpoint(bp, C + "/invoices", summary="A client's invoices (open ones by due date)",
@@ -180,7 +181,7 @@ def get_timeline(p, client_id, debtor_id):
 @endpoint(bp, D + "/notes", "POST", summary="Add a note to a debtor's timeline", body=NoteIn,
           status=201, authorizer=bearer)
 def add_note(p, data, client_id, debtor_id):
-    return debtors.add_note(p, client_id, debtor_id, data.text)
+    return debtors.add_note(p, client_id, debtor_id, data.text, now=utcnow())
 
 
 @endpoint(bp, C + "/imports", "POST",
@@ -206,7 +207,7 @@ def import_book(p, client_id):
     try:
         return importer.import_book(p.agency_id, client_id, data, actor=p.user_id,
                                     filename=q.get("filename"), date_order=q.get("date_order"),
-                                    mode=q.get("mode", "full"))
+                                    mode=q.get("mode", "full"), now=utcnow())
     except importer.ImportInProgress as busy:  # one import per client: say when to retry
         response = error_response(busy)
         response.headers["Retry-After"] = str(busy.retry_after)

@@ -12,7 +12,7 @@ from pynamodb.exceptions import PutError
 
 from chalicelib.dunning import channels
 from chalicelib.dunning.channels import Message, Sent
-from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.kernel.clock import iso
 from chalicelib.dunning.cadence import PlannedTouch
 from chalicelib.dunning import messages, planner as dunning_plan, scheduling
 from chalicelib.kernel import claims, events
@@ -243,13 +243,13 @@ def _close_channel(contact: ContactModel, channel: str, now: datetime) -> None:
 
 # ------------------------------------------------------------------- the queue consumer
 
-def handle(body: str, now: datetime | None = None) -> str:
+def handle(body: str, now: datetime) -> str:
     msg = json.loads(body)
     return dispatch_account(msg["agency_id"], msg["client_id"], msg["debtor_id"],
-                            now or utcnow())
+                            now)
 
 
-def handle_batch(records: list[tuple[str, str]], now: datetime | None = None) -> list[str]:
+def handle_batch(records: list[tuple[str, str]], now: datetime) -> list[str]:
     """Process (body, receipt handle) pairs; returns the receipt handles that failed.
 
     Chalice cannot switch on ReportBatchItemFailures for its event source, so when some

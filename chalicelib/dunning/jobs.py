@@ -21,7 +21,7 @@ def dunning_sweep(event):
 def dunning_dispatch(event):
     from chalicelib.dunning import dispatch
 
-    failed = dispatch.handle_batch([(r.body, r.receipt_handle) for r in event])
+    failed = dispatch.handle_batch([(r.body, r.receipt_handle) for r in event], utcnow())
     if failed:
         # Successes were deleted already; failing the invocation returns only the rest.
         raise dispatch.DispatchFailed(f"{len(failed)} of the batch failed; they will retry")

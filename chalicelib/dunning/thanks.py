@@ -24,8 +24,8 @@ ACTOR = "dunning"
 
 
 def on_payment_applied(*, agency_id: str, client_id: str, debtor_id: str, payment_id: str,
-                       amount_minor: int, currency: str, at: str, allocations: list = (),
-                       credit_minor: int = 0, **_: object) -> None:
+                       amount_minor: int, currency: str, at: str | datetime,
+                       allocations: list = (), credit_minor: int = 0, **_: object) -> None:
     acc = load(agency_id, client_id, debtor_id)
     if acc is None or not (acc.client.settings or {}).get("thank_you", True):
         return
@@ -35,7 +35,7 @@ def on_payment_applied(*, agency_id: str, client_id: str, debtor_id: str, paymen
     route = rts.get("email") or rts.get("sms")
     if route is None:
         return
-    now = datetime.fromisoformat(at.replace("Z", "+00:00"))  # the payment's own instant
+    now = at if isinstance(at, datetime) else datetime.fromisoformat(at.replace("Z", "+00:00"))
     key = f"{agency_id}#thanks#{client_id}#{debtor_id}#{payment_id}"
     won, claim = claims.take(key, now, {"channel": route.channel})
     if not won:

@@ -1,11 +1,11 @@
 """Bearer tokens (JWT, HS256): who is calling, in which agency, with which role."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import jwt
 
+from chalicelib.kernel.clock import wall_seconds
 from chalicelib.kernel.errors import Unauthorised
 
 ROLES = ("admin", "specialist", "client_viewer")
@@ -36,7 +36,7 @@ class Principal:
 
 def mint_token(secret: str, principal: Principal, ttl_seconds: int = 8 * 3600,
                now: float | None = None) -> str:
-    issued = int(now if now is not None else time.time())
+    issued = int(now if now is not None else wall_seconds())
     claims = {"iss": ISSUER, "sub": principal.user_id, "agency": principal.agency_id,
               "role": principal.role, "iat": issued, "exp": issued + ttl_seconds}
     if principal.client_id:

@@ -127,17 +127,17 @@ def after_commit(items: Iterable[OutboxModel]) -> None:
         return
     for item in items:
         try:
-            deliver(item)
+            deliver(item, datetime.fromisoformat(item.at.replace("Z", "+00:00")))
         except DeliveryFailed as exc:
             log.warning("event %s %s left pending: %s", item.name, item.event_id, exc)
 
 
-def deliver(item: OutboxModel, now: datetime | None = None) -> None:
+def deliver(item: OutboxModel, now: datetime) -> None:
     """Run every consumer of `item` that has not yet handled it; raise DeliveryFailed if
     any consumer raised (after running the others). `now` is the delivery instant (claim
-    leases); by default the event's own instant."""
+    leases); inline delivery passes the event's own instant."""
     _load_subscribers()
-    when = now or datetime.fromisoformat(item.at.replace("Z", "+00:00"))
+    when = now
     failures = []
     for handler in list(_handlers[item.name]):
         key = f"{item.event_id}#{consumer_name(handler)}"

@@ -221,7 +221,7 @@ def _cell(value: object) -> str:
 
 
 def statement_csv(agency_id: str, client: ClientModel, debtor: DebtorModel,
-                  now: datetime | None = None) -> str:
+                  now: datetime) -> str:
     """The account as CSV; a download is recorded (when `now` is given) like any action."""
     if now is not None:
         _act(agency_id, client.client_id, debtor.debtor_id, "statement",

@@ -7,7 +7,6 @@ from datetime import date
 from typing import Any
 
 from chalicelib.http.auth import Principal
-from chalicelib.kernel.clock import utcnow
 from chalicelib.reporting import charts
 from chalicelib.reporting.kpis import BUCKETS
 from chalicelib.kernel.money import format_money
@@ -76,9 +75,9 @@ def _waiting(client: ClientModel, limit: int = 100) -> dict[str, list[dict]]:
     return out
 
 
-def dashboard(p: Principal, client_id: str, as_of: str | None = None) -> dict:
+def dashboard(p: Principal, client_id: str, as_of: str | None = None, *, today: date) -> dict:
     client = load_client(p, client_id, for_reports=True)
-    report = reports.build(client, reports.parse_as_of(as_of, utcnow().date()))
+    report = reports.build(client, reports.parse_as_of(as_of, today))
     b = brand(client)
     return {"client": client, "brand": b, "report": report, "charts": _charts(report, b["colour"]),
             "waiting": _waiting(client), "money": lambda m: _money(m, client.currency)}
@@ -109,15 +108,15 @@ def month_end(month: str | None, today: date) -> date:
     return min(last, today)
 
 
-def monthly(p: Principal, client_id: str, month: str | None) -> dict:
+def monthly(p: Principal, client_id: str, month: str | None, *, today: date) -> dict:
     client = load_client(p, client_id, for_reports=True)
-    report = reports.build(client, month_end(month, utcnow().date()))
+    report = reports.build(client, month_end(month, today))
     b = brand(client)
     return {"client": client, "brand": b, "report": report, "charts": _charts(report, b["colour"]),
             "money": lambda m: _money(m, client.currency)}
 
 
-def table(p: Principal, client_id: str, name: str) -> tuple[list[str], list[list]]:
+def table(p: Principal, client_id: str, name: str, *, today: date) -> tuple[list[str], list[list]]:
     """One table of the portal as (header, rows) for CSV."""
     if name not in TABLES:
         raise NotFound("table")
@@ -132,7 +131,7 @@ def table(p: Principal, client_id: str, name: str) -> tuple[list[str], list[list
         return (["waiting_for", "invoice", "due_date", "balance_minor", "reason", "since"],
                 [[kind, r["number"], r["due_date"], r["balance_minor"], r["reason"], r["since"]]
                  for kind in ("disputes", "escalations") for r in w[kind]])
-    report = reports.build(client, utcnow().date())
+    report = reports.build(client, today)
     f = report["figures"]
     if name == "aging":
         return ["bucket", "balance_minor"], [[BUCKET_LABELS[b], f["aging"][b]] for b in BUCKETS]

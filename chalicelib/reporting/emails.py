@@ -6,7 +6,6 @@ import logging
 from datetime import date, datetime
 
 from chalicelib.kernel import claims, templating
-from chalicelib.kernel.clock import utcnow
 from chalicelib.kernel.money import format_money
 from chalicelib.reporting import reports
 from chalicelib.reporting import store as report_store
@@ -27,9 +26,8 @@ def previous_month(today: date) -> tuple[str, date]:
 
 
 
-def send_all(now: datetime | None = None, ses=None) -> dict:
+def send_all(now: datetime, ses=None) -> dict:
     """Send last month's report to every client's viewers; safe to run again."""
-    now = now or utcnow()
     month, last_day = previous_month(now.date())
     ses = ses or _ses()
     out = {"month": month, "sent": 0, "skipped": 0}

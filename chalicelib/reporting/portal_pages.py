@@ -129,7 +129,8 @@ def home(pg: PortalPage):
 @page(P)
 def dashboard(pg: PortalPage, client_id: str):
     return pg.html("dashboard.html", **client_portal.dashboard(pg.p, client_id,
-                                                               pg.q.get("as_of")))
+                                                               pg.q.get("as_of"),
+                                                               today=utcnow().date()))
 
 
 @page(P + "/debtors")
@@ -139,12 +140,13 @@ def debtors(pg: PortalPage, client_id: str):
 
 @page(P + "/monthly")
 def monthly(pg: PortalPage, client_id: str):
-    return pg.html("monthly.html", **client_portal.monthly(pg.p, client_id, pg.q.get("month")))
+    return pg.html("monthly.html", **client_portal.monthly(pg.p, client_id, pg.q.get("month"),
+                                                           today=utcnow().date()))
 
 
 @page(P + "/export/{table}")
 def export(pg: PortalPage, client_id: str, table: str):
-    header, rows = client_portal.table(pg.p, client_id, table)
+    header, rows = client_portal.table(pg.p, client_id, table, today=utcnow().date())
     resp_headers = edge.headers("csv", content_type="text/csv; charset=utf-8")
     resp_headers["Content-Disposition"] = f'attachment; filename="{table}.csv"'
     return Response(body=to_csv(header, rows), status_code=200, headers=resp_headers)

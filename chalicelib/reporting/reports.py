@@ -6,7 +6,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.http.auth import Principal
-from chalicelib.kernel.clock import utcnow
 from chalicelib.reporting import kpis
 from chalicelib.reporting.figures import dumps
 from chalicelib.kernel.errors import Forbidden, NotFound, ValidationFailed
@@ -97,9 +96,9 @@ def _debtor_names(agency_id: str, client_id: str, ids: list[str]) -> dict[str, d
 
 
 def client_report(p: Principal, client_id: str, as_of: str | None = None,
-                  today: date | None = None) -> dict:
+                  *, today: date) -> dict:
     client = load_client(p, client_id, for_reports=True)
-    return build(client, parse_as_of(as_of, today or utcnow().date()))
+    return build(client, parse_as_of(as_of, today))
 
 
 def build(client: ClientModel, as_of: date) -> dict:

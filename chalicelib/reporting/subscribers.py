@@ -12,7 +12,6 @@ import hashlib
 from datetime import date, datetime
 from typing import Any
 
-from chalicelib.kernel.clock import utcnow
 from chalicelib.reporting import kpis
 from chalicelib.reporting.figures import bump_activity, dispute_activity
 from chalicelib.kernel import events
@@ -34,7 +33,7 @@ def _when(at: Any) -> datetime:
         return at
     if isinstance(at, str) and at:
         return datetime.fromisoformat(at.replace("Z", "+00:00"))
-    return utcnow()
+    raise ValueError(f"event without a time (at={at!r}): publishers pass at")
 
 
 def _day(at: Any) -> date:

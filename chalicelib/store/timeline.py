@@ -6,17 +6,17 @@ from datetime import datetime
 
 from pynamodb.exceptions import PutError
 
-from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.kernel.clock import iso
 from chalicelib.store import paging
 from chalicelib.store.keys import debtor_key
 from chalicelib.store.models import TimelineModel
 
 
 def entry(agency_id: str, client_id: str, debtor_id: str, kind: str, summary: str, *,
-          actor: str, data: dict | None = None, at: datetime | None = None,
+          actor: str, at: datetime, data: dict | None = None,
           entry_id: str | None = None) -> TimelineModel:
     """Build (not save) a timeline entry; entry_id may be deterministic for idempotent writers."""
-    when = iso(at or utcnow())
+    when = iso(at)
     return TimelineModel(
         debtor_key(agency_id, client_id, debtor_id),
         entry_id or f"{when}#{secrets.token_hex(4)}",
@@ -25,7 +25,7 @@ def entry(agency_id: str, client_id: str, debtor_id: str, kind: str, summary: st
 
 
 def record(agency_id: str, client_id: str, debtor_id: str, kind: str, summary: str, *,
-           actor: str, data: dict | None = None, at: datetime | None = None,
+           actor: str, at: datetime, data: dict | None = None,
            entry_id: str | None = None) -> dict:
     """Append one entry; a replay with the same deterministic entry_id is a no-op."""
     item = entry(agency_id, client_id, debtor_id, kind, summary, actor=actor, data=data,

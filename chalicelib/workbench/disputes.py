@@ -7,7 +7,7 @@ from datetime import datetime
 from pynamodb.exceptions import PutError
 
 from chalicelib.http.auth import Principal
-from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.kernel.clock import iso
 from chalicelib.book.invoice_rules import status_for_balance
 from chalicelib.kernel.money import format_money
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
@@ -50,8 +50,7 @@ def _invoice(agency_id: str, client_id: str, debtor_id: str, invoice_id: str) ->
 
 
 def open_dispute(agency_id: str, client_id: str, debtor_id: str, invoice_id: str, reason: str,
-                 *, owner: str, detail: str | None = None, now: datetime | None = None) -> dict:
-    now = now or utcnow()
+                 *, owner: str, detail: str | None = None, now: datetime) -> dict:
     if reason not in REASONS:
         raise ValidationFailed.one("reason", f"must be one of {', '.join(REASONS)}")
     inv = _invoice(agency_id, client_id, debtor_id, invoice_id)
@@ -114,7 +113,7 @@ def _save_invoice(inv: InvoiceModel, now: datetime) -> None:
     except PutError as exc:
         raise Conflict("invoice changed meanwhile; reload and retry") from exc
     debtor = DebtorModel.get(inv.client_key, inv.debtor_id)
-    invoices._refresh_debtor(debtor)
+    invoices._refresh_debtor(debtor, now)
 
 
 def list_disputes(p: Principal, client_id: str, debtor_id: str) -> dict:
@@ -124,10 +123,9 @@ def list_disputes(p: Principal, client_id: str, debtor_id: str) -> dict:
 
 
 def update_dispute(p: Principal, client_id: str, debtor_id: str, dispute_id: str, data,
-                   now: datetime | None = None) -> dict:
+                   now: datetime) -> dict:
     """Change owner or status; resolving for the debtor issues a credit note."""
     require_staff(p)
-    now = now or utcnow()
     load_debtor(p, client_id, debtor_id)
     key = debtor_key(p.agency_id, client_id, debtor_id)
     try:

@@ -11,7 +11,7 @@ from pynamodb.exceptions import PutError
 
 from chalicelib.kernel import events, templating
 from chalicelib.http.auth import Principal
-from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.kernel.clock import iso
 from chalicelib.payments import charge_rules as charges
 from chalicelib.book.invoice_rules import OWED
 from chalicelib.kernel.money import format_money
@@ -51,9 +51,9 @@ def render(m: EscalationModel, *, with_letter: bool = False) -> dict:
 
 
 def propose(agency_id: str, client_id: str, debtor_id: str, rules: list[str], *,
-            now: datetime | None = None) -> dict | None:
+            now: datetime) -> dict | None:
     """Propose the account for collections (idempotent per account)."""
-    return _propose(agency_id, client_id, debtor_id, rules, now or utcnow())[0]
+    return _propose(agency_id, client_id, debtor_id, rules, now)[0]
 
 
 def _propose(agency_id: str, client_id: str, debtor_id: str, rules: list[str],
@@ -87,10 +87,9 @@ def _announce(m: EscalationModel, agency_id: str, client_id: str, status: str, a
                    event_id=f"{agency_id}#ev#esc-{m.escalation_id}-{status}{seq}")
 
 
-def evaluate_client(agency_id: str, client_id: str, *, now: datetime | None = None) -> list[dict]:
+def evaluate_client(agency_id: str, client_id: str, *, now: datetime) -> list[dict]:
     """Apply the client's rules: reads only invoices overdue past the threshold (sparse index)
     and the call slots of those accounts."""
-    now = now or utcnow()
     client = ClientModel.get(agency_id, client_id)
     rules = rules_of(client)
     if rules is None:
@@ -152,23 +151,24 @@ def portal_list(p: Principal) -> dict:
     return {"items": [render(m) for m in items], "next_cursor": None}
 
 
-def decide_as_admin(p: Principal, client_id: str, escalation_id: str, data) -> dict:
+def decide_as_admin(p: Principal, client_id: str, escalation_id: str, data, *,
+                    now: datetime) -> dict:
     require_admin(p)
     load_client(p, client_id)
-    return decide(p.agency_id, client_id, escalation_id, data, actor=p.user_id)
+    return decide(p.agency_id, client_id, escalation_id, data, actor=p.user_id, now=now)
 
 
-def decide_as_client(p: Principal, escalation_id: str, data) -> dict:
+def decide_as_client(p: Principal, escalation_id: str, data, *, now: datetime) -> dict:
     """The client's viewer decides; the client comes from the token, never the request."""
     if p.role != "client_viewer":
         raise NotFound("escalation")  # staff decide through the client route
     load_client(p, p.client_id or "", for_reports=True)
-    return decide(p.agency_id, p.client_id or "", escalation_id, data, actor=p.user_id)
+    return decide(p.agency_id, p.client_id or "", escalation_id, data, actor=p.user_id,
+                  now=now)
 
 
 def decide(agency_id: str, client_id: str, escalation_id: str, data, *, actor: str,
-           now: datetime | None = None) -> dict:
-    now = now or utcnow()
+           now: datetime) -> dict:
     m = _load(agency_id, client_id, escalation_id)
     if m.status != "proposed":
         raise Conflict(f"escalation already {m.status}")
@@ -252,7 +252,7 @@ def letter_before_action(client: ClientModel, debtor: DebtorModel, now: datetime
             "charge_policy": policy.kind, "notes": notes, "issued_on": today.isoformat()}
 
 
-def update_case(p: Principal, client_id: str, escalation_id: str, data) -> dict:
+def update_case(p: Principal, client_id: str, escalation_id: str, data, *, now: datetime) -> dict:
     require_admin(p)
     load_client(p, client_id)
     m = _load(p.agency_id, client_id, escalation_id)
@@ -271,21 +271,22 @@ def update_case(p: Principal, client_id: str, escalation_id: str, data) -> dict:
         what.append(f"status {data.status}")
     if not what and not data.note:
         raise ValidationFailed.one("body", "nothing to change")
-    case["events"] = [*case.get("events", []), {"at": iso(utcnow()), "by": p.user_id,
+    case["events"] = [*case.get("events", []), {"at": iso(now), "by": p.user_id,
                                                 "what": ", ".join(what), "note": data.note}]
-    m.case, m.updated_at = case, iso(utcnow())
+    m.case, m.updated_at = case, iso(now)
     try:
         m.save()
     except PutError:
         raise Conflict("case changed meanwhile; reload") from None
     timeline.record(p.agency_id, client_id, m.debtor_id, "collections_case",
-                    "Collections case: " + (", ".join(what) or data.note), actor=p.user_id)
+                    "Collections case: " + (", ".join(what) or data.note), actor=p.user_id,
+                    at=now)
     seq = len(case["events"])
     if data.recovery_minor:
-        _announce(m, p.agency_id, client_id, "recovered", m.updated_at,
+        _announce(m, p.agency_id, client_id, "recovered", iso(now),
                   recovered_minor=data.recovery_minor, seq=f"-{seq}")
     if data.status == "closed":
-        _announce(m, p.agency_id, client_id, "closed", m.updated_at, seq=f"-{seq}")
+        _announce(m, p.agency_id, client_id, "closed", iso(now), seq=f"-{seq}")
     return render(m)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.http.auth import Principal
-from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.kernel.clock import iso
 from chalicelib.workbench import call_rules as calls
 from chalicelib.kernel.errors import Conflict, ValidationFailed
 from chalicelib.store import timeline
@@ -37,8 +37,7 @@ def _flag_contact(agency_id: str, client_id: str, debtor_id: str, contact_id: st
 
 
 def log_outcome(p: Principal, client_id: str, task_id: str, data, *,
-                now: datetime | None = None) -> dict:
-    now = now or utcnow()
+                now: datetime) -> dict:
     slot = tasks.load_task(p, client_id, task_id)
     client, debtor = load_debtor(p, client_id, slot.debtor_id)
     if slot.status != "open":

@@ -135,7 +135,7 @@ def queue(c):
 @page
 def take_next(c):
     _form(c)
-    task = tasks.take_next(c.principal)
+    task = tasks.take_next(c.principal, now=utcnow())
     if task is None:
         return _redirect("/w/queue?" + urlencode({"msg": "Nobody in your queue may be called "
                                                           "right now."}))
@@ -167,13 +167,13 @@ def debtor(c, client_id, debtor_id):
     p = c.principal
     debtors.load_debtor(p, client_id, debtor_id)  # tenancy first, before any task detail
     slot = tasks.open_task_for(p.agency_id, client_id, debtor_id)
-    return _debtor_view(c, client_id, debtor_id, tasks.render(slot) if slot else None)
+    return _debtor_view(c, client_id, debtor_id, tasks.render(slot, utcnow()) if slot else None)
 
 
 @bp.route("/w/clients/{client_id}/tasks/{task_id}", methods=["GET"])
 @page
 def task_page(c, client_id, task_id):
-    task = tasks.get_task(c.principal, client_id, task_id)
+    task = tasks.get_task(c.principal, client_id, task_id, now=utcnow())
     return _debtor_view(c, client_id, task["debtor_id"], task)
 
 
@@ -208,11 +208,12 @@ def _outcome_from_form(form: dict, currency: str, tz: str) -> OutcomeIn:
 def log_outcome(c, client_id, task_id):
     p = c.principal
     form = _form(c)
-    task = tasks.get_task(p, client_id, task_id)
+    now = utcnow()
+    task = tasks.get_task(p, client_id, task_id, now=now)
     client = ClientModel.get(p.agency_id, client_id)
     try:
         data = _outcome_from_form(form, client.currency, task["timezone"] or client.timezone)
-        result = outcomes.log_outcome(p, client_id, task_id, data)
+        result = outcomes.log_outcome(p, client_id, task_id, data, now=now)
     except ValidationFailed as err:
         return _debtor_view(c, client_id, task["debtor_id"], task, errors=err.fields or [
             type("F", (), {"field": "form", "reason": err.message})()], form=form, status=422)

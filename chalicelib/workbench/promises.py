@@ -11,7 +11,7 @@ from pynamodb.exceptions import PutError
 
 from chalicelib.book.invoice_rules import OWED
 from chalicelib.kernel import events
-from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.kernel.clock import iso
 from chalicelib.kernel.errors import ValidationFailed
 from chalicelib.kernel.money import format_money
 from chalicelib.store import accounts, timeline
@@ -141,7 +141,7 @@ def apply_payment(agency_id: str, client_id: str, debtor_id: str, payment_id: st
             m.payment_ids = [*(m.payment_ids or []), payment_id]
             if m.paid_minor >= int(m.amount_minor):
                 m.status, m.check_shard, m.check_sort = "kept", None, None
-            m.updated_at = iso(utcnow())
+            m.updated_at = iso(at)
             try:
                 m.save()
                 break
@@ -154,18 +154,17 @@ def apply_payment(agency_id: str, client_id: str, debtor_id: str, payment_id: st
             timeline.record(agency_id, client_id, debtor_id, "promise_kept",
                             f"Promise of {format_money(int(m.amount_minor), m.currency)} kept",
                             actor="system", data=render(m),
-                            entry_id=f"{iso(at)}#kept-{m.promise_id}")
+                            at=at, entry_id=f"{iso(at)}#kept-{m.promise_id}")
             _announce(agency_id, client_id, debtor_id, m, "open", at)
         amount_minor = 0  # one payment counts toward the oldest open promise only
     return kept
 
 
-def break_due(now: datetime | None = None) -> list[tuple[str, str, str, str]]:
+def break_due(now: datetime) -> list[tuple[str, str, str, str]]:
     """Timer: mark promises past their deadline broken (reads only due ones, per shard);
     returns (agency, client, debtor, promise) of each newly broken promise."""
     from chalicelib.workbench import tasks
 
-    now = now or utcnow()
     out = []
     for shard in range(SHARDS):
         for m in PromiseModel.promise_check.query(f"pc#{shard:02d}",
@@ -183,7 +182,7 @@ def break_due(now: datetime | None = None) -> list[tuple[str, str, str, str]]:
                             f"Promise of {format_money(int(m.amount_minor), m.currency)} by "
                             f"{m.promised_for} broken ({format_money(int(m.paid_minor), m.currency)}"
                             " paid)", actor="system", data=render(m),
-                            entry_id=f"{m.deadline}#broken-{m.promise_id}")
+                            at=now, entry_id=f"{m.deadline}#broken-{m.promise_id}")
             _announce(agency_id, client_id, debtor_id, m, "open", now)
             tasks.raise_task(agency_id, client_id, debtor_id, "promise broken", now=now,
                              source="promises", details={"event_id": f"broken-{m.promise_id}",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Rate, Response
 
+from chalicelib.kernel.clock import utcnow
 from chalicelib.kernel.errors import NotFound
 from chalicelib.http.authorizer import bearer
 from chalicelib.http.edge import endpoint, query_params
@@ -29,13 +30,13 @@ E = C + "/escalations/{escalation_id}"
 @endpoint(bp, "/v1/tasks", summary="My call queue across the clients I work, best first",
           query={"limit": "1-200 (default 50)"}, authorizer=bearer)
 def my_queue(p):
-    return tasks.list_queue(p, limit=parse_limit(query_params(bp).get("limit")))
+    return tasks.list_queue(p, limit=parse_limit(query_params(bp).get("limit")), now=utcnow())
 
 
 @endpoint(bp, "/v1/tasks/next", "POST", summary="Claim the best task callable now (any client)",
           also={204: "nothing is callable now"}, authorizer=bearer)
 def take_next_any(p):
-    return _next(tasks.take_next(p))
+    return _next(tasks.take_next(p, now=utcnow()))
 
 
 def _next(task: dict | None):
@@ -47,30 +48,30 @@ def _next(task: dict | None):
 @endpoint(bp, C + "/tasks", summary="A client's call queue, best first",
           query={"limit": "1-200 (default 50)"}, authorizer=bearer)
 def client_queue(p, client_id):
-    return tasks.list_queue(p, client_id, limit=parse_limit(query_params(bp).get("limit")))
+    return tasks.list_queue(p, client_id, limit=parse_limit(query_params(bp).get("limit")), now=utcnow())
 
 
 @endpoint(bp, C + "/tasks/next", "POST", summary="Claim the client's best task callable now",
           also={204: "nothing is callable now"}, authorizer=bearer)
 def take_next(p, client_id):
-    return _next(tasks.take_next(p, client_id))
+    return _next(tasks.take_next(p, client_id, now=utcnow()))
 
 
 @endpoint(bp, T, summary="A call task with why it ranks where it does", authorizer=bearer)
 def get_task(p, client_id, task_id):
-    return tasks.get_task(p, client_id, task_id)
+    return tasks.get_task(p, client_id, task_id, now=utcnow())
 
 
 @endpoint(bp, T + "/outcome", "POST", summary="Log a call's outcome", body=OutcomeIn,
           authorizer=bearer)
 def log_outcome(p, data, client_id, task_id):
-    return outcomes.log_outcome(p, client_id, task_id, data)
+    return outcomes.log_outcome(p, client_id, task_id, data, now=utcnow())
 
 
 @endpoint(bp, T + "/release", "POST", summary="Give a claimed task back to the queue",
           authorizer=bearer)
 def release(p, client_id, task_id):
-    return tasks.release(p, client_id, task_id)
+    return tasks.release(p, client_id, task_id, now=utcnow())
 
 
 @endpoint(bp, D + "/tasks", "POST", summary="Raise a call task for a debtor by hand",
@@ -79,10 +80,10 @@ def raise_task(p, data, client_id, debtor_id):
     require_staff(p)
     load_debtor(p, client_id, debtor_id)
     slot = tasks.raise_task(p.agency_id, client_id, debtor_id, data.reason, due_at=data.due_at,
-                            source=p.user_id)
+                            source=p.user_id, now=(now := utcnow()))
     if slot is None:
         raise NotFound("open account")
-    return tasks.render(slot)
+    return tasks.render(slot, now)
 
 
 @endpoint(bp, D + "/promises", summary="A debtor's promises to pay", authorizer=bearer)
@@ -103,14 +104,14 @@ def open_dispute(p, data, client_id, debtor_id):
     require_staff(p)
     load_debtor(p, client_id, debtor_id)
     return disputes.open_dispute(p.agency_id, client_id, debtor_id, data.invoice_id,
-                                 data.reason, owner=p.user_id, detail=data.detail)
+                                 data.reason, owner=p.user_id, detail=data.detail, now=utcnow())
 
 
 @endpoint(bp, D + "/disputes/{dispute_id}", "PATCH",
           summary="Reassign or resolve a dispute (for the debtor: credit note)",
           body=DisputePatch, authorizer=bearer)
 def patch_dispute(p, data, client_id, debtor_id, dispute_id):
-    return disputes.update_dispute(p, client_id, debtor_id, dispute_id, data)
+    return disputes.update_dispute(p, client_id, debtor_id, dispute_id, data, now=utcnow())
 
 
 @endpoint(bp, C + "/escalations", summary="Accounts proposed for or sent to collections",
@@ -124,7 +125,7 @@ def list_escalations(p, client_id):
 def evaluate(p, client_id):
     require_admin(p)
     escalations.load_client(p, client_id)
-    return {"items": escalations.evaluate_client(p.agency_id, client_id), "next_cursor": None}
+    return {"items": escalations.evaluate_client(p.agency_id, client_id, now=utcnow()), "next_cursor": None}
 
 
 @endpoint(bp, E, summary="An escalation with its letter and case", authorizer=bearer)
@@ -135,13 +136,13 @@ def get_escalation(p, client_id, escalation_id):
 @endpoint(bp, E + "/decision", "POST", summary="Approve or decline on the client's behalf (admin)",
           body=EscalationDecisionIn, authorizer=bearer)
 def decide(p, data, client_id, escalation_id):
-    return escalations.decide_as_admin(p, client_id, escalation_id, data)
+    return escalations.decide_as_admin(p, client_id, escalation_id, data, now=utcnow())
 
 
 @endpoint(bp, E + "/case", "PATCH", summary="Record a collections case's progress (admin)",
           body=CasePatch, authorizer=bearer)
 def patch_case(p, data, client_id, escalation_id):
-    return escalations.update_case(p, client_id, escalation_id, data)
+    return escalations.update_case(p, client_id, escalation_id, data, now=utcnow())
 
 
 @endpoint(bp, E + "/export", summary="The case file as CSV or JSON",
@@ -165,10 +166,10 @@ def portal_escalations(p):
           summary="Approve or decline sending an account to collections (client viewer)",
           body=EscalationDecisionIn, authorizer=bearer)
 def portal_decide(p, data, escalation_id):
-    return escalations.decide_as_client(p, escalation_id, data)
+    return escalations.decide_as_client(p, escalation_id, data, now=utcnow())
 
 
 @bp.schedule(Rate(1, unit=Rate.HOURS))
 def promise_timer(event):
     """Hourly: promises past date + grace and not paid in full become broken (and a task)."""
-    promises.break_due()
+    promises.break_due(utcnow())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib.kernel.clock import utcnow
 from chalicelib.kernel import events
 from chalicelib.workbench import promises, tasks
 from chalicelib.store.keys import client_key
@@ -21,23 +20,23 @@ def _when(value) -> datetime | None:
     return datetime.fromisoformat(str(value))
 
 
-def on_call_task_needed(*, agency_id, client_id, debtor_id, reason, due_at=None, details=None,
+def on_call_task_needed(*, agency_id, client_id, debtor_id, reason, at, due_at=None, details=None,
                         **_):
     tasks.raise_task(agency_id, client_id, debtor_id, reason, due_at=_when(due_at),
-                     details=dict(details or {}), source="dunning")
+                     details=dict(details or {}), source="dunning", now=_when(at))
 
 
-def on_debtor_action(*, agency_id, client_id, debtor_id, action, details=None, **_):
+def on_debtor_action(*, agency_id, client_id, debtor_id, action, at, details=None, **_):
     details = dict(details or {})
     text = ACTION_REASONS.get(action, action.replace("_", " "))
     tasks.raise_task(agency_id, client_id, debtor_id, f"debtor {text} on the payment page",
                      details={"action": action, **details}, source="debtor",
-                     dispute=action == "dispute")
+                     dispute=action == "dispute", now=_when(at))
 
 
-def on_payment_applied(*, agency_id, client_id, debtor_id, payment_id, amount_minor, at=None,
+def on_payment_applied(*, agency_id, client_id, debtor_id, payment_id, amount_minor, at,
                        **_):
-    when = _when(at) or utcnow()
+    when = _when(at)
     promises.apply_payment(agency_id, client_id, debtor_id, payment_id, int(amount_minor), when)
     try:
         debtor = DebtorModel.get(client_key(agency_id, client_id), debtor_id,

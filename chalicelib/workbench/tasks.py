@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.http.auth import Principal
-from chalicelib.kernel.clock import iso, utcnow
+from chalicelib.kernel.clock import iso
 from chalicelib.dunning import contact_window
 from chalicelib.workbench import call_rules as calls
 from chalicelib.kernel.errors import Conflict, NotFound
@@ -95,8 +95,7 @@ def callable_from(slot: CallTaskModel, now: datetime) -> tuple[datetime, str]:
     return start, why
 
 
-def render(slot: CallTaskModel, now: datetime | None = None) -> dict:
-    now = now or utcnow()
+def render(slot: CallTaskModel, now: datetime) -> dict:
     when, why_not = callable_from(slot, now) if slot.status == "open" else (None, "")
     agency, client_id = slot.client_key.split("#", 1)
     return {"id": task_id_of(slot), "client_id": client_id, "debtor_id": slot.debtor_id,
@@ -121,12 +120,11 @@ def _load_slot(ckey: str, debtor_id: str) -> CallTaskModel | None:
 
 def raise_task(agency_id: str, client_id: str, debtor_id: str, reason: str, *,
                due_at: datetime | None = None, details: dict | None = None,
-               source: str = "system", now: datetime | None = None,
+               source: str = "system", now: datetime,
                callback_at: datetime | None = None, consent_at: datetime | None = None,
                broken_promise: bool = False, dispute: bool = False) -> CallTaskModel | None:
     """Open the debtor's call task, or merge this reason into the open one (idempotent: the
     same reason from the same source for the same moment is kept once)."""
-    now = now or utcnow()
     ckey = client_key(agency_id, client_id)
     try:
         client = ClientModel.get(agency_id, client_id)
@@ -182,9 +180,8 @@ def raise_task(agency_id: str, client_id: str, debtor_id: str, reason: str, *,
 
 
 def close_task(agency_id: str, client_id: str, debtor_id: str, why: str,
-               now: datetime | None = None) -> bool:
+               now: datetime) -> bool:
     """Close the debtor's open task (paid, escalated); True if one was open."""
-    now = now or utcnow()
     for _ in range(5):
         slot = _load_slot(client_key(agency_id, client_id), debtor_id)
         if slot is None or slot.status != "open":
@@ -243,9 +240,8 @@ def _ranked(p: Principal, client_ids: list[str], page: int):
 
 
 def list_queue(p: Principal, client_id: str | None = None, *, limit: int = 50,
-               now: datetime | None = None) -> dict:
+               now: datetime) -> dict:
     require_staff(p)
-    now = now or utcnow()
     items = [render(s, now) for s in islice(_ranked(p, _clients_of(p, client_id), limit), limit)]
     return {"items": items, "next_cursor": None}
 
@@ -273,10 +269,9 @@ def claim(slot: CallTaskModel, user_id: str, now: datetime) -> bool:
 
 
 def take_next(p: Principal, client_id: str | None = None, *,
-              now: datetime | None = None) -> dict | None:
+              now: datetime) -> dict | None:
     """Claim the best task that may be called now; None if nothing is callable."""
     require_staff(p)
-    now = now or utcnow()
     for slot in islice(_ranked(p, _clients_of(p, client_id), 3), MAX_CANDIDATES):
         if _held_by_other(slot, p.user_id, now):
             continue
@@ -298,7 +293,7 @@ def load_task(p: Principal, client_id: str, task_id: str) -> CallTaskModel:
     return slot
 
 
-def get_task(p: Principal, client_id: str, task_id: str, now: datetime | None = None) -> dict:
+def get_task(p: Principal, client_id: str, task_id: str, now: datetime) -> dict:
     return render(load_task(p, client_id, task_id), now)
 
 
@@ -307,8 +302,7 @@ def open_task_for(agency_id: str, client_id: str, debtor_id: str) -> CallTaskMod
     return slot if slot is not None and slot.status == "open" else None
 
 
-def release(p: Principal, client_id: str, task_id: str, now: datetime | None = None) -> dict:
-    now = now or utcnow()
+def release(p: Principal, client_id: str, task_id: str, now: datetime) -> dict:
     slot = load_task(p, client_id, task_id)
     if _held_by_other(slot, p.user_id, now) and not p.is_admin:
         raise Conflict("another specialist holds this task")

@@ -40,12 +40,12 @@ def main() -> None:
                                            ("SYD", "Harbour Pty", 900_000, "Australia/Sydney",
                                             "AU")):
         d = debtors.create_debtor(admin, t.client_id, DebtorIn(
-            account_ref=ref, name=name, timezone=tz, country=country))
+            account_ref=ref, name=name, timezone=tz, country=country), now=FIXED_NOW)
         debtors.add_contact(admin, t.client_id, d["id"], ContactIn(
-            name=f"{name} accounts", phone="+442079460000", email=f"ap@{ref.lower()}.example.com"))
+            name=f"{name} accounts", phone="+442079460000", email=f"ap@{ref.lower()}.example.com"), now=FIXED_NOW)
         invoices.create_invoice(admin, t.client_id, d["id"], InvoiceIn(
             number=f"{ref}-1", issue_date="2026-08-31", due_date="2026-09-30",
-            total_minor=amount))
+            total_minor=amount), now=FIXED_NOW)
         events.publish("call_task_needed", agency_id=t.agency_id, client_id=t.client_id,
                        debtor_id=d["id"], reason="final notice unanswered", due_at=FIXED_NOW,
                        details={}, at=FIXED_NOW)

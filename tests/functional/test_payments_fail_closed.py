@@ -59,10 +59,10 @@ with mock_aws():
     from chalicelib.book import debtors, invoices
     AgencyModel("ag1", name="Agency", created_at="2026-11-01T00:00:00Z").save()
     admin = Principal("ag1", "admin1", "admin")
-    cl = clients.create_client(admin, ClientIn(name="Acme", sender_email="ar@acme.example.com"))
-    de = debtors.create_debtor(admin, cl["id"], DebtorIn(account_ref="C1", name="Bramble"))
+    cl = clients.create_client(admin, ClientIn(name="Acme", sender_email="ar@acme.example.com"), now=now)
+    de = debtors.create_debtor(admin, cl["id"], DebtorIn(account_ref="C1", name="Bramble"), now=now)
     invoices.create_invoice(admin, cl["id"], de["id"], InvoiceIn(
-        number="INV-1", issue_date="2026-09-01", due_date="2026-10-01", total_minor=562836))
+        number="INV-1", issue_date="2026-09-01", due_date="2026-10-01", total_minor=562836), now=now)
     token = links.make_token("ag1", cl["id"], de["id"], now)
     with Client(app, stage_name=os.environ["RECOUP_STAGE"]) as c:
         form = urlencode({"csrf": csrf_for(token), "mode": "all",

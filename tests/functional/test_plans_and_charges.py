@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib.kernel.clock import utcnow
 from chalicelib.kernel import events
 from chalicelib.payments import charges, links, plans
 from chalicelib.store.models import ClientModel, DebtorModel
@@ -84,7 +83,7 @@ def _instalment_form(html: str) -> dict:
 
 def test_debtor_proposal_is_auto_approved_under_the_threshold_else_waits(http, tenants):
     a, b = tenants
-    first = (utcnow().date() + timedelta(days=5)).isoformat()
+    first = (FIXED_NOW.date() + timedelta(days=5)).isoformat()
     d = add_debtor(http, a, settings={"plan_rules": {"auto_approve_under_minor": 50000,
                                                      "max_instalments": 6}})
     path = page_path(links.debtor_link(a.agency_id, a.client_id, d["id"], FIXED_NOW))
@@ -157,7 +156,7 @@ def test_uk_statutory_interest_in_2026_needs_and_uses_the_reference_rate_overrid
 
 def test_early_payment_discount_is_offered_and_granted_when_paid_in_full(http, tenants, tasks):
     a, _ = tenants
-    today = utcnow().date()
+    today = FIXED_NOW.date()
     d = add_debtor(http, a, invoices=(("INV-NEW", today.isoformat(),
                                        (today + timedelta(days=30)).isoformat(), 50000),),
                    settings={"charges": {"kind": "none", "early_discount_percent": "2",

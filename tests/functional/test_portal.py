@@ -25,9 +25,9 @@ def book(tenants):
                          actor="t", now=FIXED_NOW)
     # The importer refuses formula text, but names typed through the API are taken as given.
     admin = Principal(a.agency_id, f"{a.agency_id}-admin", "admin")
-    d = debtors.create_debtor(admin, a.client_id, DebtorIn(account_ref="E1", name=EVIL))
+    d = debtors.create_debtor(admin, a.client_id, DebtorIn(account_ref="E1", name=EVIL), now=FIXED_NOW)
     invoices.create_invoice(admin, a.client_id, d["id"], InvoiceIn(
-        number="EV-1", issue_date="2026-09-01", due_date="2026-09-15", total_minor=99_999_900))
+        number="EV-1", issue_date="2026-09-01", due_date="2026-09-15", total_minor=99_999_900), now=FIXED_NOW)
     return a, b
 
 
@@ -97,9 +97,9 @@ def _other_viewer(a):
     from tests.conftest import _token
 
     admin = Principal(a.agency_id, f"{a.agency_id}-admin", "admin")
-    other = clients.create_client(admin, ClientIn(name="Other", sender_email="o@o.example.com"))
+    other = clients.create_client(admin, ClientIn(name="Other", sender_email="o@o.example.com"), now=FIXED_NOW)
     v = clients.create_user(admin, UserIn(email="v@o.example.com", name="V", role="client_viewer",
-                                          client_id=other["id"]))
+                                          client_id=other["id"]), now=FIXED_NOW)
     return _token(a.agency_id, v["id"], "client_viewer", other["id"])
 
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from chalicelib.http.edge import REGISTRY
-from tests.conftest import BOOKS, bearer
+from tests.conftest import BOOKS, FIXED_NOW, bearer
 
 BODIES = {
     "ClientPatch": {"name": "Renamed"},
@@ -60,11 +60,11 @@ def world(http, tenants):
 
     events.publish("call_task_needed", agency_id=a.agency_id, client_id=a.client_id,
                    debtor_id=debtor["id"], reason="final notice unanswered", due_at=None,
-                   details={}, at="2026-11-25T10:00:00Z")
+                   details={}, at=FIXED_NOW)
     task = http.http.get(f"{base}/tasks", headers=bearer(a.admin)).json_body["items"][0]
     dispute = disputes.open_dispute(a.agency_id, a.client_id, debtor["id"], inv["id"], "pricing",
-                                    owner=a.agency_id + "-admin")
-    esc = escalations.propose(a.agency_id, a.client_id, debtor["id"], ["test"])
+                                    owner=a.agency_id + "-admin", now=FIXED_NOW)
+    esc = escalations.propose(a.agency_id, a.client_id, debtor["id"], ["test"], now=FIXED_NOW)
     ids = {"client_id": a.client_id, "debtor_id": debtor["id"], "invoice_id": inv["id"],
            "contact_id": contact["id"], "import_id": imp, "task_id": task["id"],
            "dispute_id": dispute["id"], "escalation_id": esc["id"],
@@ -82,9 +82,9 @@ def _viewer_of_another_client(a) -> str:
 
     admin = Principal(a.agency_id, f"{a.agency_id}-admin", "admin")
     other = clients.create_client(admin, ClientIn(name="Other Co",
-                                                  sender_email="ar@other.example.com"))
+                                                  sender_email="ar@other.example.com"), now=FIXED_NOW)
     viewer = clients.create_user(admin, UserIn(email="cfo@other.example.com", name="Vi",
-                                               role="client_viewer", client_id=other["id"]))
+                                               role="client_viewer", client_id=other["id"]), now=FIXED_NOW)
     return _token(a.agency_id, viewer["id"], "client_viewer", other["id"])
 
 

@@ -8,8 +8,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from chalicelib.kernel.clock import iso
 from chalicelib.kernel import events
+from chalicelib.kernel.clock import utcnow
 from tests.conftest import FIXED_NOW, bearer
 
 
@@ -45,7 +45,7 @@ def _debtor(http, t, ref, name, *, tz="Europe/London", country="GB", amount=250_
 def _need_call(t, debtor_id, reason="final notice unanswered", **extra):
     events.publish("call_task_needed", agency_id=t.agency_id, client_id=t.client_id,
                    debtor_id=debtor_id, reason=reason, due_at=FIXED_NOW, details=extra,
-                   at=FIXED_NOW)
+                   at=utcnow())  # the `now` fixture's (pinned) clock
 
 
 def test_the_same_need_twice_is_one_task_and_a_new_reason_merges_into_it(http, tenants, now):
@@ -186,7 +186,8 @@ def test_a_debtor_acting_on_the_payment_page_raises_a_task_and_paying_off_closes
     for _ in range(2):  # delivered twice
         events.publish("debtor_action", agency_id=a.agency_id, client_id=a.client_id,
                        debtor_id=d, action="question", details={"text": "which invoice?",
-                                                                "event_id": "q-1"}, at=FIXED_NOW)
+                                                                "event_id": "q-1"},
+                       at=utcnow())
     q = http.http.get(f"/v1/clients/{a.client_id}/tasks", headers=bearer(a.admin)).json_body
     assert [r["reason"] for r in q["items"][0]["reasons"]] == [
         "debtor asked a question on the payment page"]

@@ -57,8 +57,11 @@ def test_cfn_lint_finds_no_errors_in_the_packaged_template(packaged):
     from cfnlint.api import ManualArgs, lint_file
 
     matches = lint_file(packaged / "sam.json", ManualArgs(regions=["eu-west-2", "us-east-1"]))
+    # E2533 (runtime deprecated) judges by today's date: a real finding on the real date,
+    # but not under the simulated clock of RECOUP_TEST_SHIFT_DAYS (tests/conftest.py).
+    skip = {"E2533"} if os.environ.get("RECOUP_TEST_SHIFT_DAYS") else set()
     errors = [f"{m.rule.id} {m.message} ({m.linenumber})" for m in matches
-              if m.rule.id.startswith("E")]
+              if m.rule.id.startswith("E") and m.rule.id not in skip]
     assert not errors, "\n".join(errors)
 
 

@@ -104,7 +104,7 @@ def test_maintained_aggregate_equals_recomputation(aws, rows, steps):
     counter["n"] += 1
     agency = f"hyp{counter['n']}"
     admin = Principal(agency, "admin", "admin")
-    cid = clients.create_client(admin, ClientIn(name="Hyp", sender_email="a@hyp.example.com"))["id"]
+    cid = clients.create_client(admin, ClientIn(name="Hyp", sender_email="a@hyp.example.com"), now=T0)["id"]
     importer.import_book(agency, cid, _csv(rows), actor="t", now=T0)
     day = T0.date()
     # WHEN payments, disputes, write-offs, due-date moves, re-imports and reversals happen
@@ -125,11 +125,13 @@ def test_maintained_aggregate_equals_recomputation(aws, rows, steps):
             status = {"dispute": "disputed", "write_off": "written_off", "hold": "on_hold",
                       "reopen": "open"}[op]
             invoices.update_invoice(admin, cid, inv.debtor_id, inv.invoice_id,
-                                    InvoicePatch(status=status, reason="quality"))
+                                    InvoicePatch(status=status, reason="quality"),
+                                    now=datetime.combine(day, T0.timetz()))
         elif op == "due":
             new_due = date.fromisoformat(inv.due_date) + timedelta(days=10 * amount_part)
             invoices.update_invoice(admin, cid, inv.debtor_id, inv.invoice_id,
-                                    InvoicePatch(due_date=new_due))
+                                    InvoicePatch(due_date=new_due),
+                                    now=datetime.combine(day, T0.timetz()))
         elif op == "reimport":
             importer.import_book(agency, cid, _reimport_rows(agency, cid, pick), actor="t",
                                  now=datetime.combine(day, T0.timetz()))

@@ -74,7 +74,7 @@ def test_payments_disputes_and_reimports_move_the_figures_once(acme):
     # re-import the next day in which the client's book shows 400.00 paid on A
     c = _invoice(a, "C")
     invoices.update_invoice(admin, a.client_id, d2, c.invoice_id,
-                            InvoicePatch(status="disputed", reason="pricing"))
+                            InvoicePatch(status="disputed", reason="pricing"), now=FIXED_NOW)
     b = _invoice(a, "B")
     for _ in range(2):
         events.publish("payment_applied", agency_id=a.agency_id, client_id=a.client_id,
