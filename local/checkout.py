@@ -14,24 +14,21 @@ import secrets
 import urllib.error
 import urllib.request
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.kernel import templating
 from chalicelib.kernel.clock import iso
 from chalicelib.kernel.money import format_money
 from chalicelib.payments import stripe_gateway as gw
 from chalicelib.payments import pages
 from chalicelib.kernel.settings import get_settings
 from chalicelib.store.models import ClaimModel
+from local import templating
 
 bp = Blueprint(__name__)
 log = logging.getLogger("recoup.local_checkout")
 FORM = ["application/x-www-form-urlencoded"]
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 _deliver: Any = None  # tests route local deliveries through their HTTP test client
 
 
@@ -112,19 +109,8 @@ def deliver(payload: str, now: datetime) -> int:
         return exc.code
 
 
-@lru_cache(maxsize=1)
-def _environment():
-    from jinja2 import ChoiceLoader, FileSystemLoader
-
-    base = templating.environment()
-    env = base.overlay(loader=ChoiceLoader([FileSystemLoader(str(TEMPLATES)), base.loader]))
-    return env
-
-
 def _page(status: int = 200, **ctx: Any) -> Response:
-    nonce = secrets.token_urlsafe(16)
-    body = _environment().get_template("local_checkout.html").render(nonce=nonce, **ctx)
-    return Response(body=body, status_code=status, headers=pages.page_headers(nonce))
+    return templating.page("local_checkout.html", status, **ctx)
 
 
 @bp.route("/d/{token}/checkout/{session_id}", methods=["GET"])

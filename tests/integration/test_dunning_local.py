@@ -32,6 +32,9 @@ def test_the_pump_feeds_the_consumer_and_the_outbox_shows_the_email(tenant, http
     assert [m["to"] for m in items] == ["zoe@xn--cafs-dpa.example.com"]
     page = http.http.get("/outbox")
     assert page.status_code == 200 and b"INV-P1" in page.body
+    # rendered through the one Jinja environment, escaped, with the page edge's headers
+    csp = {k.lower(): v for k, v in page.headers.items()}["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
 
 
 def test_the_outbox_does_not_exist_outside_the_local_stack(aws, http, monkeypatch):
