@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.http.auth import Principal
 from chalicelib.kernel.clock import iso
@@ -37,6 +37,18 @@ def state(i: InvoiceModel) -> dict:
             "status": i.status, "dispute": i.dispute,
             "paid_outside": [[d, int(a)] for d, a in (i.paid_outside or [])],
             "version": int(i.version or 0)}
+
+
+def _save_announced(p: Principal, client_id: str, debtor_id: str, inv: InvoiceModel,
+                    before: dict | None, now: datetime, condition=None) -> None:
+    """Save the invoice and its `invoice_changed` event in one transaction (the event can
+    never be lost to a crash after the save); the event carries the version being saved.
+    TransactWriteError if the version (or `condition`) no longer holds."""
+    after = {**state(inv), "version": int(inv.version or 0) + 1}
+    event = events.stage("invoice_changed", agency_id=p.agency_id, client_id=client_id,
+                         debtor_id=debtor_id, invoice_id=inv.invoice_id, old=before,
+                         new=after, at=now)
+    events.commit([(inv, condition)], [event])
 
 
 def index_fields(inv: InvoiceModel) -> None:
@@ -80,11 +92,10 @@ def create_invoice(p: Principal, client_id: str, debtor_id: str, data: InvoiceIn
                       balance_minor=data.total_minor if data.balance_minor is None
                       else data.balance_minor, now=iso(now))
     try:
-        inv.save(condition=InvoiceModel.invoice_id.does_not_exist())
-    except PutError:
+        _save_announced(p, client_id, debtor_id, inv, None, now,
+                        condition=InvoiceModel.invoice_id.does_not_exist())
+    except TransactWriteError:
         raise Conflict(f"invoice number {data.number!r} already exists for this client") from None
-    events.publish("invoice_changed", agency_id=p.agency_id, client_id=client_id,
-                   debtor_id=debtor_id, invoice_id=inv.invoice_id, old=None, new=state(inv), at=now)
     _refresh_debtor(debtor, now)
     timeline.record(p.agency_id, client_id, debtor_id, "invoice_added",
                     f"Invoice {inv.number} added: {format_money(int(inv.total_minor), currency)} "
@@ -138,11 +149,9 @@ def update_invoice(p: Principal, client_id: str, debtor_id: str, invoice_id: str
     index_fields(inv)
     inv.updated_at = iso(now)
     try:
-        inv.save()
-    except PutError as exc:
+        _save_announced(p, client_id, debtor_id, inv, before, now)
+    except TransactWriteError as exc:
         raise Conflict("invoice changed meanwhile; reload and retry") from exc
-    events.publish("invoice_changed", agency_id=p.agency_id, client_id=client_id,
-                   debtor_id=debtor_id, invoice_id=invoice_id, old=before, new=state(inv), at=now)
     _refresh_debtor(debtor, now)
     what = ", ".join(sorted(changes))
     if new_status and new_status != old_status:

@@ -141,3 +141,49 @@ def test_a_consumer_claim_is_held_per_event_and_consumer(aws, consumers):
     assert [k.rsplit(".", 1)[-1] for k in keys] == ["flaky", "good"]
     events.deliver(OutboxModel.get(item.event_id), FIXED_NOW)  # a duplicate delivery
     assert seen == {"good": ["s5"], "flaky": ["s5"]}
+
+
+def test_an_invoice_edit_and_its_event_commit_together_or_not_at_all(http, tenants, monkeypatch):
+    """GIVEN an invoice WHEN a specialist's edit loses the version race (someone saved it
+    first) THEN the API answers 409 and no invoice_changed event was stored for that edit;
+    AND an edit that wins stores exactly one event carrying the version it saved."""
+    import json
+
+    from chalicelib.book import invoices
+    from chalicelib.store.models import InvoiceModel
+    from tests.conftest import bearer
+    from tests.payments_support import add_debtor
+
+    a, _ = tenants
+    d = add_debtor(http, a)
+    inv_id = d["invoices"]["INV-1"]
+
+    def changed_events():
+        return [i for i in OutboxModel.scan() if i.name == "invoice_changed"
+                and (i.payload.get("invoice_id") == inv_id)]
+
+    before = len(changed_events())
+    real = invoices._load
+
+    def stale_load(*args, **kwargs):  # the edit reads the invoice, then someone saves it
+        client, debtor, inv = real(*args, **kwargs)
+        fresh = InvoiceModel.get(inv.debtor_key, inv.invoice_id, consistent_read=True)
+        fresh.reference = "changed meanwhile"
+        fresh.save()
+        return client, debtor, inv
+
+    monkeypatch.setattr(invoices, "_load", stale_load)
+    r = http.http.request("PATCH", f"{d['base']}/invoices/{inv_id}",
+                          headers=bearer(a.specialist), body=json.dumps({"due_date":
+                                                                         "2026-12-31"}))
+    assert r.status_code == 409, r.body
+    assert len(changed_events()) == before
+    monkeypatch.setattr(invoices, "_load", real)
+    r = http.http.request("PATCH", f"{d['base']}/invoices/{inv_id}",
+                          headers=bearer(a.specialist), body=json.dumps({"due_date":
+                                                                         "2026-12-31"}))
+    assert r.status_code == 200, r.body
+    stored = InvoiceModel.get(f"{a.agency_id}#{a.client_id}#{d['id']}", inv_id)
+    assert len(changed_events()) == before + 1
+    assert [e.payload["new"]["version"] for e in changed_events()
+            if e.payload["new"]["due_date"] == "2026-12-31"] == [int(stored.version)]
