@@ -90,10 +90,15 @@ def stage(name: str, *, event_id: str | None = None, **payload: Any) -> OutboxMo
 def publish(name: str, *, event_id: str | None = None, **payload: Any) -> OutboxModel:
     """Store the event (after a single-item change the caller has committed) and, on the
     local stack and in tests, deliver it at once."""
-    item = stage(name, event_id=event_id, **payload)
+    return store(stage(name, event_id=event_id, **payload))
+
+
+def store(item: OutboxModel) -> OutboxModel:
+    """Write a staged event on its own (after the caller's single-item change) and deliver
+    it as publish does; a retried publisher with the same event id stores nothing new."""
     try:
         item.save(condition=OutboxModel.event_id.does_not_exist())
-    except Exception as exc:  # a retried publisher with the same event id: stored already
+    except Exception as exc:
         if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
             raise
         return item

@@ -44,11 +44,13 @@ def record(agency_id: str, client_id: str, debtor_id: str, *, amount_minor: int,
                      promised_for=promised_for.isoformat(), deadline=iso(deadline),
                      taken_by=taken_by, created_at=iso(now), updated_at=iso(now),
                      check_shard=_shard(key), check_sort=f"{iso(deadline)}#{key}")
-    m.save(condition=PromiseModel.promise_id.does_not_exist())
-    timeline.record(agency_id, client_id, debtor_id, "promise_recorded",
-                    f"Promise to pay {format_money(amount_minor, currency)} by {promised_for}",
-                    actor=taken_by, data=render(m), at=now)
-    _announce(agency_id, client_id, debtor_id, m, None, now)
+    entry = timeline.entry(agency_id, client_id, debtor_id, "promise_recorded",
+                           f"Promise to pay {format_money(amount_minor, currency)} by "
+                           f"{promised_for}", actor=taken_by, data=render(m), at=now)
+    # the promise, its timeline entry and its event: one transaction
+    events.commit([(m, PromiseModel.promise_id.does_not_exist()),
+                   (entry, timeline.TimelineModel.entry_id.does_not_exist())],
+                  [_event(agency_id, client_id, debtor_id, m, None, now)])
     return m
 
 
@@ -111,14 +113,21 @@ def _fact(m: PromiseModel, kept: bool | None) -> dict:
             "amount_minor": int(m.amount_minor), "kept": kept}
 
 
-def _announce(agency_id: str, client_id: str, debtor_id: str, m: PromiseModel,
-              before: bool | None | str, at: datetime) -> None:
-    """promise_recorded: made (old None), kept or broken (old = the open promise)."""
+def _event(agency_id: str, client_id: str, debtor_id: str, m: PromiseModel,
+           before: bool | None | str, at: datetime):
+    """promise_recorded: made (old None), kept or broken (old = the open promise); the
+    event id is derived from the promise and its state, so a retry announces it once."""
     old = None if before is None else _fact(m, None)
     new = _fact(m, {"open": None, "kept": True, "broken": False}[m.status])
-    events.publish("promise_recorded", agency_id=agency_id, client_id=client_id,
-                   debtor_id=debtor_id, promise_id=m.promise_id, old=old, new=new,
-                   at=iso(at), event_id=f"{agency_id}#ev#promise-{m.promise_id}-{m.status}")
+    return events.stage("promise_recorded", agency_id=agency_id, client_id=client_id,
+                        debtor_id=debtor_id, promise_id=m.promise_id, old=old, new=new,
+                        at=iso(at), event_id=f"{agency_id}#ev#promise-{m.promise_id}-{m.status}")
+
+
+def _announce(agency_id: str, client_id: str, debtor_id: str, m: PromiseModel,
+              before: bool | None | str, at: datetime) -> None:
+    """Announce a promise judged (kept or broken) after its own conditional save."""
+    events.store(_event(agency_id, client_id, debtor_id, m, before, at))
 
 
 def list_promises(agency_id: str, client_id: str, debtor_id: str) -> list[dict]:
