@@ -39,15 +39,20 @@ def state(i: InvoiceModel) -> dict:
             "version": int(i.version or 0)}
 
 
+def state_as_saved(inv: InvoiceModel) -> dict:
+    """state(inv) as it will be once the pending save (in a transaction) commits: the
+    transaction bumps the version only after it commits, so the event names the next one."""
+    return {**state(inv), "version": int(inv.version or 0) + 1}
+
+
 def _save_announced(p: Principal, client_id: str, debtor_id: str, inv: InvoiceModel,
                     before: dict | None, now: datetime, condition=None) -> None:
     """Save the invoice and its `invoice_changed` event in one transaction (the event can
     never be lost to a crash after the save); the event carries the version being saved.
     TransactWriteError if the version (or `condition`) no longer holds."""
-    after = {**state(inv), "version": int(inv.version or 0) + 1}
     event = events.stage("invoice_changed", agency_id=p.agency_id, client_id=client_id,
                          debtor_id=debtor_id, invoice_id=inv.invoice_id, old=before,
-                         new=after, at=now)
+                         new=state_as_saved(inv), at=now)
     events.commit([(inv, condition)], [event])
 
 

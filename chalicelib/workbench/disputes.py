@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, TransactWriteError
 
 from chalicelib.http.auth import Principal
 from chalicelib.kernel.clock import iso
@@ -13,11 +13,11 @@ from chalicelib.kernel.money import format_money
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.book import invoices
 from chalicelib.kernel import events
-from chalicelib.store import timeline
+from chalicelib.store import accounts, timeline
 from chalicelib.http.access import require_staff
 from chalicelib.book.debtors import load_debtor
 from chalicelib.store.keys import debtor_key, new_id
-from chalicelib.store.models import InvoiceModel, PaymentModel
+from chalicelib.store.models import InvoiceModel, PaymentModel, TimelineModel
 from chalicelib.workbench.models import DisputeModel
 
 REASONS = ("pricing", "goods_not_received", "quality", "duplicate", "already_paid", "other")
@@ -63,18 +63,25 @@ def open_dispute(agency_id: str, client_id: str, debtor_id: str, invoice_id: str
                      invoice_id=invoice_id, invoice_number=inv.number, reason=reason,
                      detail=detail, owner=owner, created_at=iso(now), updated_at=iso(now),
                      history=[{"at": iso(now), "by": owner, "status": "open"}])
-    m.save(condition=DisputeModel.dispute_id.does_not_exist())
     old = invoices.state(inv)
     inv.status = "disputed"
     inv.dispute = {"dispute_id": m.dispute_id, "reason": reason, "opened_at": iso(now),
                    "by": owner}
-    _save_invoice(inv, now)
-    timeline.record(agency_id, client_id, debtor_id, "dispute_opened",
-                    f"Invoice {inv.number} disputed ({reason.replace('_', ' ')})"
-                    + (f": {detail}" if detail else ""), actor=owner, data=render(m), at=now)
-    events.publish("invoice_changed", agency_id=agency_id, client_id=client_id,
-                   debtor_id=debtor_id, invoice_id=invoice_id, old=old, new=invoices.state(inv),
-                   at=iso(now))
+    invoices.index_fields(inv)
+    inv.updated_at = iso(now)
+    entry = timeline.entry(agency_id, client_id, debtor_id, "dispute_opened",
+                           f"Invoice {inv.number} disputed ({reason.replace('_', ' ')})"
+                           + (f": {detail}" if detail else ""), actor=owner, data=render(m),
+                           at=now)
+    event = events.stage("invoice_changed", agency_id=agency_id, client_id=client_id,
+                         debtor_id=debtor_id, invoice_id=invoice_id, old=old,
+                         new=invoices.state_as_saved(inv), at=iso(now))
+    try:  # the dispute, the invoice on hold, the timeline and the event: all or nothing
+        events.commit([(m, DisputeModel.dispute_id.does_not_exist()), (inv, None),
+                       (entry, TimelineModel.entry_id.does_not_exist())], [event])
+    except TransactWriteError as exc:
+        raise Conflict("invoice changed meanwhile; reload and retry") from exc
+    _recompute_account(inv, now)
     return render(m)
 
 
@@ -104,16 +111,19 @@ def from_debtor(agency_id: str, client_id: str, debtor_id: str, invoice_id: str,
 
 
 def _save_invoice(inv: InvoiceModel, now: datetime) -> None:
-    from chalicelib.store.models import DebtorModel
-
     invoices.index_fields(inv)
     inv.updated_at = iso(now)
     try:
         inv.save()
     except PutError as exc:
         raise Conflict("invoice changed meanwhile; reload and retry") from exc
-    debtor = DebtorModel.get(inv.client_key, inv.debtor_id)
-    invoices._refresh_debtor(debtor, now)
+    _recompute_account(inv, now)
+
+
+def _recompute_account(inv: InvoiceModel, now: datetime) -> None:
+    from chalicelib.store.models import DebtorModel
+
+    accounts.save_account(DebtorModel.get(inv.client_key, inv.debtor_id), now)
 
 
 def list_disputes(p: Principal, client_id: str, debtor_id: str) -> dict:
