@@ -82,3 +82,14 @@ def run(full: bool = False) -> None:
     _measure("debtor_page_view", page)
     _measure("apply_payment", manual)
     _measure("stripe_webhook_payment", webhook)
+    # As deployed: the request commits the payment with its event and returns; the outbox
+    # stream delivers to the consumers (thank-you, report, workbench) in another Lambda.
+    from chalicelib.kernel import events
+
+    inline = events.after_commit
+    events.after_commit = lambda items: None
+    try:
+        _measure("apply_payment_request_path", lambda i: manual(1000 + i))
+        _measure("stripe_webhook_payment_request_path", lambda i: webhook(1000 + i))
+    finally:
+        events.after_commit = inline
