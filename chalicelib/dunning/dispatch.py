@@ -131,7 +131,9 @@ def _deliver(acc: Account, touch: PlannedTouch, route: Route, key: str,
     msg = Message(channel=touch.channel, to=route.address or "", text=out.text,
                   subject=out.subject, html=out.html, sender=acc.client.sender_email,
                   reply_to=acc.client.reply_to, attachments=out.attachments,
-                  headers={"X-Recoup-Account": "/".join(acc.ids)})
+                  headers={"X-Recoup-Account": "/".join(acc.ids),
+                           **(messages.unsubscribe_headers(acc.client, ctx)
+                              if touch.channel == "email" else {})})
     sent = channels.send(msg)
     if sent.ok:
         remember_recipient(acc, route, sent, now)

@@ -91,6 +91,17 @@ def context(client: ClientModel, debtor: DebtorModel, invoices: list[InvoiceMode
             "today": format_date(today, "long", locale=loc), **extra}
 
 
+def unsubscribe_headers(client: ClientModel, ctx: dict) -> dict[str, str]:
+    """RFC 8058 one-click unsubscribe: the footer's signed opt-out URL (a POST to it opts
+    out at once), and a mailto when the client names a mailbox that handles them."""
+    targets = [f"<{ctx['opt_out_link']}>"]
+    mailbox = (client.settings or {}).get("unsubscribe_mailto")
+    if mailbox:
+        targets.append(f"<mailto:{mailbox}?subject=unsubscribe>")
+    return {"List-Unsubscribe": ", ".join(targets),
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
 def _pick(env, names: list[str]):
     for name in names:
         try:
