@@ -49,6 +49,12 @@ class Account:
     def tz(self) -> str:
         return dunning_plan.time_zone(self.client, self.debtor, self.contacts)
 
+    @property
+    def tz_record(self) -> dict:
+        tz, source, guess = dunning_plan.zone_and_source(self.client, self.debtor,
+                                                         self.contacts)
+        return {"tz": tz, "tz_source": source, "tz_guess": guess}
+
 
 def load(agency_id: str, client_id: str, debtor_id: str) -> Account | None:
     """Everything the decision needs, read consistently (a late timer sees the payment)."""
@@ -170,7 +176,7 @@ def _record_sent(acc: Account, touch: PlannedTouch, route: Route, key: str, sent
                           "template": touch.template, "tone": touch.tone,
                           "invoice_ids": list(touch.invoice_ids), "passed": list(touch.passed),
                           "fallback": touch.fallback, "message_id": sent.message_id,
-                          "claim_key": key})
+                          "claim_key": key, **acc.tz_record})
     agency_id, client_id, debtor_id = acc.ids
     events.publish("touch_sent", agency_id=agency_id, client_id=client_id, debtor_id=debtor_id,
                    channel=touch.channel, step=touch.occurrence_key, at=iso(now))
