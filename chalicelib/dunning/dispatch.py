@@ -14,6 +14,7 @@ from chalicelib.dunning import channels
 from chalicelib.dunning.channels import Message, Sent
 from chalicelib.kernel.clock import iso, utcnow
 from chalicelib.dunning.cadence import PlannedTouch
+from chalicelib.dunning import contact_window as cw
 from chalicelib.dunning import messages, planner as dunning_plan, scheduling
 from chalicelib.kernel import claims, events
 from chalicelib.store import accounts
@@ -211,6 +212,8 @@ def _apply_touch(acc: Account, touch: PlannedTouch, now: datetime, rts: dict) ->
     def change(debtor: DebtorModel) -> None:
         keys = set(debtor.touch_keys or ()) | set(touch.covers)
         debtor.touch_keys = keys
+        if touch.first_contact and not debtor.chased_from:
+            debtor.chased_from = cw.local_date(now, acc.tz).isoformat()
         debtor.last_touch_at = iso(now)
 
     def next_action(debtor: DebtorModel, invoices: list) -> bool:

@@ -69,6 +69,7 @@ def brand(client: ClientModel) -> dict:
     return {"display_name": b.get("display_name") or client.brand_name or client.name,
             "sender": client.sender_email, "reply_to": client.reply_to,
             "signature": b.get("signature"), "logo_url": b.get("logo_url"),
+            "agency_name": b.get("agency_name"),
             "payment_terms": b.get("payment_terms")}
 
 

@@ -8,6 +8,8 @@ from chalicelib.dunning import cadence as cad
 from chalicelib.dunning.contact_window import ContactPolicy, default_policy
 from chalicelib.store.models import ClientModel, ContactModel, DebtorModel, InvoiceModel
 
+# Below this balance no final notice is sent (settings.thresholds.final_notice_min_minor).
+FINAL_NOTICE_MIN_MINOR = 5000
 # Debtor statuses that stop the cadence (the debtor's own stopped_reason wins).
 _STOPPING_STATUSES = {"on_hold", "in_collections", "written_off"}
 
@@ -106,6 +108,12 @@ def time_zone(client: ClientModel, debtor: DebtorModel,
     return zone_and_source(client, debtor, contacts)[0]
 
 
+def final_notice_min(client: ClientModel) -> int:
+    value = ((client.settings or {}).get("thresholds") or {}).get("final_notice_min_minor")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 \
+        else FINAL_NOTICE_MIN_MINOR
+
+
 def stopped_reason(debtor: DebtorModel) -> str | None:
     if debtor.stopped_reason:
         return debtor.stopped_reason
@@ -127,7 +135,10 @@ def account_fact(client: ClientModel, debtor: DebtorModel, *,
         paused_until=date.fromisoformat(debtor.paused_until[:10]) if debtor.paused_until else None,
         stopped_reason=stopped_reason(debtor), sent_keys=frozenset(debtor.touch_keys or ()),
         channels_allowed=channels,
-        last_touch_at=datetime.fromisoformat(last.replace("Z", "+00:00")) if last else None)
+        last_touch_at=datetime.fromisoformat(last.replace("Z", "+00:00")) if last else None,
+        chased_from=date.fromisoformat(debtor.chased_from) if debtor.chased_from else None,
+        final_min_minor=final_notice_min(client),
+        first_contact=(client.settings or {}).get("first_contact", True) is not False)
 
 
 def decide(client: ClientModel, debtor: DebtorModel, invoices: list[InvoiceModel],

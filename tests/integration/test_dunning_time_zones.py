@@ -85,7 +85,7 @@ def test_an_invoice_due_tomorrow_in_the_debtors_zone_is_not_called_overdue(tenan
     assert "1,150.00 overdue" not in mail["subject"]
     # AND tomorrow's invoice is listed as not yet overdue; the total is the whole list
     [line] = [x for x in mail["text"].splitlines() if "INV-TMRW" in x]
-    assert line.endswith("(not yet overdue)")
+    assert line.endswith("(not yet due)")
     [line] = [x for x in mail["text"].splitlines() if "INV-YDAY" in x]
     assert "not yet overdue" not in line
     assert "Total: " in mail["text"] and "1,150.00" in mail["text"]
