@@ -29,7 +29,7 @@ def _parts(raw: str | bytes) -> dict:
     return {"subject": str(msg["Subject"] or ""), "from": str(msg["From"] or ""),
             "to": str(msg["To"] or ""), "reply_to": str(msg["Reply-To"] or ""),
             "text": text.get_content() if text else "", "html": html.get_content() if html else "",
-            "attachments": attachments,
+            "attachments": attachments, "headers": {k: str(v) for k, v in msg.items()},
             "attachment_data": {p.get_filename(): p.get_content()
                                 for p in msg.iter_attachments()}}
 

@@ -132,7 +132,7 @@ def import_book(agency_id: str, client_id: str, data: bytes, *, actor: str,
     try:
         book = parse_book(data, date_order=date_order.upper() if date_order else None,
                           default_currency=client.currency, default_country=client.country,
-                          default_timezone=client.timezone)
+                          default_timezone=None)  # unstated: the planner resolves it
     except BookFormatError as exc:
         raise ValidationFailed.one(getattr(exc, "field", "file"), str(exc)) from None
     progress("reading the file", 1, 1)

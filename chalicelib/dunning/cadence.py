@@ -299,6 +299,20 @@ class AccountFact:
     sent_keys: frozenset[str] = frozenset()
     channels_allowed: frozenset[str] = frozenset(CHANNELS)
     last_touch_at: datetime | None = None  # for Cadence.min_gap_days
+    # Local date of the first touch ever (a taken-over book): invoices already due then
+    # run the cadence from that day, so steps follow real touches at the normal spacing.
+    chased_from: date | None = None
+    # Below this balance (minor units) no final-tone step is sent: a small debt gets
+    # reminders, never a final notice.
+    final_min_minor: int = 0
+    # Whether an account's first touch is a first-contact statement (the planner turns it
+    # on unless the client's settings say first_contact: false).
+    first_contact: bool = False
+
+    @property
+    def never_touched(self) -> bool:
+        return (self.first_contact and self.last_touch_at is None and not self.sent_keys
+                and self.chased_from is None)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sent_keys", frozenset(self.sent_keys))
@@ -324,6 +338,9 @@ class PlannedTouch:
     covers: tuple[str, ...]  # per-invoice keys this touch discharges: add to sent_keys
     passed: tuple[str, ...]  # earlier unsent occurrences superseded by catch-up (for the timeline)
     claim_key: str  # deterministic for these facts: the conditional-write key
+    # The first touch of an account: introduces the agency and states every open invoice
+    # (invoice_ids is then all of them; covers only those due a touch).
+    first_contact: bool = False
 
     @property
     def fallback(self) -> bool:
@@ -357,9 +374,13 @@ class _Due:
     passed: tuple[str, ...]
 
 
+def _effective_due(inv: InvoiceFact, anchor: date | None) -> date:
+    return max(inv.due_date, anchor) if anchor is not None else inv.due_date
+
+
 def _due_on(
     occs: tuple[Occurrence, ...], account: AccountFact, live: list[InvoiceFact], day: date,
-    sent: frozenset[str],
+    sent: frozenset[str], anchor: date | None = None,
 ) -> list[_Due]:
     """Invoices owed a touch on local `day`: each one's latest due occurrence, if unsent."""
     if account.paused_until is not None and day < account.paused_until:
@@ -368,7 +389,8 @@ def _due_on(
     for inv in live:
         if inv.excluded_until is not None and day < inv.excluded_until:
             continue
-        reached = [o for o in occs if inv.due_date + timedelta(days=o.day_offset) <= day]
+        due_date = _effective_due(inv, anchor)
+        reached = [o for o in occs if due_date + timedelta(days=o.day_offset) <= day]
         if not reached:
             continue
         latest = reached[-1]
@@ -399,17 +421,18 @@ def _gap_start(
 def _next_action(
     cadence: Cadence, occs: tuple[Occurrence, ...], account: AccountFact,
     live: list[InvoiceFact], today: date, sent: frozenset[str], now: datetime,
-    last_touch: datetime | None, policy: ContactPolicy,
+    last_touch: datetime | None, policy: ContactPolicy, anchor: date | None = None,
 ) -> datetime | None:
     # What is owed can only change on an occurrence date or when a pause or exclusion
     # ends, and once owed it stays owed until a touch is made: so the first such date that
     # owes something is the answer, and after the last one nothing new can fall due.
-    days = {inv.due_date + timedelta(days=o.day_offset) for inv in live for o in occs}
+    days = {_effective_due(inv, anchor) + timedelta(days=o.day_offset)
+            for inv in live for o in occs}
     days |= {inv.excluded_until for inv in live if inv.excluded_until is not None}
     if account.paused_until is not None:
         days.add(account.paused_until)
     for day in sorted(d for d in days if d >= today):
-        due = _due_on(occs, account, live, day, sent)
+        due = _due_on(occs, account, live, day, sent, anchor)
         if not due:
             continue
         channel = resolve_channel(_firmest(due).step.channel, account.channels_allowed)
@@ -455,12 +478,15 @@ def decide(
         # Opted out of everything without a stop recorded: nothing lawful left to send.
         return Decision(None, None, "no_channel")
     occs = occurrences(cadence)
+    if sum(inv.balance_minor for inv in live) < account.final_min_minor:
+        occs = tuple(o for o in occs if o.step.tone != "final")
     today = cw.local_date(now_utc, account.tz)
     sent = account.sent_keys
-    due = _due_on(occs, account, live, today, sent)
+    first = account.never_touched
+    due = _due_on(occs, account, live, today, sent, account.chased_from)
     if not due:
         nxt = _next_action(cadence, occs, account, live, today, sent, now_utc,
-                           account.last_touch_at, policy)
+                           account.last_touch_at, policy, account.chased_from)
         paused = account.paused_until is not None and today < account.paused_until
         if nxt is None:
             return Decision(None, None, "cadence_complete")
@@ -478,22 +504,39 @@ def decide(
         when = cw.next_allowed(now_utc, account.tz, account.country, policy, channel)
         return Decision(None, when, "outside_window")
 
+    anchor = account.chased_from
+    if first:
+        # The first touch of a taken-over book: whatever step the invoices' age calls for,
+        # it is a statement, and the cadence starts today (the steps reached by an invoice
+        # due today are what it discharges), so later steps follow real touches.
+        anchor = today
+        due = _due_on(occs, account, live, today, sent, anchor)
     due.sort(key=lambda d: (d.invoice.due_date, d.invoice.invoice_id))
     covers = tuple(invoice_touch_key(d.invoice.invoice_id, d.occurrence.key) for d in due)
+    if first and not due:
+        firmest = occs[0]  # a cadence starting after the due date: nothing discharged yet
+    if first:
+        channel = resolve_channel(_firmest(due).step.channel if due else firmest.step.channel,
+                                  account.channels_allowed) or channel
+        firmest = _firmest(due) if due else firmest
     touch = PlannedTouch(
         step=firmest.step,
         occurrence=firmest.k,
-        occurrence_key=firmest.key,
+        occurrence_key="first-contact" if first else firmest.key,
         channel=channel,
-        tone=firmest.step.tone,
-        template=firmest.step.template,
-        invoice_ids=tuple(d.invoice.invoice_id for d in due),
+        tone="friendly" if first else firmest.step.tone,
+        template="first_contact" if first else firmest.step.template,
+        invoice_ids=tuple(i.invoice_id for i in sorted(live, key=lambda i: (i.due_date,
+                                                                             i.invoice_id)))
+        if first else tuple(d.invoice.invoice_id for d in due),
         covers=covers,
         passed=tuple(key for d in due for key in d.passed),
-        claim_key=_claim_key(firmest, tuple(sorted(covers))),
+        claim_key=_claim_key(firmest, tuple(sorted(covers)))
+        if not first else f"first-contact@{_claim_key(firmest, tuple(sorted(covers)))}",
+        first_contact=first,
     )
     nxt = _next_action(cadence, occs, account, live, today, sent | set(covers), now_utc,
-                       now_utc, policy)
+                       now_utc, policy, anchor)
     return Decision(touch, nxt, "due")
 
 

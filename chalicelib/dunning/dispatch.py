@@ -14,6 +14,7 @@ from chalicelib.dunning import channels
 from chalicelib.dunning.channels import Message, Sent
 from chalicelib.kernel.clock import iso
 from chalicelib.dunning.cadence import PlannedTouch
+from chalicelib.dunning import contact_window as cw
 from chalicelib.dunning import messages, planner as dunning_plan, scheduling
 from chalicelib.kernel import claims, events
 from chalicelib.store import accounts
@@ -48,6 +49,12 @@ class Account:
     @property
     def tz(self) -> str:
         return dunning_plan.time_zone(self.client, self.debtor, self.contacts)
+
+    @property
+    def tz_record(self) -> dict:
+        tz, source, guess = dunning_plan.zone_and_source(self.client, self.debtor,
+                                                         self.contacts)
+        return {"tz": tz, "tz_source": source, "tz_guess": guess}
 
 
 def load(agency_id: str, client_id: str, debtor_id: str) -> Account | None:
@@ -131,7 +138,9 @@ def _deliver(acc: Account, touch: PlannedTouch, route: Route, key: str,
     msg = Message(channel=touch.channel, to=route.address or "", text=out.text,
                   subject=out.subject, html=out.html, sender=acc.client.sender_email,
                   reply_to=acc.client.reply_to, attachments=out.attachments,
-                  headers={"X-Recoup-Account": "/".join(acc.ids)})
+                  headers={"X-Recoup-Account": "/".join(acc.ids),
+                           **(messages.unsubscribe_headers(acc.client, ctx)
+                              if touch.channel == "email" else {})})
     sent = channels.send(msg)
     if sent.ok:
         remember_recipient(acc, route, sent, now)
@@ -168,7 +177,7 @@ def _record_sent(acc: Account, touch: PlannedTouch, route: Route, key: str, sent
                           "template": touch.template, "tone": touch.tone,
                           "invoice_ids": list(touch.invoice_ids), "passed": list(touch.passed),
                           "fallback": touch.fallback, "message_id": sent.message_id,
-                          "claim_key": key})
+                          "claim_key": key, **acc.tz_record})
     agency_id, client_id, debtor_id = acc.ids
     events.publish("touch_sent", agency_id=agency_id, client_id=client_id, debtor_id=debtor_id,
                    channel=touch.channel, step=touch.occurrence_key, at=iso(now))
@@ -203,6 +212,8 @@ def _apply_touch(acc: Account, touch: PlannedTouch, now: datetime, rts: dict) ->
     def change(debtor: DebtorModel) -> None:
         keys = set(debtor.touch_keys or ()) | set(touch.covers)
         debtor.touch_keys = keys
+        if touch.first_contact and not debtor.chased_from:
+            debtor.chased_from = cw.local_date(now, acc.tz).isoformat()
         debtor.last_touch_at = iso(now)
 
     def next_action(debtor: DebtorModel, invoices: list) -> bool:

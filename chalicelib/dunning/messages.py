@@ -69,6 +69,7 @@ def brand(client: ClientModel) -> dict:
     return {"display_name": b.get("display_name") or client.brand_name or client.name,
             "sender": client.sender_email, "reply_to": client.reply_to,
             "signature": b.get("signature"), "logo_url": b.get("logo_url"),
+            "agency_name": b.get("agency_name"),
             "payment_terms": b.get("payment_terms")}
 
 
@@ -82,13 +83,30 @@ def context(client: ClientModel, debtor: DebtorModel, invoices: list[InvoiceMode
     rows = [{"number": i.number, "due": format_date(date.fromisoformat(i.due_date), "medium",
                                                     locale=loc),
              "amount": money(int(i.balance_minor), i.currency, loc),
-             "days_overdue": max(0, (today - date.fromisoformat(i.due_date)).days)}
+             "days_overdue": max(0, (today - date.fromisoformat(i.due_date)).days),
+             "overdue": date.fromisoformat(i.due_date) < today}
             for i in sorted(invoices, key=lambda i: (i.due_date, i.number))]
     total = money(sum(int(i.balance_minor) for i in invoices), debtor.currency, loc)
+    # Overdue on the send date in the debtor's zone: a message listing an invoice that
+    # falls due tomorrow must not call it overdue.
+    overdue = [i for i in invoices if date.fromisoformat(i.due_date) < today]
     return {"brand": brand(client), "debtor_name": debtor.name, "contact_name": contact_name,
-            "invoices": rows, "total": total, "link": link,
+            "invoices": rows, "total": total, "link": link, "overdue_count": len(overdue),
+            "overdue_total": money(sum(int(i.balance_minor) for i in overdue), debtor.currency,
+                                   loc),
             "opt_out_link": f"{link}/opt-out?channel={channel}", "tone": tone,
             "today": format_date(today, "long", locale=loc), **extra}
+
+
+def unsubscribe_headers(client: ClientModel, ctx: dict) -> dict[str, str]:
+    """RFC 8058 one-click unsubscribe: the footer's signed opt-out URL (a POST to it opts
+    out at once), and a mailto when the client names a mailbox that handles them."""
+    targets = [f"<{ctx['opt_out_link']}>"]
+    mailbox = (client.settings or {}).get("unsubscribe_mailto")
+    if mailbox:
+        targets.append(f"<mailto:{mailbox}?subject=unsubscribe>")
+    return {"List-Unsubscribe": ", ".join(targets),
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
 def _pick(env, names: list[str]):

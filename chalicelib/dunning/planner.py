@@ -8,6 +8,8 @@ from chalicelib.dunning import cadence as cad
 from chalicelib.dunning.contact_window import ContactPolicy, default_policy
 from chalicelib.store.models import ClientModel, ContactModel, DebtorModel, InvoiceModel
 
+# Below this balance no final notice is sent (settings.thresholds.final_notice_min_minor).
+FINAL_NOTICE_MIN_MINOR = 5000
 # Debtor statuses that stop the cadence (the debtor's own stopped_reason wins).
 _STOPPING_STATUSES = {"on_hold", "in_collections", "written_off"}
 
@@ -41,12 +43,75 @@ def policy_for(client: ClientModel, consumer: bool) -> ContactPolicy:
         skip_holidays=bool(raw.get("skip_holidays", base.skip_holidays)), consumer=consumer)
 
 
+# Countries whose people mostly live in one zone of several: (zone, is it a guess?). A
+# guess is recorded on each touch (tz_source "country", tz_guess) so a person can fix it.
+_MAIN_ZONE = {
+    "US": ("America/New_York", True), "AU": ("Australia/Sydney", True),
+    "CA": ("America/Toronto", True), "BR": ("America/Sao_Paulo", True),
+    "MX": ("America/Mexico_City", True), "RU": ("Europe/Moscow", True),
+    "ID": ("Asia/Jakarta", True), "KZ": ("Asia/Almaty", True), "CD": ("Africa/Kinshasa", True),
+    "MN": ("Asia/Ulaanbaatar", True), "CL": ("America/Santiago", True),
+    "DE": ("Europe/Berlin", False), "ES": ("Europe/Madrid", False),
+    "PT": ("Europe/Lisbon", False), "NZ": ("Pacific/Auckland", False),
+    "CY": ("Asia/Nicosia", False), "UA": ("Europe/Kyiv", False),
+    "CN": ("Asia/Shanghai", False), "MY": ("Asia/Kuala_Lumpur", False),
+    "AR": ("America/Argentina/Buenos_Aires", False), "EC": ("America/Guayaquil", False),
+}
+# phonenumberslite has no time-zone data: Australian landline area codes name the state.
+_PHONE_ZONE = {"+612": "Australia/Sydney", "+613": "Australia/Melbourne",
+               "+617": "Australia/Brisbane"}
+
+
+def _country_zone(country: str | None) -> tuple[str, bool] | None:
+    code = (country or "")[:2].upper()
+    if code in _MAIN_ZONE:
+        return _MAIN_ZONE[code]
+    from babel.core import get_global
+
+    zones = get_global("territory_zones").get(code) or []
+    return (zones[0], False) if len(zones) == 1 else None
+
+
+def _phone_zone(country: str | None, contacts: list[ContactModel]) -> str | None:
+    for c in contacts:
+        phone = (c.phone or "").replace(" ", "")
+        if phone.startswith("+61") and (country or "")[:2].upper() in ("", "AU"):
+            zone = _PHONE_ZONE.get(phone[:4])
+            if zone:
+                return zone
+    return None
+
+
+def zone_and_source(client: ClientModel, debtor: DebtorModel,
+                    contacts: list[ContactModel] | None = None) -> tuple[str, str, bool]:
+    """(zone, where it came from, whether it is a guess): the contact's stated zone (or
+    the debtor's), else the country's (the phone's area for a country spanning zones),
+    else the client's. source is contact | phone | country | client."""
+    ordered = sorted(contacts or [], key=lambda c: c.role != "primary")
+    for c in ordered:
+        if c.timezone:
+            return c.timezone, "contact", False
+    if debtor.timezone:
+        return debtor.timezone, "contact", False
+    by_country = _country_zone(debtor.country)
+    if by_country is not None and by_country[1]:
+        phone = _phone_zone(debtor.country, ordered)
+        if phone:
+            return phone, "phone", False
+    if by_country is not None:
+        return by_country[0], "country", by_country[1]
+    return client.timezone, "client", False
+
+
 def time_zone(client: ClientModel, debtor: DebtorModel,
               contacts: list[ContactModel] | None = None) -> str:
-    for c in sorted(contacts or [], key=lambda c: c.role != "primary"):
-        if c.timezone:
-            return c.timezone
-    return debtor.timezone or client.timezone
+    return zone_and_source(client, debtor, contacts)[0]
+
+
+def final_notice_min(client: ClientModel) -> int:
+    value = ((client.settings or {}).get("thresholds") or {}).get("final_notice_min_minor")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 \
+        else FINAL_NOTICE_MIN_MINOR
 
 
 def stopped_reason(debtor: DebtorModel) -> str | None:
@@ -70,7 +135,10 @@ def account_fact(client: ClientModel, debtor: DebtorModel, *,
         paused_until=date.fromisoformat(debtor.paused_until[:10]) if debtor.paused_until else None,
         stopped_reason=stopped_reason(debtor), sent_keys=frozenset(debtor.touch_keys or ()),
         channels_allowed=channels,
-        last_touch_at=datetime.fromisoformat(last.replace("Z", "+00:00")) if last else None)
+        last_touch_at=datetime.fromisoformat(last.replace("Z", "+00:00")) if last else None,
+        chased_from=date.fromisoformat(debtor.chased_from) if debtor.chased_from else None,
+        final_min_minor=final_notice_min(client),
+        first_contact=(client.settings or {}).get("first_contact", True) is not False)
 
 
 def decide(client: ClientModel, debtor: DebtorModel, invoices: list[InvoiceModel],

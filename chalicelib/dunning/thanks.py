@@ -58,7 +58,9 @@ def on_payment_applied(*, agency_id: str, client_id: str, debtor_id: str, paymen
     out = messages.render(acc.client, route.channel, "thank_you", "friendly", ctx)
     sent = channels.send(Message(channel=route.channel, to=route.address or "", text=out.text,
                                  subject=out.subject, html=out.html,
-                                 sender=acc.client.sender_email, reply_to=acc.client.reply_to))
+                                 sender=acc.client.sender_email, reply_to=acc.client.reply_to,
+                                 headers=messages.unsubscribe_headers(acc.client, ctx)
+                                 if route.channel == "email" else {}))
     if not sent.ok:
         claims.settle(claim, "failed", now, error=sent.error)
         timeline.record(agency_id, client_id, debtor_id, "touch_failed",

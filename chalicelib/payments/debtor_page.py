@@ -206,10 +206,14 @@ def opt_out(agency_id: str, client: ClientModel, debtor: DebtorModel, form: dict
     channel = form.get("channel", "")
     if channel not in CHANNELS:
         raise ValidationFailed.one("channel", "choose a channel")
-    for contact in ContactModel.query(debtor_key(agency_id, client.client_id, debtor.debtor_id)):
-        if channel not in (contact.opted_out or set()):
-            contact.update(actions=[ContactModel.opted_out.add({channel}),
-                                    ContactModel.updated_at.set(iso(now))])
+    contacts = list(ContactModel.query(debtor_key(agency_id, client.client_id,
+                                                  debtor.debtor_id)))
+    fresh = [c for c in contacts if channel not in (c.opted_out or set())]
+    for contact in fresh:
+        contact.update(actions=[ContactModel.opted_out.add({channel}),
+                                ContactModel.updated_at.set(iso(now))])
+    if contacts and not fresh:
+        return channel  # opted out already (a repeated one-click POST): nothing to record
     _act(agency_id, client.client_id, debtor.debtor_id, "opt_out",
          f"Debtor opted out of {CHANNELS[channel].lower()}", {"channel": channel}, now)
     return channel

@@ -22,6 +22,8 @@ from chalicelib.kernel.settings import get_settings
 bp = Blueprint(__name__)
 log = logging.getLogger("recoup.debtor_pages")
 FORM = ["application/x-www-form-urlencoded"]
+# RFC 8058: a mail provider's one-click POST may come as either form encoding.
+ONE_CLICK = FORM + ["multipart/form-data"]
 
 
 def page_headers(nonce: str, content_type: str = "text/html; charset=utf-8") -> dict:
@@ -79,8 +81,9 @@ def _money(currency: str):
     return lambda minor: format_money(int(minor), currency)
 
 
-def guard(token: str, view, *, post: bool = False) -> Response:
-    """Rate limit, open the link, check CSRF on posts, run the view; every link fault is
+def guard(token: str, view, *, post: bool = False, csrf: bool = True) -> Response:
+    """Rate limit, open the link, check CSRF on posts (unless `csrf` is False: the one-click
+    unsubscribe, authenticated by the signed link alone), run the view; every link fault is
     the same 404, every refusal a page."""
     now = utcnow()
     try:
@@ -98,7 +101,7 @@ def guard(token: str, view, *, post: bool = False) -> Response:
         form = _form() if post else {}
     except ValidationFailed:
         form = {}
-    if post and not edge.csrf_ok(form.get("csrf"), csrf_for(token)):
+    if post and csrf and not edge.csrf_ok(form.get("csrf"), csrf_for(token)):
         return page("message.html", 403, brand=brand, error=True, back=path_base(token),
                      heading="This form has expired", text="Please go back and try again.")
 
@@ -184,13 +187,33 @@ def question(token):
     return guard(token, view, post=True)
 
 
-@bp.route("/d/{token}/opt-out", methods=["POST"], content_types=FORM)
-def opt_out(token):
+def _opt_out_form(form: dict) -> dict:
+    """The channel from the form, else from the link (?channel=email in every message)."""
+    q = bp.current_request.query_params or {}
+    return {**form, "channel": form.get("channel") or q.get("channel", "")}
+
+
+@bp.route("/d/{token}/opt-out", methods=["GET"])
+def opt_out_confirm(token):
+    """The footer link of every email: a confirmation page; nothing changes until POST."""
     def view(agency_id, client, debtor, brand, form, now):
-        channel = debtor_page.opt_out(agency_id, client, debtor, form, now)
-        return _done(token, brand, "Done",
+        channel = _opt_out_form({})["channel"]
+        return page("opt_out.html", brand=brand, channels=debtor_page.CHANNELS,
+                    channel=channel if channel in debtor_page.CHANNELS else None,
+                    action=f"{path_base(token)}/opt-out", csrf=csrf_for(token),
+                    back=path_base(token))
+    return guard(token, view)
+
+
+@bp.route("/d/{token}/opt-out", methods=["POST"], content_types=ONE_CLICK)
+def opt_out(token):
+    # No CSRF token here: a provider's one-click POST (RFC 8058) cannot carry one. The
+    # signed link is the authority, and opting out again changes nothing.
+    def view(agency_id, client, debtor, brand, form, now):
+        channel = debtor_page.opt_out(agency_id, client, debtor, _opt_out_form(form), now)
+        return _done(token, brand, "You are unsubscribed",
                      f"We will no longer contact you by {debtor_page.CHANNELS[channel].lower()}.")
-    return guard(token, view, post=True)
+    return guard(token, view, post=True, csrf=False)
 
 
 @bp.route("/d/{token}/statement.csv", methods=["GET"])

@@ -110,6 +110,7 @@ class DebtorModel(Model):
     # (trimmed on every touch), and when the account was last touched (min gap).
     touch_keys = UnicodeSetAttribute(default=set)
     last_touch_at = UnicodeAttribute(null=True)
+    chased_from = UnicodeAttribute(null=True)  # local date of the first touch (dunning)
     na_shard = UnicodeAttribute(null=True)
     na_sort = UnicodeAttribute(null=True)
     next_action = NextActionIndex()

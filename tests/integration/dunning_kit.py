@@ -13,10 +13,11 @@ HEADER = ("debtor_ref,debtor_name,debtor_kind,contact_name,email,secondary_email
 
 def row(ref: str, number: str, due: str, amount: str = "100.00", *, paid: str = "0.00",
         kind: str = "business", email: str | None = None, secondary: str = "",
-        phone: str = "", tz: str = "Europe/London", country: str = "GB") -> str:
+        phone: str = "", tz: str = "Europe/London", country: str = "GB",
+        issued: str = "2026-09-01") -> str:
     email = f"ap@{ref.lower()}.example.com" if email is None else email
     return (f"{ref},{ref} Ltd,{kind},Pat {ref},{email},{secondary},{phone},{tz},{country},"
-            f"{number},2026-09-01,{due},GBP,{amount},{paid}")
+            f"{number},{issued},{due},GBP,{amount},{paid}")
 
 
 def load_book(tenant, rows: list[str], now: datetime, settings: dict | None = None) -> None:

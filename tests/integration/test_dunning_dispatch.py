@@ -39,7 +39,7 @@ def test_one_email_lists_every_invoice_due_and_leaves_out_the_disputed_one(tenan
     assert "INV-1" in mail["text"] and "INV-2" in mail["text"] and "INV-3" not in mail["text"]
     assert "INV-1" in mail["html"] and "INV-3" not in mail["html"]
     assert "£200.00" in mail["text"]
-    assert mail["subject"].startswith("Overdue")
+    assert mail["subject"].endswith("£200.00 overdue")  # the first contact's statement
     assert "/d/" in mail["text"] and "opt-out" in mail["text"].lower()
     # AND the timeline shows what was sent; the account waits for its next step
     [sent] = entries(tenant, "ACC1", "touch_sent")
@@ -52,9 +52,11 @@ def test_catch_up_after_an_outage_sends_one_message_not_a_burst(tenant):
     load_book(tenant, [row("ACC2", "INV-9", "2026-10-20", "1234.50")], NOW)
     # WHEN the timer fires
     run_cadence(NOW)
-    # THEN exactly one message goes out: the final notice, with a statement attached
+    # THEN exactly one message goes out: the first contact's statement (never a final
+    # notice to a debtor never written to), with the statement attached
     [mail] = sent_emails("ap@acc2.example.com")
-    assert mail["subject"].startswith("Final notice")
+    assert mail["subject"] == "Your account with Acme Ltd: £1,234.50 overdue"
+    assert "Final notice" not in mail["text"] and "earlier reminders" not in mail["text"]
     assert mail["attachments"] == ["statement.csv"]
     assert b"INV-9" in mail["attachment_data"]["statement.csv"]
     [sent] = entries(tenant, "ACC2", "touch_sent")

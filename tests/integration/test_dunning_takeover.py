@@ -1,0 +1,90 @@
+"""Taking over a book: the first message to a debtor never written to introduces us on the
+client's behalf and states the account, whatever the invoices' age; then the cadence goes
+step by step at its normal spacing from that day; small balances never get a final notice."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import FIXED_NOW
+from tests.integration.dunning_kit import entries, load_book, row, run_cadence, sent_emails
+
+NOW = FIXED_NOW  # Wednesday 25 Nov 2026, 10:00 UTC (10:00 in London)
+NINETY_DAYS_AGO = (NOW - timedelta(days=90)).date().isoformat()  # 2026-08-27
+
+
+@pytest.fixture
+def tenant(dunning, tenants):
+    return tenants[0]
+
+
+def _chase(days: int) -> dict[int, list[dict]]:
+    """Run the timer at 10:00 each day for `days` days; the emails each day sent."""
+    seen, by_day = 0, {}
+    for day in range(days):
+        run_cadence(NOW + timedelta(days=day))
+        mails = sent_emails()
+        by_day[day], seen = mails[seen:], len(mails)
+    return {d: m for d, m in by_day.items() if m}
+
+
+def test_a_taken_over_book_starts_with_a_statement_then_steps_at_the_cadences_pace(tenant):
+    # GIVEN a book taken over today: two invoices 90 days overdue, one due next week
+    load_book(tenant, [row("T1", "INV-T1", NINETY_DAYS_AGO, "1500.00", issued="2026-07-28"),
+                       row("T1", "INV-T2", NINETY_DAYS_AGO, "250.00", issued="2026-07-28"),
+                       row("T1", "INV-T3", "2026-12-02", "99.99")], NOW)
+    # WHEN the cadence runs every day for seven weeks
+    sent = _chase(50)
+    # THEN day 1 brings one first-contact statement of every open invoice, in the client's
+    # voice, not a final notice and no claim of earlier reminders
+    first = sent[0]
+    [mail] = first
+    assert mail["subject"] == "Your account with Acme Ltd: £1,750.00 overdue"
+    text = mail["text"]
+    assert "We are writing from the accounts team at Acme Ltd" in text
+    assert "£1,750.00 of it is overdue" in text
+    assert "INV-T1  due 27 Aug 2026  £1,500.00  (overdue 90 days)" in text
+    assert "INV-T3  due 2 Dec 2026  £99.99  (not yet due)" in text
+    assert "Total: £1,849.99" in text
+    assert "Final notice" not in text and "earlier reminders" not in text.lower()
+    assert mail["attachments"] == ["statement.csv"]
+    [touch] = [e for e in entries(tenant, "T1", "touch_sent")
+               if e["data"]["template"] == "first_contact"]
+    assert touch["data"]["step"] == "first-contact"
+    # AND the next touches follow the cadence's spacing from that day (a text on day 3
+    # falls back to email: no mobile), firmer only after real earlier touches
+    days = sorted(sent)
+    assert days[0] == 0 and days[1] >= 3
+    subjects = [sent[d][0]["subject"] for d in days]
+    finals = [d for d, s in zip(days, subjects) if s.startswith("Final notice")]
+    firms = [d for d, s in zip(days, subjects) if s.startswith("Overdue")]
+    # (day 3 is a Saturday: the friendly nudge waits for Monday, day 5)
+    assert firms and finals and min(firms) >= 7 and min(finals) >= 30
+    assert subjects[1] == "Payment reminder from Acme Ltd"
+    assert all(b - a >= 2 for a, b in zip(days, days[1:]))  # the cadence's min gap
+
+
+def test_a_small_balance_never_gets_a_final_notice(tenant):
+    # GIVEN a taken-over debtor owing £17, 90 days overdue (below the default £50 floor)
+    load_book(tenant, [row("T2", "INV-S1", NINETY_DAYS_AGO, "17.00", issued="2026-07-28")], NOW)
+    # WHEN the cadence runs every day for seven weeks
+    sent = _chase(50)
+    # THEN it gets the first-contact statement and reminders, never a final notice
+    subjects = [m["subject"] for mails in sent.values() for m in mails]
+    assert subjects[0] == "Your account with Acme Ltd: £17.00 overdue"
+    assert len(subjects) >= 2
+    assert not any("Final" in s for s in subjects)
+    assert not any("collections" in m["text"] for mails in sent.values() for m in mails)
+
+
+def test_the_final_notice_floor_is_a_client_setting(tenant):
+    # GIVEN a client whose floor is £10 and a debtor owing £17, 90 days overdue
+    load_book(tenant, [row("T3", "INV-S2", NINETY_DAYS_AGO, "17.00", issued="2026-07-28")], NOW,
+              settings={"thresholds": {"final_notice_min_minor": 1000}})
+    # WHEN the cadence runs for seven weeks
+    sent = _chase(50)
+    # THEN a final notice does come, after the first contact and the earlier steps
+    subjects = [m["subject"] for mails in sent.values() for m in mails]
+    assert subjects[0].startswith("Your account with") and any(
+        s.startswith("Final notice: £17.00 overdue") for s in subjects)
