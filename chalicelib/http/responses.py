@@ -70,6 +70,27 @@ ESCALATION = obj({"id": S, "debtor_id": S, "debtor_name": S_, "status": S, "rule
                   "amount_minor": I, "currency": S, "decided_by": S_, "decided_at": S_,
                   "decision_note": S_, "case": O_, "created_at": S})
 
+COUNTS = {"type": "object", "additionalProperties": I}
+IMPORT_REPORT = obj({"import_id": S, "format": S_, "date_order": S_, "mode": S,
+                     "counts": COUNTS, "errors": {"type": "array", "items": obj(
+                         {"row": I_, "field": S_, "reason": S}, optional=("row", "field"))}})
+IMPORT_RECORD = obj({"import_id": S, "filename": S_, "format": S_, "status": S, "mode": S_,
+                     "resumed_at": S_, "counts": COUNTS, "created_at": S, "actor": S})
+IMPORT_DETAIL = {**IMPORT_RECORD, "required": [*IMPORT_RECORD["required"], "errors"],
+                 "properties": {**IMPORT_RECORD["properties"], "errors": A}}
+PAYMENT_APPLIED = {**PAYMENT, "required": [*PAYMENT["required"], "replayed"],
+                   "properties": {**PAYMENT["properties"], "replayed": B}}
+OUTCOME = obj({"task_id": S, "outcome": S,
+               "next_action": obj({"kind": S, "at": S_, "note": S}),
+               "next_task": {"anyOf": [TASK, {"type": "null"}]}})
+REPORT = obj({"client": obj({"id": S, "name": S, "currency": S}), "as_of": S, "source": S,
+              "figures": {"type": "object"}, "activity": {"type": "object"},
+              "activity_by_month": {"type": "object"}, "trend": {},
+              "baseline": O_, "change_since_takeover": O_,
+              "definitions": {"type": "object", "additionalProperties": S}})
+OVERVIEW = obj({"clients": A, "specialists": A,
+                "definitions": {"type": "object", "additionalProperties": S}})
+
 C = "/v1/clients/{client_id}"
 D = C + "/debtors/{debtor_id}"
 E = C + "/escalations/{escalation_id}"
@@ -124,4 +145,14 @@ RESPONSES: dict[tuple[str, str], dict] = {
     ("PATCH", E + "/case"): ESCALATION,
     ("GET", "/v1/portal/escalations"): page(ESCALATION),
     ("POST", "/v1/portal/escalations/{escalation_id}/decision"): ESCALATION,
+    ("GET", C + "/report"): REPORT,
+    ("GET", "/v1/overview"): OVERVIEW,
+    ("POST", C + "/imports"): IMPORT_REPORT,
+    ("GET", C + "/imports"): page(IMPORT_RECORD),
+    ("GET", C + "/imports/{import_id}"): IMPORT_DETAIL,
+    ("POST", T + "/outcome"): OUTCOME,
+    ("POST", D + "/payments"): PAYMENT_APPLIED,
+    ("POST", D + "/plans"): PLAN,
+    ("POST", D + "/plans/{plan_id}/approve"): PLAN,
+    ("POST", D + "/charges/{charge_id}/waive"): CHARGE,
 }
