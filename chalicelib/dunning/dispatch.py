@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, TransactWriteError
 
 from chalicelib.dunning import channels
 from chalicelib.dunning.channels import Message, Sent
@@ -122,7 +122,8 @@ def _deliver(acc: Account, touch: PlannedTouch, route: Route, key: str,
                        debtor_id=debtor_id, reason="cadence_step", due_at=iso(now), at=iso(now),
                        details={"step": touch.occurrence_key, "template": touch.template,
                                 "tone": touch.tone, "invoice_ids": list(touch.invoice_ids),
-                                "phone": route.address})
+                                "phone": route.address},
+                       event_id=f"{agency_id}#ev#call-{_short(key)}")  # once per claimed step
         return Sent(True, message_id=f"call-task:{_short(key)}"), {"to": route.address}
     ctx = messages.context(acc.client, acc.debtor, due, now, acc.tz, contact_name=contact_name,
                            tone=touch.tone, channel=touch.channel)
@@ -171,16 +172,23 @@ def _record_sent(acc: Account, touch: PlannedTouch, route: Route, key: str, sent
         summary += f" to {route.address}"
     if touch.channel == "call":
         summary = f"Call task raised ({touch.tone}, step {touch.occurrence_key})"
-    timeline.record(*acc.ids, "touch_sent", summary, actor=ACTOR, at=now,
-                    entry_id=f"{iso(now)}#touch-{_short(key)}",
-                    data={**record, "channel": touch.channel, "step": touch.occurrence_key,
-                          "template": touch.template, "tone": touch.tone,
-                          "invoice_ids": list(touch.invoice_ids), "passed": list(touch.passed),
-                          "fallback": touch.fallback, "message_id": sent.message_id,
-                          "claim_key": key, **acc.tz_record})
+    entry = timeline.entry(*acc.ids, "touch_sent", summary, actor=ACTOR, at=now,
+                           entry_id=f"{iso(now)}#touch-{_short(key)}",
+                           data={**record, "channel": touch.channel,
+                                 "step": touch.occurrence_key, "template": touch.template,
+                                 "tone": touch.tone, "invoice_ids": list(touch.invoice_ids),
+                                 "passed": list(touch.passed), "fallback": touch.fallback,
+                                 "message_id": sent.message_id, "claim_key": key,
+                                 **acc.tz_record})
     agency_id, client_id, debtor_id = acc.ids
-    events.publish("touch_sent", agency_id=agency_id, client_id=client_id, debtor_id=debtor_id,
-                   channel=touch.channel, step=touch.occurrence_key, at=iso(now))
+    event = events.stage("touch_sent", agency_id=agency_id, client_id=client_id,
+                         debtor_id=debtor_id, channel=touch.channel,
+                         step=touch.occurrence_key, at=iso(now),
+                         event_id=f"{agency_id}#ev#touch-{_short(key)}")
+    try:  # the touch on the timeline and its event together (a retry finds both there)
+        events.commit([(entry, timeline.TimelineModel.entry_id.does_not_exist())], [event])
+    except TransactWriteError:
+        log.info("touch %s was recorded already", key)
 
 
 def _already_claimed(acc: Account, touch: PlannedTouch, claim: ClaimModel, now: datetime,
@@ -200,7 +208,8 @@ def _already_claimed(acc: Account, touch: PlannedTouch, claim: ClaimModel, now: 
             events.publish("call_task_needed", agency_id=agency_id, client_id=client_id,
                            debtor_id=debtor_id, reason="touch_outcome_unknown", due_at=iso(now),
                            at=iso(now),
-                           details={"claim_key": claim.claim_key, "channel": touch.channel})
+                           details={"claim_key": claim.claim_key, "channel": touch.channel},
+                           event_id=f"{agency_id}#ev#unknown-{_short(claim.claim_key)}")
             claims.settle(claim, "unknown", now)
     _apply_touch(acc, touch, now, rts)
     return "sent_unknown" if status == "claimed" else f"already_{status}"
