@@ -190,7 +190,9 @@ def atomic_writes(monkeypatch):
     import moto.dynamodb.models as dynamodb
 
     lock = threading.RLock()
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+    # reads too: moto copies an item while another thread's write mutates it
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items",
+                 "batch_write_item", "get_item", "query", "scan", "batch_get_item"):
         real = getattr(dynamodb.DynamoDBBackend, name)
 
         def locked(self, *args, _real=real, **kwargs):

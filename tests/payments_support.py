@@ -100,7 +100,9 @@ def serialise_moto_writes(monkeypatch):
     from moto.dynamodb.models import DynamoDBBackend
 
     lock = threading.RLock()
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+    # reads too: moto copies an item while another thread's write mutates it
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items",
+                 "batch_write_item", "get_item", "query", "scan", "batch_get_item"):
         original = getattr(DynamoDBBackend, name)
 
         def locked(self, *args, _original=original, **kwargs):
