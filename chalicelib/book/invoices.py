@@ -39,21 +39,20 @@ def state(i: InvoiceModel) -> dict:
             "version": int(i.version or 0)}
 
 
-def state_as_saved(inv: InvoiceModel) -> dict:
-    """state(inv) as it will be once the pending save (in a transaction) commits: the
-    transaction bumps the version only after it commits, so the event names the next one."""
-    return {**state(inv), "version": int(inv.version or 0) + 1}
-
-
-def _save_announced(p: Principal, client_id: str, debtor_id: str, inv: InvoiceModel,
-                    before: dict | None, now: datetime, condition=None) -> None:
-    """Save the invoice and its `invoice_changed` event in one transaction (the event can
-    never be lost to a crash after the save); the event carries the version being saved.
-    TransactWriteError if the version (or `condition`) no longer holds."""
-    event = events.stage("invoice_changed", agency_id=p.agency_id, client_id=client_id,
-                         debtor_id=debtor_id, invoice_id=inv.invoice_id, old=before,
-                         new=state_as_saved(inv), at=now)
-    events.commit([(inv, condition)], [event])
+def save_with_event(agency_id: str, client_id: str, inv: InvoiceModel, before: dict | None,
+                    now: datetime, *, condition=None, also: tuple = ()) -> None:
+    """The one way an invoice change is saved: the invoice (under its version, and
+    `condition`), any `also` items ((item, condition) pairs: a dispute, a timeline entry)
+    and its `invoice_changed` event in one transaction, so no crash can separate them. The
+    event names the version being saved (a transaction bumps it only once it commits).
+    TransactWriteError if any condition no longer holds."""
+    index_fields(inv)
+    inv.updated_at = iso(now)
+    after = {**state(inv), "version": int(inv.version or 0) + 1}
+    event = events.stage("invoice_changed", agency_id=agency_id, client_id=client_id,
+                         debtor_id=inv.debtor_id, invoice_id=inv.invoice_id, old=before,
+                         new=after, at=now)
+    events.commit([(inv, condition), *also], [event])
 
 
 def index_fields(inv: InvoiceModel) -> None:
@@ -97,7 +96,7 @@ def create_invoice(p: Principal, client_id: str, debtor_id: str, data: InvoiceIn
                       balance_minor=data.total_minor if data.balance_minor is None
                       else data.balance_minor, now=iso(now))
     try:
-        _save_announced(p, client_id, debtor_id, inv, None, now,
+        save_with_event(p.agency_id, client_id, inv, None, now,
                         condition=InvoiceModel.invoice_id.does_not_exist())
     except TransactWriteError:
         raise Conflict(f"invoice number {data.number!r} already exists for this client") from None
@@ -154,7 +153,7 @@ def update_invoice(p: Principal, client_id: str, debtor_id: str, invoice_id: str
     index_fields(inv)
     inv.updated_at = iso(now)
     try:
-        _save_announced(p, client_id, debtor_id, inv, before, now)
+        save_with_event(p.agency_id, client_id, inv, before, now)
     except TransactWriteError as exc:
         raise Conflict("invoice changed meanwhile; reload and retry") from exc
     _refresh_debtor(debtor, now)

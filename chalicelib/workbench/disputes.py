@@ -12,7 +12,6 @@ from chalicelib.book.invoice_rules import status_for_balance
 from chalicelib.kernel.money import format_money
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.book import invoices
-from chalicelib.kernel import events
 from chalicelib.store import accounts, timeline
 from chalicelib.http.access import require_staff
 from chalicelib.book.debtors import load_debtor
@@ -67,21 +66,14 @@ def open_dispute(agency_id: str, client_id: str, debtor_id: str, invoice_id: str
     inv.status = "disputed"
     inv.dispute = {"dispute_id": m.dispute_id, "reason": reason, "opened_at": iso(now),
                    "by": owner}
-    invoices.index_fields(inv)
-    inv.updated_at = iso(now)
     entry = timeline.entry(agency_id, client_id, debtor_id, "dispute_opened",
                            f"Invoice {inv.number} disputed ({reason.replace('_', ' ')})"
                            + (f": {detail}" if detail else ""), actor=owner, data=render(m),
                            at=now)
-    event = events.stage("invoice_changed", agency_id=agency_id, client_id=client_id,
-                         debtor_id=debtor_id, invoice_id=invoice_id, old=old,
-                         new=invoices.state_as_saved(inv), at=iso(now))
-    try:  # the dispute, the invoice on hold, the timeline and the event: all or nothing
-        events.commit([(m, DisputeModel.dispute_id.does_not_exist()), (inv, None),
-                       (entry, TimelineModel.entry_id.does_not_exist())], [event])
-    except TransactWriteError as exc:
-        raise Conflict("invoice changed meanwhile; reload and retry") from exc
-    _recompute_account(inv, now)
+    # the dispute, the invoice on hold, the timeline and the event: all or nothing
+    _save_invoice(agency_id, client_id, inv, old, now,
+                  also=((m, DisputeModel.dispute_id.does_not_exist()),
+                        (entry, TimelineModel.entry_id.does_not_exist())))
     return render(m)
 
 
@@ -110,12 +102,11 @@ def from_debtor(agency_id: str, client_id: str, debtor_id: str, invoice_id: str,
     return inv.number
 
 
-def _save_invoice(inv: InvoiceModel, now: datetime) -> None:
-    invoices.index_fields(inv)
-    inv.updated_at = iso(now)
+def _save_invoice(agency_id: str, client_id: str, inv: InvoiceModel, before: dict,
+                  now: datetime, also: tuple = ()) -> None:
     try:
-        inv.save()
-    except PutError as exc:
+        invoices.save_with_event(agency_id, client_id, inv, before, now, also=also)
+    except TransactWriteError as exc:
         raise Conflict("invoice changed meanwhile; reload and retry") from exc
     _recompute_account(inv, now)
 
@@ -166,10 +157,7 @@ def update_dispute(p: Principal, client_id: str, debtor_id: str, dispute_id: str
     if status in ("resolved_for_debtor", "resolved_for_client"):
         inv.status = status_for_balance(int(inv.total_minor), int(inv.balance_minor))
         inv.dispute = {**(inv.dispute or {}), "closed_at": iso(now), "outcome": status}
-        _save_invoice(inv, now)
-        events.publish("invoice_changed", agency_id=p.agency_id, client_id=client_id,
-                       debtor_id=debtor_id, invoice_id=inv.invoice_id, old=old,
-                       new=invoices.state(inv), at=iso(now))
+        _save_invoice(p.agency_id, client_id, inv, old, now)
     m.status = status
     m.history = [*(m.history or []), {"at": iso(now), "by": p.user_id, "status": status,
                                       "note": data.note, "owner": m.owner}]
