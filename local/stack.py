@@ -25,6 +25,10 @@ class LocalAWS:
     def start(self) -> LocalAWS:
         from moto.server import ThreadedMotoServer
 
+        from local import moto_speedups
+
+        moto_speedups.install()
+
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
         os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-2")

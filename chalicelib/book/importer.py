@@ -63,7 +63,8 @@ class ImportInProgress(Conflict):
         self.retry_after = retry_after
 
 
-EVENT_PART = 250  # invoice changes per invoice_changed event of an import
+EVENT_PART = 2000  # at most this many invoice changes per invoice_changed event of an import
+EVENT_PART_BYTES = 300_000  # and at most about this much JSON (an outbox item holds 400 KB)
 PLANNED = ("invoices_created", "invoices_updated", "invoices_unchanged", "settled_outside",
            "settle_withheld", "debtors_created", "debtors_updated", "contacts_written")
 
@@ -195,11 +196,15 @@ def _run(agency_id: str, client: ClientModel, book: ParsedBook, file_hash: str, 
     # version once, so invoices a dead import wrote but never reported are counted now
     # and the rest are no-ops.
     batch = f"import:{import_id}" + (f":resumed:{iso(now)}" if resume else "")
+    if journal is None:  # no import died before this one: only what this one wrote
+        written = {i.invoice_id for i in plan.new_invoices} | {
+            i.invoice_id for i in plan.changed_invoices}
+        saved = [i for i in saved if i.invoice_id in written]
     changes = [{"debtor_id": i.debtor_id, "invoice_id": i.invoice_id,
                 "old": plan.befores.get(i.invoice_id), "new": state(i)} for i in saved]
     # Events are outbox items (DynamoDB's 400 KB item limit): the batch goes in parts, each
     # its own idempotent batch; the last carries the import mode (a full book's baseline).
-    parts = [changes[n:n + EVENT_PART] for n in range(0, len(changes), EVENT_PART)] or [[]]
+    parts = _parts(changes)
     for n, part in enumerate(parts):
         last = n == len(parts) - 1
         events.publish("invoice_changed", agency_id=agency_id, client_id=client.client_id,
@@ -222,6 +227,23 @@ def _run(agency_id: str, client: ClientModel, book: ParsedBook, file_hash: str, 
                 resumed_at=iso(now) if resume else None).save()
     progress("recording the import", 1, 1)
     return report
+
+
+def _parts(changes: list[dict]) -> list[list[dict]]:
+    """The changes in as few events as fit an outbox item: each part is applied to the
+    report aggregate in one go, so fewer parts mean fewer aggregate rewrites."""
+    import json
+
+    parts: list[list[dict]] = [[]]
+    size = 0
+    for change in changes:
+        n = len(json.dumps(change, separators=(",", ":"), default=str)) + 8
+        if parts[-1] and (len(parts[-1]) >= EVENT_PART or size + n > EVENT_PART_BYTES):
+            parts.append([])
+            size = 0
+        parts[-1].append(change)
+        size += n
+    return parts
 
 
 def _hash(data: bytes) -> str:

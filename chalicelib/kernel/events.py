@@ -106,17 +106,34 @@ def store(item: OutboxModel) -> OutboxModel:
     return item
 
 
+_connections: dict[tuple, Any] = {}
+
+
+def connection() -> Any:
+    """A PynamoDB connection for transactions, kept per region/endpoint/credentials: making
+    one builds a botocore client (~0.2 s of service-model loading), once per process."""
+    import os
+
+    from pynamodb.connection import Connection
+
+    from chalicelib.kernel.settings import region
+
+    key = (region(), os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("AWS_ACCESS_KEY_ID"),
+           os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"))
+    conn = _connections.get(key)
+    if conn is None:
+        conn = _connections[key] = Connection(region=key[0])
+    return conn
+
+
 def commit(saves: Iterable[tuple[Any, Any]], announced: Iterable[OutboxModel]) -> None:
     """One DynamoDB transaction: each (item, condition) saved and each event stored, or
     nothing; then the events are delivered (inline on the local stack, by the stream in
     AWS). Raises pynamodb's TransactWriteError if a condition fails."""
-    from pynamodb.connection import Connection
     from pynamodb.transactions import TransactWrite
 
-    from chalicelib.kernel.settings import region
-
     announced = list(announced)
-    with TransactWrite(connection=Connection(region=region())) as tx:
+    with TransactWrite(connection=connection()) as tx:
         for item, condition in saves:
             tx.save(item, condition=condition)
         for event in announced:

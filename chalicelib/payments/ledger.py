@@ -19,7 +19,6 @@ from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.kernel import events
 from chalicelib.store import accounts, timeline
 from chalicelib.book.invoices import index_fields
-from chalicelib.kernel.settings import region
 from chalicelib.store.keys import client_key, debtor_key
 from chalicelib.store.models import DebtorModel, InvoiceModel, OutboxModel, PaymentModel
 
@@ -70,7 +69,7 @@ def _less(item: alloc_domain.OpenItem, discount: int) -> alloc_domain.OpenItem:
 
 
 def _connection() -> Connection:
-    return Connection(region=region())
+    return events.connection()
 
 
 def apply_payment(agency_id: str, client_id: str, debtor_id: str, *, amount_minor: int,

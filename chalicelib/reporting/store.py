@@ -20,14 +20,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.kernel.clock import iso
 from chalicelib.reporting import kpis
 from chalicelib.reporting.figures import dumps, fact_from_state, loads, merge, split_within_limit
-from chalicelib.kernel.settings import region
+from chalicelib.kernel import events
 from chalicelib.store.keys import client_key
 from chalicelib.reporting.models import ContributionModel, ReportModel
 
@@ -142,7 +141,7 @@ def _save(ckey: str, state: Loaded, now: datetime) -> bool:
     deletes = [m for name, m in state.items.items() if name not in parts]
     try:
         if len(saves) + len(deletes) <= 100:
-            with TransactWrite(connection=Connection(region=region())) as tx:
+            with TransactWrite(connection=events.connection()) as tx:
                 for m in saves:
                     tx.save(m)
                 for m in deletes:
