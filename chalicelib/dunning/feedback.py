@@ -110,7 +110,7 @@ def sms_reply(message: str, now: datetime) -> dict:
 
         landed = replies.receive(ids, channel="sms", message_id=inbound_id, sender=phone,
                                  subject="", body=body, now=now, kind="sms_reply")
-        return {"reply": True, **landed}
+        return {**landed, "reply_id": landed.get("reply"), "reply": True}
     suppression.suppress(agency_id, "sms", phone, now, "stop")
     _mark_contacts(where, "sms", phone, "opted_out", now)
     timeline.record(*ids, "opted_out", f"{phone} replied \"{body[:40]}\": no more SMS",
