@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import PutError, TransactWriteError
 
+from chalicelib.dunning import reply_address
 from chalicelib.dunning import channels
 from chalicelib.dunning.channels import Message, Sent
 from chalicelib.kernel.clock import iso
@@ -138,7 +139,8 @@ def _deliver(acc: Account, touch: PlannedTouch, route: Route, key: str,
         return Sent(True, message_id=f"letter:{_short(key)}"), record
     msg = Message(channel=touch.channel, to=route.address or "", text=out.text,
                   subject=out.subject, html=out.html, sender=acc.client.sender_email,
-                  reply_to=acc.client.reply_to, attachments=out.attachments,
+                  reply_to=reply_address.for_account(acc.client, acc.ids, now),
+                  attachments=out.attachments,
                   headers={"X-Recoup-Account": "/".join(acc.ids),
                            **(messages.unsubscribe_headers(acc.client, ctx)
                               if touch.channel == "email" else {})})

@@ -106,12 +106,11 @@ def sms_reply(message: str, now: datetime) -> dict:
         return {"duplicate": inbound_id}
     ids = (agency_id, where["client_id"], where["debtor_id"])
     if not means_stop(body):
-        timeline.record(*ids, "sms_reply", f"SMS reply from {phone}: {body[:300]}",
-                        actor=ACTOR, at=now, data={"phone": phone, "body": body})
-        events.publish("call_task_needed", agency_id=agency_id, client_id=ids[1],
-                       debtor_id=ids[2], reason="sms_reply", due_at=iso(now), at=iso(now),
-                       details={"phone": phone, "body": body})
-        return {"reply": True}
+        from chalicelib.dunning import replies
+
+        landed = replies.receive(ids, channel="sms", message_id=inbound_id, sender=phone,
+                                 subject="", body=body, now=now, kind="sms_reply")
+        return {**landed, "reply_id": landed.get("reply"), "reply": True}
     suppression.suppress(agency_id, "sms", phone, now, "stop")
     _mark_contacts(where, "sms", phone, "opted_out", now)
     timeline.record(*ids, "opted_out", f"{phone} replied \"{body[:40]}\": no more SMS",

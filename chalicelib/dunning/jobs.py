@@ -40,3 +40,11 @@ def sms_inbound(event):
     from chalicelib.dunning import feedback
 
     return feedback.sms_reply(event.message, utcnow())
+
+
+@bp.lambda_function(name="ses_inbound")
+def ses_inbound(event, context):
+    """SES receiving: the receipt rule stored the MIME message in S3, then invokes this."""
+    from chalicelib.dunning import inbound_email
+
+    return inbound_email.ses_event(event, utcnow())

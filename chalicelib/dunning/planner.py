@@ -117,6 +117,8 @@ def final_notice_min(client: ClientModel) -> int:
 def stopped_reason(debtor: DebtorModel) -> str | None:
     if debtor.stopped_reason:
         return debtor.stopped_reason
+    if debtor.reply_waiting:
+        return "reply_waiting"
     return debtor.status if debtor.status in _STOPPING_STATUSES else None
 
 

@@ -105,6 +105,8 @@ class DebtorModel(Model):
     segment = UnicodeAttribute(null=True)
     paused_until = UnicodeAttribute(null=True)
     stopped_reason = UnicodeAttribute(null=True)
+    # A debtor's reply a specialist has not handled yet: the cadence waits (dunning/replies).
+    reply_waiting = UnicodeAttribute(null=True)
     next_action_at = UnicodeAttribute(null=True)
     # Dunning memory kept small: per-invoice touch keys of still-chaseable invoices only
     # (trimmed on every touch), and when the account was last touched (min gap).

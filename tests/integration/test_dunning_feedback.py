@@ -130,8 +130,8 @@ def test_an_ordinary_reply_goes_to_a_specialist_and_does_not_opt_out(tenant):
     calls = []
     events.subscribe("call_task_needed", lambda **kw: calls.append(kw))
     out = feedback.sms_reply(sms_in("+447400124001", "Paid yesterday, thanks", "in-9"), NOW)
-    assert out == {"reply": True}
-    assert [c["reason"] for c in calls] == ["sms_reply"]
+    assert out["reply"] is True and out["label"] == "already_paid" and out["paused"] is True
+    assert [c["reason"] for c in calls] == ["reply_paid"]  # proposed to the specialist
     assert len(entries(tenant, "ACC10", "sms_reply")) == 1
     assert len(sent_sms("+447400124001")) == 1
 
