@@ -95,6 +95,9 @@ def context(client: ClientModel, debtor: DebtorModel, invoices: list[InvoiceMode
             "overdue_total": money(sum(int(i.balance_minor) for i in overdue), debtor.currency,
                                    loc),
             "opt_out_link": f"{link}/opt-out?channel={channel}", "tone": tone,
+            # Only a debtor who was really reminded before may be told "despite our earlier
+            # reminders" (a client with first_contact off can start at a final notice).
+            "reminded_before": bool(debtor.last_touch_at),
             "today": format_date(today, "long", locale=loc), **extra}
 
 

@@ -88,3 +88,21 @@ def test_the_final_notice_floor_is_a_client_setting(tenant):
     subjects = [m["subject"] for mails in sent.values() for m in mails]
     assert subjects[0].startswith("Your account with") and any(
         s.startswith("Final notice: £17.00 overdue") for s in subjects)
+
+
+def test_without_first_contact_a_final_notice_claims_no_reminders_that_were_not_sent(tenant):
+    # GIVEN a client that turned the first-contact statement off, and a debtor owing
+    # £1,500 for 31 days who was never written to
+    due = (NOW - timedelta(days=31)).date().isoformat()
+    load_book(tenant, [row("T4", "INV-F1", due, "1500.00", issued="2026-09-25")],
+              NOW, settings={"first_contact": False})
+    # WHEN the cadence runs for three weeks
+    sent = _chase(21)
+    mails = [m for day in sorted(sent) for m in sent[day]]
+    # THEN the first message is the final notice the invoice's age calls for, without
+    # "despite our earlier reminders"; the repeat a week later, after a real one, says it
+    assert mails[0]["subject"].startswith("Final notice")
+    assert "earlier reminders" not in mails[0]["text"].lower()
+    assert "The following invoice remains unpaid" in mails[0]["text"]
+    later = [m for m in mails[1:] if m["subject"].startswith("Final notice")]
+    assert later and "Despite our earlier reminders" in later[0]["text"]
