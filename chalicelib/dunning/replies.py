@@ -10,9 +10,8 @@ details), never applied here."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from chalicelib.dunning import planner as dunning_plan
+from chalicelib.dunning import contact_window as cw, planner as dunning_plan
 from chalicelib.dunning.reply_rules import classify
 from chalicelib.kernel import claims, events
 from chalicelib.kernel.clock import iso
@@ -33,7 +32,7 @@ def receive(ids: tuple[str, str, str], *, channel: str, message_id: str, sender:
         return {"duplicate": message_id}
     client = ClientModel.get(agency_id, client_id)
     debtor = DebtorModel.get(f"{agency_id}#{client_id}", debtor_id, consistent_read=True)
-    today = now.astimezone(ZoneInfo(dunning_plan.time_zone(client, debtor))).date()
+    today = cw.local_date(now, dunning_plan.time_zone(client, debtor))
     v = classify(subject, body, today)
     reply_id = f"{channel}-{message_id}"[:120]
     data = {"reply_id": reply_id, "channel": channel, "from": sender, "subject": subject,

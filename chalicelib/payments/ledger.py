@@ -7,7 +7,6 @@ import hashlib
 import logging
 from datetime import date, datetime
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -66,10 +65,6 @@ def _less(item: alloc_domain.OpenItem, discount: int) -> alloc_domain.OpenItem:
     if not discount or discount >= item.balance_minor:
         return item
     return dataclasses.replace(item, balance_minor=item.balance_minor - discount)
-
-
-def _connection() -> Connection:
-    return events.connection()
 
 
 def apply_payment(agency_id: str, client_id: str, debtor_id: str, *, amount_minor: int,
@@ -173,7 +168,7 @@ def _commit(token: str, invoices: list, debtor, money: PaymentModel, entry, extr
     """One transaction for a money movement: the invoices and debtor under their versions,
     the payment (or reversal) and its timeline entry only if new, any extra item, and the
     events that announce it (outbox items, only if new)."""
-    with TransactWrite(connection=_connection(), client_request_token=token) as tx:
+    with TransactWrite(connection=events.connection(), client_request_token=token) as tx:
         for inv in invoices:
             tx.save(inv)
         tx.save(debtor)
