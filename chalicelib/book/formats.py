@@ -121,9 +121,9 @@ _BASE: dict[str, tuple[str, ...]] = {
     # on part-paid invoices too.
     "paid_date": ("paiddate", "datepaid", "paidon", "paidondate", "fullypaidondate",
                   "fullypaidon", "fullypaiddate", "datefullypaid", "paymentdate", "datesettled",
-                  "settleddate", "settledon", "paymentreceiveddate", "datereceived"),
-    "disputed": ("disputed", "indispute", "isdisputed", "dispute", "disputeflag",
-                 "disputestatus"),
+                  "settleddate", "settledon", "paymentreceiveddate"),
+    # Yes/no only: a "Dispute" or "Dispute Status" column tends to hold reasons or states.
+    "disputed": ("disputed", "indispute", "isdisputed", "disputeflag"),
     "status": ("status", "invoicestatus"),
     "transaction_type": ("transactiontype", "txntype", "documenttype", "doctype"),
 }
