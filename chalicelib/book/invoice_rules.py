@@ -84,6 +84,12 @@ class Settlement:
     latest: date
     paid_on: date | None = None
 
+    def __post_init__(self) -> None:
+        if self.source not in SETTLED_SOURCES:
+            raise ValueError(f"unknown settlement source {self.source!r}")
+        if self.earliest > self.latest:
+            raise ValueError("a settlement cannot end before it starts")
+
 
 def stated(source: str, paid_on: date) -> Settlement:
     return Settlement(source, paid_on, paid_on, paid_on)
@@ -101,4 +107,3 @@ def last_seen_owed(created: date, seen_open: date | None, last_full_import: date
     invoice listed it), never before the invoice reached Recoup."""
     days = [created, *(d for d in (seen_open, last_full_import) if d is not None and d >= created)]
     return max(days)
-

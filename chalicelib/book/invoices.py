@@ -54,8 +54,8 @@ def payment_history(agency_id: str, client_id: str, debtor_id: str) -> list[dict
             "due_date": i.due_date, "currency": i.currency, "total_minor": int(i.total_minor),
             "status": i.status, "was_disputed": bool(i.disputed_in_book or i.dispute),
             **settlement_fields(i)}
-           for i in InvoiceModel.query(debtor_key(agency_id, client_id, debtor_id))
-           if i.paid_latest]
+           for i in InvoiceModel.query(debtor_key(agency_id, client_id, debtor_id),
+                                       filter_condition=InvoiceModel.paid_latest.exists())]
     return sorted(out, key=lambda r: (r["issue_date"], r["number"]))
 
 

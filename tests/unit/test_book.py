@@ -644,3 +644,17 @@ def test_given_a_disputed_cell_that_is_not_yes_or_no_then_the_row_says_so() -> N
                        "Acme Ltd,INV-1,2026-08-01,2026-08-31,100.00,100.00,GBP,2026-09-01,perhaps")
 
     assert fields(book) == [(2, "disputed")] and "yes or no" in book.errors[0].reason
+
+
+def test_the_last_import_that_saw_an_invoice_owed_is_never_before_it_reached_recoup() -> None:
+    from chalicelib.book.invoice_rules import bounded, last_seen_owed, stated
+
+    created, seen, full = date(2026, 11, 1), date(2026, 11, 10), date(2026, 11, 20)
+    assert last_seen_owed(created, seen, full) == full
+    assert last_seen_owed(created, seen, None) == seen
+    assert last_seen_owed(created, None, date(2026, 10, 1)) == created  # a book before it existed
+    s = bounded("gone_from_book", full, date(2026, 11, 30))
+    assert (s.earliest, s.latest, s.paid_on) == (full, date(2026, 11, 30), None)
+    assert stated("recoup", date(2026, 11, 24)).earliest == date(2026, 11, 24)
+    with pytest.raises(ValueError):
+        stated("somewhere", date(2026, 11, 24))
