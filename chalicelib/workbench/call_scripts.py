@@ -10,6 +10,7 @@ text only ever runs in the one sandbox of ``dunning.messages``.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, datetime
 from functools import lru_cache
 
@@ -263,7 +264,7 @@ def fill(env, situation: str, template: str | None, objections: list[dict] | Non
           ctx: dict) -> tuple[str, list[dict]]:
     tpl = env.from_string(template) if template is not None \
         else env.get_template(template_name(situation))
-    text = tpl.render(ctx).strip() + "\n"
+    text = re.sub(r"\n{3,}", "\n\n", tpl.render(ctx).strip()) + "\n"
     objs = objections if objections is not None else _objection_dicts(
         calls.objections_for(situation))
     return text, [{"objection": o["objection"],
