@@ -17,7 +17,6 @@ def environment():
                       autoescape=select_autoescape(["html", "htm", "xml"]))
     env.filters["money"] = money
     env.filters["local"] = local_time
-    env.filters["phone"] = phone
     return env
 
 
@@ -26,13 +25,6 @@ def money(minor, currency: str = "GBP") -> str:
     from chalicelib.kernel.money import format_money
 
     return format_money(int(minor or 0), currency)
-
-
-def phone(e164: str | None, region: str | None = None) -> str:
-    """`{{ "+442079460000"|phone("GB") }}` -> 020 7946 0000 (international outside `region`)."""
-    from chalicelib.kernel.validation import display_phone
-
-    return display_phone(e164, region)
 
 
 def local_time(ts: str | None, tz: str | None = None) -> str:

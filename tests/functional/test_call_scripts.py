@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 from chalicelib.kernel import events
-from chalicelib.workbench import promises
+from chalicelib.workbench import call_scripts, promises
 from tests.conftest import FIXED_NOW, bearer
 from tests.functional.test_workbench import _debtor, _need_call, _post, now  # noqa: F401
 from tests.page_support import session
@@ -56,6 +56,16 @@ def test_a_first_call_task_carries_the_filled_script_in_the_debtors_locale(
     assert script["objections"] and all(o["answer"] and "{{" not in o["answer"]
                                         for o in script["objections"])
     assert script["outcome_form"] == f"/w/clients/{a.client_id}/tasks/{task['id']}#outcome-form"
+    # The check's sample offers exactly the facts a real task has (no name is refused that
+    # a real script could use, none is accepted that it could not).
+    from chalicelib.store.models import ClientModel, ContactModel, DebtorModel
+
+    client = ClientModel.get(a.agency_id, a.client_id)
+    debtor = DebtorModel.get(f"{a.agency_id}#{a.client_id}", d)
+    contacts = list(ContactModel.query(f"{a.agency_id}#{a.client_id}#{d}"))
+    ctx, _ = call_scripts._facts(client, debtor, contacts, task, FIXED_NOW)
+    assert set(ctx) | {"situation"} == set(call_scripts.SAMPLE)
+    assert set(ctx["brand"]) == set(call_scripts.SAMPLE["brand"])
     assert script["phones"] == [{"contact_id": script["phones"][0]["contact_id"],
                                  "name": "Kölner Back GmbH AP", "role": "primary",
                                  "phone": "+442079460000", "display": "020 7946 0000",
