@@ -516,8 +516,8 @@ def script_situation(reasons: Iterable[Mapping[str, Any]],
         found.setdefault("broken_promise", "the last promise to pay was broken")
     for situation in SITUATIONS:
         if situation in found:
-            return situation, f"{SITUATION_TITLES[situation]}: {found[situation]}"
-    return "first_call", f"{SITUATION_TITLES['first_call']}: no reason recorded"
+            return situation, f"{SITUATION_TITLES[situation]} script, because: {found[situation]}"
+    return "first_call", f"{SITUATION_TITLES['first_call']} script, because: no reason recorded"
 
 
 @dataclass(frozen=True)

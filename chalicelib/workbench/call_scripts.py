@@ -261,7 +261,7 @@ def _facts(client: ClientModel, debtor: DebtorModel, contacts: list[ContactModel
 
 
 def fill(env, situation: str, template: str | None, objections: list[dict] | None,
-          ctx: dict) -> tuple[str, list[dict]]:
+         ctx: dict) -> tuple[str, list[dict]]:
     tpl = env.from_string(template) if template is not None \
         else env.get_template(template_name(situation))
     text = re.sub(r"\n{3,}", "\n\n", tpl.render(ctx).strip()) + "\n"
