@@ -195,3 +195,17 @@ def test_a_dispute_raised_on_the_page_gets_the_dispute_follow_up(http, tenants, 
     script = _task(http, a)["script"]
     assert script["situation"] == "dispute_follow_up"
     assert "your query on invoice DISP-1 (goods not received)" in script["text"]
+
+
+def test_an_account_proposed_for_collections_gets_the_final_call(http, tenants, now):
+    a, _ = tenants
+    from chalicelib.workbench import escalations
+
+    d, _ = _debtor(http, a, "LAST", "Last Chance Ltd")
+    escalations.propose(a.agency_id, a.client_id, d, ["56 days past due"], now=FIXED_NOW)
+    _need_call(a, d, reason="cadence_step", tone="firm", template="call_overdue")
+    script = _task(http, a)["script"]
+    assert script["situation"] == "final_call"
+    assert "the account is proposed for collections" in script["why"]
+    assert "has been put forward to Acme Ltd for collections" in script["text"]
+    assert "can you pay £2,500.00 today, or agree a plan now?" in script["text"]
