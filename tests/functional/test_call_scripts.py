@@ -220,3 +220,30 @@ def test_an_account_proposed_for_collections_gets_the_final_call(http, tenants, 
     assert "the account is proposed for collections" in script["why"]
     assert "has been put forward to Acme Ltd for collections" in script["text"]
     assert "can you pay £2,500.00 today, or agree a plan now?" in script["text"]
+
+
+def test_two_admins_saving_at_once_make_two_versions(tenants, atomic_writes):
+    """GIVEN two admins saving the same script at the same moment
+    THEN both edits are kept, as versions 1 and 2 (neither overwrites the other)."""
+    import threading
+
+    from chalicelib.http.auth import Principal
+    from chalicelib.http.schemas import CallScriptIn
+
+    a, _ = tenants
+    admins = [Principal(a.agency_id, f"agA-admin-{i}", "admin") for i in range(2)]
+    barrier = threading.Barrier(len(admins))
+
+    def save(p):
+        barrier.wait()
+        call_scripts.save_script(p, a.client_id, "first_call",
+                                 CallScriptIn(template=f"Hello from {p.user_id}"), now=FIXED_NOW)
+
+    threads = [threading.Thread(target=save, args=(p,)) for p in admins]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    got = call_scripts.get_script(admins[0], a.client_id, "first_call")
+    assert sorted(v["version"] for v in got["versions"]) == [1, 2]
+    assert {v["created_by"] for v in got["versions"]} == {"agA-admin-0", "agA-admin-1"}
