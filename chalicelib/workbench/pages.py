@@ -153,7 +153,8 @@ def _debtor_view(c: edge.Caller, client_id: str, debtor_id: str, task: dict | No
     contacts = debtors.get_debtor(p, client_id, debtor_id)["contacts"]
     return _html("debtor.html", status, **_ctx(
         c, client=client, debtor=debtors.render(d), invoices=invoices,
-        contacts=contacts, phones=call_scripts.phones(contacts, client.country), timeline=entries,
+        contacts=contacts, phones=call_scripts.phones(contacts, client.country),
+        timeline=entries,
         notes=[e for e in entries if e["kind"] == "note"],
         plans=[e for e in entries if e["kind"].startswith("plan")],
         promises=promises.list_promises(p.agency_id, client_id, debtor_id),
