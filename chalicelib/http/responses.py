@@ -58,6 +58,24 @@ TASK = obj({"id": S, "client_id": S, "debtor_id": S, "debtor_name": S_, "status"
             "score": I, "why": A, "reasons": A, "due_at": S_, "callback_at": S_,
             "claimed_by": S_, "claim_expires": S_, "timezone": S_, "callable_now": B,
             "callable_from": S_, "not_callable_because": S_})
+OBJECTION = obj({"objection": S, "answer": S})
+OBJECTIONS = {"type": "array", "items": OBJECTION}
+CALL_SCRIPT = obj({"situation": S, "title": S, "source": {"enum": ["default", "client"]},
+                   "version": I_, "updated_by": S_, "updated_at": S_, "template": S,
+                   "objections": OBJECTIONS})
+CALL_SCRIPT_VERSIONS = {**CALL_SCRIPT, "required": [*CALL_SCRIPT["required"], "versions"],
+                        "properties": {**CALL_SCRIPT["properties"], "versions": {
+                            "type": "array", "items": obj({
+                                "version": I, "template": S_, "objections": {
+                                    "anyOf": [OBJECTIONS, {"type": "null"}]},
+                                "note": S_, "created_by": S, "created_at": S, "source": S})}}}
+PHONE = obj({"contact_id": S, "name": S_, "role": S, "phone": S, "display": S, "callable": B})
+TASK_SCRIPT = obj({"situation": S, "title": S, "why": S, "source": S, "version": I_,
+                   "fallback": S_, "text": S, "objections": OBJECTIONS,
+                   "facts": {"type": "object"}, "phones": {"type": "array", "items": PHONE},
+                   "outcomes": strings(), "outcome_form": S, "outcome_api": S})
+TASK_WITH_SCRIPT = {**TASK, "required": [*TASK["required"], "script"],
+                    "properties": {**TASK["properties"], "script": TASK_SCRIPT}}
 DISPUTE = obj({"id": S, "invoice_id": S, "invoice_number": S_, "reason": S, "detail": S_,
                "owner": S_, "status": S, "credit_minor": I, "history": A, "created_at": S,
                "updated_at": S_})
@@ -147,7 +165,10 @@ RESPONSES: dict[tuple[str, str], dict] = {
     ("POST", "/v1/tasks/next"): TASK,
     ("GET", C + "/tasks"): page(TASK),
     ("POST", C + "/tasks/next"): TASK,
-    ("GET", T): TASK,
+    ("GET", T): TASK_WITH_SCRIPT,
+    ("GET", C + "/call-scripts"): page(CALL_SCRIPT),
+    ("GET", C + "/call-scripts/{situation}"): CALL_SCRIPT_VERSIONS,
+    ("PUT", C + "/call-scripts/{situation}"): CALL_SCRIPT_VERSIONS,
     ("POST", T + "/release"): TASK,
     ("POST", D + "/tasks"): TASK,
     ("GET", D + "/promises"): page(PROMISE),

@@ -295,3 +295,17 @@ class PreviewIn(Body):
 
 class ChasingIn(Body):
     mode: Literal["preview", "active"]
+
+
+class ObjectionIn(Body):
+    objection: Annotated[str, Field(min_length=1, max_length=300)]
+    answer: Annotated[str, Field(min_length=1, max_length=2000)]  # a template, like the script
+
+
+class CallScriptIn(Body):
+    """A new version of a client's call script; omit (or null) template or objections to
+    use the product's own (so sending neither restores the default)."""
+
+    template: Annotated[str, Field(min_length=1, max_length=20_000)] | None = None
+    objections: Annotated[list[ObjectionIn], Field(max_length=20)] | None = None
+    note: Annotated[str, Field(max_length=500)] | None = None

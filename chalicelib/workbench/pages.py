@@ -26,7 +26,7 @@ from chalicelib.agency import clients as agency_clients
 from chalicelib.dunning import preview as dry_run
 from chalicelib.dunning import sender as sender_identity
 from chalicelib.book import debtors
-from chalicelib.workbench import disputes, escalations, outcomes, promises, tasks
+from chalicelib.workbench import call_scripts, disputes, escalations, outcomes, promises, tasks
 from chalicelib.http.access import require_staff
 from chalicelib.store import timeline as timeline_svc
 from chalicelib.store.keys import debtor_key
@@ -154,9 +154,11 @@ def _debtor_view(c: edge.Caller, client_id: str, debtor_id: str, task: dict | No
     invoices = sorted(InvoiceModel.query(dkey), key=lambda i: i.due_date)
     entries = timeline_svc.list_entries(p.agency_id, client_id, debtor_id, limit=40,
                                         cursor=None)["items"]
+    contacts = debtors.get_debtor(p, client_id, debtor_id)["contacts"]
     return _html("debtor.html", status, **_ctx(
         c, client=client, debtor=debtors.render(d), invoices=invoices,
-        contacts=debtors.get_debtor(p, client_id, debtor_id)["contacts"], timeline=entries,
+        contacts=contacts, phones=call_scripts.phones(contacts, client.country),
+        timeline=entries,
         notes=[e for e in entries if e["kind"] == "note"],
         plans=[e for e in entries if e["kind"].startswith("plan")],
         promises=promises.list_promises(p.agency_id, client_id, debtor_id),
@@ -171,13 +173,16 @@ def debtor(c, client_id, debtor_id):
     p = c.principal
     debtors.load_debtor(p, client_id, debtor_id)  # tenancy first, before any task detail
     slot = tasks.open_task_for(p.agency_id, client_id, debtor_id)
-    return _debtor_view(c, client_id, debtor_id, tasks.render(slot, utcnow()) if slot else None)
+    now = utcnow()
+    task = call_scripts.for_task(p.agency_id, client_id, tasks.render(slot, now), now) \
+        if slot else None
+    return _debtor_view(c, client_id, debtor_id, task)
 
 
 @bp.route("/w/clients/{client_id}/tasks/{task_id}", methods=["GET"])
 @page
 def task_page(c, client_id, task_id):
-    task = tasks.get_task(c.principal, client_id, task_id, now=utcnow())
+    task = call_scripts.get_task(c.principal, client_id, task_id, now=utcnow())
     return _debtor_view(c, client_id, task["debtor_id"], task)
 
 
@@ -219,6 +224,7 @@ def log_outcome(c, client_id, task_id):
         data = _outcome_from_form(form, client.currency, task["timezone"] or client.timezone)
         result = outcomes.log_outcome(p, client_id, task_id, data, now=now)
     except ValidationFailed as err:
+        task = call_scripts.for_task(p.agency_id, client_id, task, now)
         return _debtor_view(c, client_id, task["debtor_id"], task, errors=err.fields or [
             type("F", (), {"field": "form", "reason": err.message})()], form=form, status=422)
     msg = f"{task['debtor_name']}: {outcomes.LABELS[data.outcome]}. {result['next_action']['note']}"

@@ -8,6 +8,7 @@ from chalicelib.kernel.errors import NotFound
 from chalicelib.http.authorizer import bearer
 from chalicelib.http.edge import endpoint, query_params
 from chalicelib.http.schemas import (
+    CallScriptIn,
     CasePatch,
     DisputeIn,
     DisputePatch,
@@ -15,7 +16,7 @@ from chalicelib.http.schemas import (
     OutcomeIn,
     TaskIn,
 )
-from chalicelib.workbench import disputes, escalations, outcomes, promises, tasks
+from chalicelib.workbench import call_scripts, disputes, escalations, outcomes, promises, tasks
 from chalicelib.http.access import require_admin, require_staff
 from chalicelib.book.debtors import load_debtor
 from chalicelib.store.paging import parse_limit
@@ -57,9 +58,30 @@ def take_next(p, client_id):
     return _next(tasks.take_next(p, client_id, now=utcnow()))
 
 
-@endpoint(bp, T, summary="A call task with why it ranks where it does", authorizer=bearer)
+@endpoint(bp, T, summary="A call task with why it ranks where it does and its call script",
+          authorizer=bearer)
 def get_task(p, client_id, task_id):
-    return tasks.get_task(p, client_id, task_id, now=utcnow())
+    return call_scripts.get_task(p, client_id, task_id, now=utcnow())
+
+
+@endpoint(bp, C + "/call-scripts", summary="The client's call scripts, one per call situation",
+          authorizer=bearer)
+def list_call_scripts(p, client_id):
+    return call_scripts.list_scripts(p, client_id)
+
+
+@endpoint(bp, C + "/call-scripts/{situation}",
+          summary="A call script: the live one and every version, newest first",
+          authorizer=bearer)
+def get_call_script(p, client_id, situation):
+    return call_scripts.get_script(p, client_id, situation)
+
+
+@endpoint(bp, C + "/call-scripts/{situation}", "PUT",
+          summary="Save a new version of a call script (admin); a broken template is refused",
+          body=CallScriptIn, authorizer=bearer)
+def save_call_script(p, data, client_id, situation):
+    return call_scripts.save_script(p, client_id, situation, data, now=utcnow())
 
 
 @endpoint(bp, T + "/outcome", "POST", summary="Log a call's outcome", body=OutcomeIn,

@@ -32,6 +32,7 @@ BODIES = {
     "CasePatch": {"note": "x"},
     "PreviewIn": {"days": 1},
     "ChasingIn": {"mode": "active"},
+    "CallScriptIn": {"template": "Hello {{ debtor_name }}"},
 }
 # Agency-level routes: they act inside the caller's own agency, so they are checked
 # separately (they must never show tenant A's objects to tenant B).
@@ -70,7 +71,7 @@ def world(http, tenants):
     ids = {"client_id": a.client_id, "debtor_id": debtor["id"], "invoice_id": inv["id"],
            "contact_id": contact["id"], "import_id": imp, "task_id": task["id"],
            "dispute_id": dispute["id"], "escalation_id": esc["id"],
-           "plan_id": "pl" + "0" * 20, "charge_id": "c" + "0" * 24}
+           "plan_id": "pl" + "0" * 20, "charge_id": "c" + "0" * 24, "situation": "first_call"}
     secrets = {a.client_id, debtor["id"], debtor["name"], inv["number"], contact["email"]}
     return a, b, ids, secrets
 
