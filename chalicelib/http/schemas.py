@@ -282,3 +282,20 @@ class CasePatch(Body):
 class TaskIn(Body):
     reason: Annotated[str, Field(min_length=1, max_length=500)]
     due_at: Moment | None = None
+
+
+# ------------------------------------------------------------------------- manual sends
+
+class SendIn(Body):
+    """A reminder or a statement a specialist sends now (dunning/manual.py). The same body
+    previews (nothing is sent) and sends; a retried send with the same idempotency_key (or,
+    without one, the same message on the same day) is sent once."""
+
+    kind: Literal["reminder", "statement"] = "reminder"
+    channel: Literal["email", "sms", "letter"] = "email"
+    template: Annotated[str, Field(min_length=1, max_length=64,
+                                   pattern=r"^[A-Za-z0-9_.+-]+$")] | None = None
+    tone: Literal["friendly", "firm", "final"] | None = None
+    override_window: bool = False  # business debtors only, when the client's settings allow
+    idempotency_key: Annotated[str, Field(min_length=1, max_length=64,
+                                          pattern=r"^[A-Za-z0-9_.:-]+$")] | None = None
