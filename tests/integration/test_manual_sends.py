@@ -212,3 +212,59 @@ def test_only_the_clients_staff_may_send(tenant, tenants, http):
     assert _post(http, tenant.admin, path, {"template": "nope"}).status_code == 422
     assert sent_emails() == []
     assert _post(http, tenant.admin, path, {}).status_code == 200
+
+
+def test_the_debtor_view_previews_then_sends_once_on_a_double_submit(tenant, http):
+    from urllib.parse import urlencode
+
+    from tests.page_support import FORM, page_csrf, session
+
+    # GIVEN a specialist signed in to the workspace, on a debtor's page
+    load_book(tenant, [row("P1", "INV-P1", "2026-11-18", "75.00")], NOW)
+    me = session(http, "/w/login", tenant.specialist)
+    view = f"/w/clients/{tenant.client_id}/debtors/{debtor(tenant, 'P1').debtor_id}"
+    page = http.http.get(view, headers=me)
+    assert page.status_code == 200 and 'id="send-form"' in page.body.decode()
+    csrf = page_csrf(page.body)
+    # WHEN they preview an email reminder
+    shown = http.http.post(view + "/sends/preview", headers={**me, **FORM}, body=urlencode(
+        {"csrf": csrf, "kind": "reminder", "channel": "email", "template": ""}).encode())
+    html = shown.body.decode()
+    # THEN the rendered message and a Send button carrying one send id are shown
+    assert shown.status_code == 200 and 'id="preview-text"' in html and "INV-P1" in html
+    send_id = re.search(r'name="send_id" value="([^"]+)"', html).group(1)
+    template = re.search(r'id="send-confirm".*?name="template" value="([^"]+)"', html,
+                         re.S).group(1)
+    assert sent_emails() == []
+    # WHEN Send is pressed twice (the same form submitted again)
+    form = urlencode({"csrf": page_csrf(shown.body), "kind": "reminder", "channel": "email",
+                      "template": template, "send_id": send_id}).encode()
+    first = http.http.post(view + "/sends", headers={**me, **FORM}, body=form)
+    second = http.http.post(view + "/sends", headers={**me, **FORM}, body=form)
+    # THEN one email goes; the page says so, and the timeline names the specialist
+    assert first.status_code == 303 and "Email+sent+to" in first.headers["Location"]
+    assert "sent+already" in second.headers["Location"]
+    assert len(sent_emails("ap@p1.example.com")) == 1
+    after = http.http.get(view, headers=me).body.decode()
+    assert "Email sent by Sam (manual reminder" in after
+
+
+def test_the_debtor_view_shows_why_a_send_is_refused(tenant, http):
+    from urllib.parse import urlencode
+
+    from chalicelib.store.models import ContactModel
+    from tests.page_support import FORM, page_csrf, session
+
+    load_book(tenant, [row("P2", "INV-P2", "2026-11-18")], NOW)
+    d = debtor(tenant, "P2")
+    [contact] = ContactModel.query(f"{d.client_key}#{d.debtor_id}")
+    contact.opted_out = {"email"}
+    contact.save()
+    me = session(http, "/w/login", tenant.specialist)
+    view = f"/w/clients/{tenant.client_id}/debtors/{d.debtor_id}"
+    csrf = page_csrf(http.http.get(view, headers=me).body)
+    got = http.http.post(view + "/sends", headers={**me, **FORM}, body=urlencode(
+        {"csrf": csrf, "kind": "statement", "channel": "email", "send_id": "x1"}).encode())
+    assert got.status_code == 409
+    assert "opted out of email" in got.body.decode()
+    assert sent_emails() == []
