@@ -50,7 +50,7 @@ def test_the_preview_says_why_a_debtor_outside_their_window_cannot_be_sent_to(wo
     page.locator("#send-now").get_by_label("Channel").select_option("sms")
     page.locator("#preview-send").click()
     # THEN the message is shown, but it cannot be sent now, and the page says why
-    expect(page.locator("#preview-text")).to_contain_text("Harbour Pty")
+    expect(page.locator("#preview-text")).to_contain_text("9,000.00 outstanding")
     expect(page.locator("#send-refusal")).to_contain_text("outside the debtor's contact window")
     expect(page.locator("#send-refusal")).to_contain_text("Thu 26 Nov 09:00")
     expect(page.locator("#send-button")).to_have_count(0)

@@ -30,6 +30,7 @@ BODIES = {
     "DisputePatch": {"status": "resolved_for_debtor"},
     "EscalationDecisionIn": {"decision": "approve"},
     "CasePatch": {"note": "x"},
+    "SendIn": {"kind": "statement"},
 }
 # Agency-level routes: they act inside the caller's own agency, so they are checked
 # separately (they must never show tenant A's objects to tenant B).
