@@ -123,6 +123,12 @@ def _policy(acc: dispatch.Account) -> cw.ContactPolicy:
     return cw.effective_policy(planner.policy_for(acc.client, _consumer(acc)), _consumer(acc))
 
 
+def override_allowed(client, debtor) -> bool:
+    """Whether this debtor may be sent to by hand outside its contact window."""
+    return cw.manual_override_allowed(debtor.kind == "consumer",
+                                      (client.settings or {}).get(OVERRIDE_SETTING) is True)
+
+
 def _local(at: datetime, tz: str) -> str:
     return at.astimezone(cw.zone(tz)).strftime("%a %d %b %H:%M")
 
@@ -132,8 +138,7 @@ def _window(acc: dispatch.Account, channel: str, now: datetime, wanted: bool
     tz = acc.tz
     policy = _policy(acc)
     open_now = cw.is_allowed(now, tz, _country(acc), policy, channel)
-    allowed = not _consumer(acc) and \
-        (acc.client.settings or {}).get(OVERRIDE_SETTING) is True
+    allowed = override_allowed(acc.client, acc.debtor)
     nxt = None if open_now else cw.next_allowed(now, tz, _country(acc), policy, channel)
     info = {"open_now": open_now, "next_allowed_at": iso(nxt) if nxt else None,
             "timezone": tz, "override_allowed": allowed and not open_now}

@@ -169,8 +169,7 @@ def _send_panel(client, d, *, form: dict | None = None, preview: dict | None = N
     """The "Send now" form: its choices, the last preview and a fresh send id (so a double
     click on Send sends once)."""
     return {"templates": manual.templates(client, d), "channels": manual.CHANNELS,
-            "override_allowed": d.kind != "consumer" and
-            (client.settings or {}).get(manual.OVERRIDE_SETTING) is True,
+            "override_allowed": manual.override_allowed(client, d),
             "form": form or {}, "preview": preview, "errors": errors or [],
             "send_id": secrets.token_urlsafe(12)}
 
