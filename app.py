@@ -3,7 +3,7 @@ from chalice import Chalice
 
 from chalicelib.book import routes as api
 from chalicelib.dunning import jobs
-from chalicelib.dunning import routes as dunning_api
+from chalicelib.dunning import routes as chasing_api
 from chalicelib.http import authorizer, openapi
 from chalicelib.kernel import jobs as event_jobs
 from chalicelib.http import pages as page_edge
@@ -24,7 +24,7 @@ app.register_blueprint(openapi.bp)
 app.register_blueprint(page_edge.bp)  # /favicon.ico
 app.register_blueprint(api.bp)
 app.register_blueprint(jobs.bp)
-app.register_blueprint(dunning_api.bp)
+app.register_blueprint(chasing_api.bp)  # dry run, activation, manual sends
 app.register_blueprint(event_jobs.bp)
 app.register_blueprint(payments_api.bp)
 app.register_blueprint(debtor_pages.bp)

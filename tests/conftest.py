@@ -64,7 +64,7 @@ def make_tenant(agency_id: str) -> Tenant:
                                               role="specialist"), now=FIXED_NOW)
     client = clients.create_client(admin, ClientIn(
         name="Acme Ltd", sender_email=f"ar@acme-{agency_id}.example.com",
-        specialist_ids=[spec["id"]]), now=FIXED_NOW)
+        specialist_ids=[spec["id"]], settings={"chasing": "active"}), now=FIXED_NOW)
     viewer = clients.create_user(admin, UserIn(email=f"cfo@{agency_id}.example.com", name="Cy",
                                                role="client_viewer", client_id=client["id"]), now=FIXED_NOW)
     return Tenant(agency_id, _token(agency_id, admin_id, "admin"),

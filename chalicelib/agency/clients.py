@@ -6,6 +6,7 @@ from datetime import datetime
 from pynamodb.exceptions import PutError
 
 from chalicelib.http.auth import Principal
+from chalicelib.kernel import events
 from chalicelib.kernel.clock import iso
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.http.schemas import ClientIn, ClientPatch, UserIn
@@ -13,6 +14,8 @@ from chalicelib.http.access import load_client, require_admin
 from chalicelib.store import paging
 from chalicelib.store.keys import new_id
 from chalicelib.store.models import ClientModel, UserModel
+
+PREVIEW, ACTIVE = "preview", "active"  # settings["chasing"]; dunning.planner reads it
 
 
 def render(c: ClientModel) -> dict:
@@ -37,11 +40,15 @@ def create_client(p: Principal, data: ClientIn, *, now: datetime) -> dict:
     require_admin(p)
     _check_specialists(p.agency_id, data.specialist_ids)
     stamp = iso(now)
+    # A new client starts in preview: the dry run shows what would be sent until an admin
+    # activates it (set_chasing).
+    settings = {"chasing": PREVIEW, **(data.settings or {})}
+    _check_mode(settings["chasing"])
     c = ClientModel(p.agency_id, new_id("c"), name=data.name,
                     brand_name=data.brand_name or data.name, sender_email=data.sender_email,
                     reply_to=data.reply_to, timezone=data.timezone, country=data.country,
                     currency=data.currency, specialist_ids=data.specialist_ids,
-                    settings=data.settings, created_at=stamp, updated_at=stamp)
+                    settings=settings, created_at=stamp, updated_at=stamp)
     c.save(condition=ClientModel.client_id.does_not_exist())
     return render(c)
 
@@ -67,16 +74,50 @@ def update_client(p: Principal, client_id: str, patch: ClientPatch, *, now: date
     changes = patch.model_dump(exclude_unset=True)
     if "specialist_ids" in changes:
         _check_specialists(p.agency_id, changes["specialist_ids"])
+    if "chasing" in (changes.get("settings") or {}):
+        _check_mode(changes["settings"]["chasing"])
+    return render(_save(p, c, changes, now))
+
+
+def _check_mode(mode) -> None:
+    if mode not in (PREVIEW, ACTIVE):
+        raise ValidationFailed.one("settings.chasing", "must be 'preview' or 'active'")
+
+
+def _save(p: Principal, c: ClientModel, changes: dict, now: datetime) -> ClientModel:
+    """Apply `changes` (settings merged key by key), save under the client's version and
+    announce what changed (chasing re-plans the client's accounts when it bears on them)."""
+    changed: list[str] = []
     for k, v in changes.items():
         if k == "settings":
-            v = {**(c.settings or {}), **v}
+            old = c.settings or {}
+            changed += [f"settings.{key}" for key, val in v.items() if old.get(key) != val]
+            v = {**old, **v}
+        elif getattr(c, k) != v:
+            changed.append(k)
         setattr(c, k, v)
     c.updated_at = iso(now)
     try:
         c.save()
     except PutError as exc:
         raise Conflict("client changed meanwhile; reload and retry") from exc
-    return render(c)
+    if changed:
+        events.publish("client_changed", agency_id=c.agency_id, client_id=c.client_id,
+                       at=iso(now), fields=changed, by=p.user_id,
+                       event_id=f"{c.agency_id}#ev#client-{c.client_id}-{c.version}")
+    return c
+
+
+def set_chasing(p: Principal, client_id: str, mode: str, *, now: datetime) -> dict:
+    """Activate a client (its accounts are chased from now) or put it back in preview."""
+    require_admin(p)
+    _check_mode(mode)
+    c = load_client(p, client_id)
+    if (c.settings or {}).get("chasing", ACTIVE) == mode:
+        return render(c)
+    return render(_save(p, c, {"settings": {
+        "chasing": mode, "chasing_changed": {"to": mode, "by": p.user_id, "at": iso(now)}}},
+        now))
 
 
 def archive_client(p: Principal, client_id: str, *, now: datetime) -> dict:

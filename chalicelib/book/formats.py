@@ -115,6 +115,15 @@ _BASE: dict[str, tuple[str, ...]] = {
     "amount_due": ("amountdue", "invoiceamountdue", "openbalance", "balance", "balancedue",
                    "outstanding", "amountoutstanding", "outstandingamount", "outstandingbalance",
                    "os", "openamount", "unpaid", "amountremaining", "remaining"),
+    # When the invoice was fully paid: a settled invoice's history, never chased. Xero's API
+    # (and the CSVs written from it) calls it FullyPaidOnDate; exports and hand-made sheets
+    # write Paid Date / Date Paid / Payment Date. A "last payment date" is not one: it is set
+    # on part-paid invoices too.
+    "paid_date": ("paiddate", "datepaid", "paidon", "paidondate", "fullypaidondate",
+                  "fullypaidon", "fullypaiddate", "datefullypaid", "paymentdate", "datesettled",
+                  "settleddate", "settledon", "paymentreceiveddate"),
+    # Yes/no only: a "Dispute" or "Dispute Status" column tends to hold reasons or states.
+    "disputed": ("disputed", "indispute", "isdisputed", "disputeflag"),
     "status": ("status", "invoicestatus"),
     "transaction_type": ("transactiontype", "txntype", "documenttype", "doctype"),
 }
@@ -486,6 +495,20 @@ def parse_kind(text: str) -> str:
     if key in _CONSUMER:
         return "consumer"
     raise ValueError("is not 'business' or 'consumer'")
+
+
+# A "Disputed" column: yes/no as spreadsheets and accounting exports write it.
+_YES = frozenset({"yes", "y", "true", "t", "1", "disputed", "x"})
+_NO = frozenset({"no", "n", "false", "f", "0", "none", "notdisputed"})
+
+
+def parse_yes_no(text: str) -> bool:
+    key = norm(text)
+    if key in _YES:
+        return True
+    if key in _NO:
+        return False
+    raise ValueError("is not yes or no (write yes, no, or leave it blank)")
 
 
 def derive_ref(name: str) -> str:

@@ -20,7 +20,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from pynamodb.exceptions import PutError
 
@@ -29,10 +29,11 @@ from chalicelib.book.rows import BookFormatError, BookRow, ParsedBook, RowError,
 from chalicelib.book.invoice_rules import OWED, status_for_balance
 from chalicelib.kernel.money import format_money
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.book.invoice_rules import adjust_paid_outside, paid_outside_delta
+from chalicelib.book.invoice_rules import (adjust_paid_outside, bounded, last_seen_owed,
+                                            paid_outside_delta, stated)
 from chalicelib.kernel import claims, events
 from chalicelib.store import accounts, timeline
-from chalicelib.book.invoices import index_fields, new_invoice, state
+from chalicelib.book.invoices import index_fields, new_invoice, record_settlement, state
 from chalicelib.store.keys import client_key, debtor_id_for, debtor_key, new_id
 from chalicelib.store.models import (
     ClientModel,
@@ -295,6 +296,7 @@ def _plan(agency_id: str, client: ClientModel, book: ParsedBook, import_id: str,
     by_debtor: dict[str, list[InvoiceModel]] = defaultdict(list)
     for inv in existing.values():
         by_debtor[inv.debtor_id].append(inv)
+    last_full = _last_full_import(ckey)
 
     rows_by_debtor: dict[str, list[BookRow]] = defaultdict(list)
     seen_numbers: set[str] = set()
@@ -329,13 +331,16 @@ def _plan(agency_id: str, client: ClientModel, book: ParsedBook, import_id: str,
             inv = new_invoice(agency_id, cid, did, number=row.invoice_number,
                               reference=row.reference, issue_date=row.issue_date,
                               due_date=row.due_date, currency=row.currency,
-                              total_minor=row.total_minor, balance_minor=balance, now=stamp)
+                              total_minor=row.total_minor, balance_minor=balance, now=stamp,
+                              paid_on=row.paid_date)
+            inv.disputed_in_book = row.disputed
+            inv.book_seen_open_on = now.date().isoformat() if balance > 0 else None
             inv.version = 1
             p.new_invoices.append(inv)
             by_debtor[did].append(inv)
             continue
         before = state(prior)
-        summary = _update_invoice(prior, row, balance, stamp, now)
+        summary = _update_invoice(prior, row, balance, stamp, now, last_full)
         if summary:
             p.befores[prior.invoice_id] = before
             p.changed_invoices.append(prior)
@@ -368,6 +373,8 @@ def _plan(agency_id: str, client: ClientModel, book: ParsedBook, import_id: str,
             inv.paid_outside = adjust_paid_outside(inv.paid_outside, was, now.date()) or None
             inv.balance_minor = 0
             inv.status = "settled_outside"
+            record_settlement(inv, bounded("gone_from_book", _seen_owed(inv, last_full),
+                                           now.date()))
             index_fields(inv)
             inv.updated_at = stamp
             p.changed_invoices.append(inv)
@@ -456,11 +463,48 @@ def _write(p: _Plan, t: Tally, agency_id: str, cid: str, actor: str, now: dateti
         i for i in p.existing.values() if i.invoice_id not in changed]
 
 
+def _last_full_import(ckey: str) -> date | None:
+    """The day of the client's latest finished full-book import (before this one)."""
+    for m in ImportModel.query(ckey, scan_index_forward=False, consistent_read=True):
+        if m.status == "done" and (m.mode or "full") == "full":
+            return date.fromisoformat(m.created_at[:10])
+    return None
+
+
+def _seen_owed(inv: InvoiceModel, last_full: date | None) -> date:
+    return last_seen_owed(date.fromisoformat(inv.created_at[:10]),
+                          date.fromisoformat(inv.book_seen_open_on)
+                          if inv.book_seen_open_on else None, last_full)
+
+
+def _settlement_change(inv: InvoiceModel, row: BookRow, balance: int, was_owed: bool,
+                       now: datetime, last_full: date | None) -> str | None:
+    """Record when a settled row was paid; the change in words, or None."""
+    if inv.status == "written_off":
+        return None
+    if balance > 0:
+        target = None  # owed (again): it has no paid day
+    elif row.paid_date is not None:
+        target = stated("book", row.paid_date)
+    elif was_owed:  # paid in the book since the last import that saw it owed
+        target = bounded("book", _seen_owed(inv, last_full), now.date())
+    else:
+        return None  # already settled and the book says nothing new about when
+    if not record_settlement(inv, target):
+        return None
+    if target is None:
+        return "no longer paid"
+    if target.paid_on is not None:
+        return f"paid on {target.paid_on.isoformat()}"
+    return f"paid between {target.earliest.isoformat()} and {target.latest.isoformat()}"
+
+
 def _update_invoice(inv: InvoiceModel, row: BookRow, balance: int, stamp: str,
-                    now: datetime) -> str:
+                    now: datetime, last_full: date | None = None) -> str:
     """Bring an existing invoice in line with the book; return what changed, in words."""
     changes = []
     was_total, was_balance = int(inv.total_minor), int(inv.balance_minor)
+    was_owed = inv.status in OWED and was_balance > 0
     if int(inv.total_minor) != row.total_minor:
         changes.append(f"total {format_money(int(inv.total_minor), inv.currency)} → "
                        f"{format_money(row.total_minor, row.currency)}")
@@ -480,7 +524,16 @@ def _update_invoice(inv: InvoiceModel, row: BookRow, balance: int, stamp: str,
         inv.reference = row.reference
     if inv.status == "settled_outside" and balance > 0:
         inv.status = "open"  # back in the book: owed again
+    if row.disputed is not None and bool(inv.disputed_in_book) != row.disputed:
+        changes.append("disputed in the client's book" if row.disputed
+                       else "no longer disputed in the client's book")
+        inv.disputed_in_book = row.disputed
+    paid = _settlement_change(inv, row, balance, was_owed, now, last_full)
+    if paid:
+        changes.append(paid)
     if changes:
+        if balance > 0:
+            inv.book_seen_open_on = now.date().isoformat()
         paid = paid_outside_delta(was_total, was_balance, int(inv.total_minor),
                                   int(inv.balance_minor))
         if paid:  # the client's book records money received (or taken back) meanwhile

@@ -65,3 +65,45 @@ def adjust_paid_outside(entries: list | None, delta: int, day: date) -> list[lis
 def paid_outside_delta(old_total: int, old_balance: int, new_total: int, new_balance: int) -> int:
     """What the book says was paid meanwhile: the change in (total − balance)."""
     return (new_total - new_balance) - (old_total - old_balance)
+
+
+# ------------------------------------------------------------------------ settlement history
+
+SETTLED_SOURCES = ("recoup", "book", "gone_from_book")
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """When an invoice was paid, as far as anyone can tell. ``paid_on`` is the day a source
+    states (a payment taken through Recoup, the paid date in the client's book); without one
+    the invoice was paid on some day from ``earliest`` to ``latest`` inclusive: the last
+    import that saw it owed and the import that saw it paid or gone from the book."""
+
+    source: str
+    earliest: date
+    latest: date
+    paid_on: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.source not in SETTLED_SOURCES:
+            raise ValueError(f"unknown settlement source {self.source!r}")
+        if self.earliest > self.latest:
+            raise ValueError("a settlement cannot end before it starts")
+
+
+def stated(source: str, paid_on: date) -> Settlement:
+    return Settlement(source, paid_on, paid_on, paid_on)
+
+
+def bounded(source: str, last_seen_owed: date, seen_settled: date) -> Settlement:
+    """Paid between two imports; the earlier day is inclusive (the book was exported that
+    day, and the money may have arrived after)."""
+    return Settlement(source, min(last_seen_owed, seen_settled), seen_settled)
+
+
+def last_seen_owed(created: date, seen_open: date | None, last_full_import: date | None) -> date:
+    """The latest day an import showed the invoice still owed: the last import that wrote it
+    open, or the last full book before this one (a full book that did not settle an open
+    invoice listed it), never before the invoice reached Recoup."""
+    days = [created, *(d for d in (seen_open, last_full_import) if d is not None and d >= created)]
+    return max(days)

@@ -11,7 +11,7 @@ from chalicelib.book.invoice_rules import OWED, status_for_balance
 from chalicelib.kernel.money import format_money
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.http.schemas import InvoiceIn, InvoicePatch
-from chalicelib.book.invoice_rules import adjust_paid_outside
+from chalicelib.book.invoice_rules import Settlement, adjust_paid_outside, bounded, stated
 from chalicelib.kernel import events
 from chalicelib.store import accounts, timeline
 from chalicelib.http.access import load_client, require_staff
@@ -26,7 +26,37 @@ def render(i: InvoiceModel) -> dict:
             "reference": i.reference, "issue_date": i.issue_date, "due_date": i.due_date,
             "currency": i.currency, "total_minor": int(i.total_minor),
             "balance_minor": int(i.balance_minor), "status": i.status, "dispute": i.dispute,
-            "version": i.version}
+            **settlement_fields(i), "version": i.version}
+
+
+def settlement_fields(i: InvoiceModel) -> dict:
+    """When it was paid (see invoice_rules.Settlement) and whether the client's book had it
+    disputed: the payment history the behaviour of a debtor is read from."""
+    return {"paid_on": i.paid_on, "paid_earliest": i.paid_earliest,
+            "paid_latest": i.paid_latest, "settled_source": i.settled_source,
+            "disputed_in_book": i.disputed_in_book}
+
+
+def record_settlement(inv: InvoiceModel, s: Settlement | None) -> bool:
+    """Store when the invoice was paid (None clears it: owed again); True if that changed."""
+    new = (None, None, None, None) if s is None else (
+        s.paid_on.isoformat() if s.paid_on else None, s.earliest.isoformat(),
+        s.latest.isoformat(), s.source)
+    old = (inv.paid_on, inv.paid_earliest, inv.paid_latest, inv.settled_source)
+    inv.paid_on, inv.paid_earliest, inv.paid_latest, inv.settled_source = new
+    return new != old
+
+
+def payment_history(agency_id: str, client_id: str, debtor_id: str) -> list[dict]:
+    """A debtor's settled invoices with their issue, due and paid dates and amounts, oldest
+    issue first: one Query of the debtor's invoice partition (open ones are skipped)."""
+    out = [{"invoice_id": i.invoice_id, "number": i.number, "issue_date": i.issue_date,
+            "due_date": i.due_date, "currency": i.currency, "total_minor": int(i.total_minor),
+            "status": i.status, "was_disputed": bool(i.disputed_in_book or i.dispute),
+            **settlement_fields(i)}
+           for i in InvoiceModel.query(debtor_key(agency_id, client_id, debtor_id),
+                                       filter_condition=InvoiceModel.paid_latest.exists())]
+    return sorted(out, key=lambda r: (r["issue_date"], r["number"]))
 
 
 def state(i: InvoiceModel) -> dict:
@@ -67,7 +97,8 @@ def index_fields(inv: InvoiceModel) -> None:
 
 def new_invoice(agency_id: str, client_id: str, debtor_id: str, *, number: str,
                 reference: str | None, issue_date: date, due_date: date, currency: str,
-                total_minor: int, balance_minor: int, now: str) -> InvoiceModel:
+                total_minor: int, balance_minor: int, now: str,
+                paid_on: date | None = None) -> InvoiceModel:
     inv = InvoiceModel(
         debtor_key(agency_id, client_id, debtor_id), invoice_id_for(agency_id, client_id, number),
         client_key=client_key(agency_id, client_id), debtor_id=debtor_id, number=number,
@@ -77,6 +108,9 @@ def new_invoice(agency_id: str, client_id: str, debtor_id: str, *, number: str,
     # Paid before it reached Recoup: the real date is unknown, so it counts from the issue date.
     paid = adjust_paid_outside([], total_minor - balance_minor, issue_date)
     inv.paid_outside = paid or None
+    if balance_minor <= 0:  # settled before it reached Recoup: its paid day, or its bounds
+        record_settlement(inv, stated("book", paid_on) if paid_on else bounded(
+            "book", issue_date, max(issue_date, date.fromisoformat(now[:10]))))
     index_fields(inv)
     return inv
 

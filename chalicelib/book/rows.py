@@ -9,7 +9,7 @@ from datetime import date
 
 from chalicelib.book import formats as bf
 from chalicelib.book.formats import AmbiguousDateOrder, BookFormatError
-from chalicelib.kernel.money import MoneyError, is_currency, parse_major
+from chalicelib.kernel.money import MoneyError, format_money, is_currency, parse_major
 
 __all__ = ["AmbiguousDateOrder", "BookFormatError", "BookRow", "ParsedBook", "RowError",
            "parse_book"]
@@ -34,6 +34,8 @@ class BookRow:
     currency: str
     total_minor: int
     paid_minor: int
+    paid_date: date | None = None  # the day it was fully paid (only on a settled row)
+    disputed: bool | None = None  # the book's Disputed column; None when blank or absent
 
     @property
     def balance_minor(self) -> int:
@@ -191,7 +193,7 @@ def _date_order(kept: list[_Kept], given: str | None) -> str:
     mdy: list[str] = []
     unsure: list[str] = []
     for _, raw, _ in kept:
-        for name in ("issue_date", "due_date"):
+        for name in ("issue_date", "due_date", "paid_date"):
             parts = bf.day_month_parts(raw.get(name, ""))
             if parts:
                 a, b = parts
@@ -275,6 +277,11 @@ def _build(line: int, raw: dict[str, str], ctx: _Context) -> tuple[BookRow | Non
     required("due_date")
     if issue and due and due < issue:
         fail("due_date", f"is before the issue date {issue.isoformat()}")
+    paid_date = check("paid_date", bf.parse_date, ctx.order)
+    if issue and paid_date and paid_date < issue:
+        fail("paid_date", f"is before the issue date {issue.isoformat()}")
+        paid_date = None
+    disputed = check("disputed", bf.parse_yes_no)
 
     currency: str | None = None
     if "currency" in val:
@@ -328,9 +335,15 @@ def _build(line: int, raw: dict[str, str], ctx: _Context) -> tuple[BookRow | Non
             if paid > total:
                 fail("amount_paid", f"is more than the amount {val['amount']} (overpaid)")
             paid_minor = paid
+        elif paid_date is not None and total is not None:
+            paid_minor = total  # a paid date with no paid or due amount: paid in full
         elif "amount_due" in raw and "amount_due" not in val and "amount_paid" not in val:
             # A blank balance could mean paid or unpaid; chasing a paid invoice is worse.
             fail("amount_due", "is blank; write 0 if the invoice is fully paid")
+    if paid_date is not None and total is not None and currency and total - paid_minor > 0 \
+            and not any(e.field in _AMOUNTS for e in errs):
+        fail("paid_date", f"says the invoice was paid but {format_money(total - paid_minor, currency)}"
+                          " is still owed; clear the paid date or the balance")
 
     if errs or total is None or issue is None or due is None or currency is None or not number:
         return None, errs
@@ -339,7 +352,7 @@ def _build(line: int, raw: dict[str, str], ctx: _Context) -> tuple[BookRow | Non
         contact_name=val.get("contact_name"), email=email, secondary_email=secondary,
         phone=phone, timezone=tz, country=country, invoice_number=number,
         reference=val.get("reference"), issue_date=issue, due_date=due, currency=currency,
-        total_minor=total, paid_minor=paid_minor), []
+        total_minor=total, paid_minor=paid_minor, paid_date=paid_date, disputed=disputed), []
 
 
 def _defaults(date_order: str | None, currency: str | None, country: str | None,

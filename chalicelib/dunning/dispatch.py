@@ -15,7 +15,6 @@ from chalicelib.dunning import channels
 from chalicelib.dunning.channels import Message, Sent
 from chalicelib.kernel.clock import iso
 from chalicelib.dunning.cadence import PlannedTouch
-from chalicelib.dunning import contact_window as cw
 from chalicelib.dunning import messages, planner as dunning_plan, scheduling
 from chalicelib.kernel import claims, events
 from chalicelib.store import accounts
@@ -142,16 +141,15 @@ def send_touch(acc: Account, touch: PlannedTouch, rts: dict, key: str, now: date
     return "sent"
 
 
-def compose(acc: Account, touch: PlannedTouch, route: Route, now: datetime
-            ) -> tuple[dict, messages.Rendered, list]:
-    """The message a touch sends (context, rendered parts, the invoices it lists): what a
-    preview shows is exactly what delivery sends."""
+def compose(acc: Account, touch: PlannedTouch, route: Route,
+            now: datetime) -> tuple[dict, messages.Rendered]:
+    """The message a touch sends: the dry run and a manual send's preview show exactly
+    this text."""
     due = [i for i in acc.invoices if i.invoice_id in set(touch.invoice_ids)]
     contact_name = route.contact.name if route.contact is not None else None
     ctx = messages.context(acc.client, acc.debtor, due, now, acc.tz, contact_name=contact_name,
                            tone=touch.tone, channel=touch.channel)
-    return ctx, messages.render(acc.client, touch.channel, touch.template, touch.tone, ctx,
-                                due), due
+    return ctx, messages.render(acc.client, touch.channel, touch.template, touch.tone, ctx, due)
 
 
 def _deliver(acc: Account, touch: PlannedTouch, route: Route, key: str,
@@ -165,7 +163,7 @@ def _deliver(acc: Account, touch: PlannedTouch, route: Route, key: str,
                                 "phone": route.address},
                        event_id=f"{agency_id}#ev#call-{_short(key)}")  # once per claimed step
         return Sent(True, message_id=f"call-task:{_short(key)}"), {"to": route.address}
-    ctx, out, _ = compose(acc, touch, route, now)
+    ctx, out = compose(acc, touch, route, now)
     record = {"to": route.address, "subject": out.subject, "text": out.text, "html": out.html,
               "attachments": [a.filename for a in out.attachments]}
     if touch.channel == "letter":
@@ -263,11 +261,7 @@ def _apply_touch(acc: Account, touch: PlannedTouch, now: datetime, rts: dict) ->
     """Mark the touch's invoice occurrences sent and move the account's next action (the
     one versioned account write: a conflicting payment or import is re-read and redone)."""
     def change(debtor: DebtorModel) -> None:
-        keys = set(debtor.touch_keys or ()) | set(touch.covers)
-        debtor.touch_keys = keys
-        if touch.first_contact and not debtor.chased_from:
-            debtor.chased_from = cw.local_date(now, acc.tz).isoformat()
-        debtor.last_touch_at = iso(now)
+        dunning_plan.record_touch(debtor, touch, now, acc.tz)
 
     def next_action(debtor: DebtorModel, invoices: list) -> bool:
         debtor.touch_keys = dunning_plan.trim_touch_keys(set(debtor.touch_keys or ()),

@@ -44,7 +44,8 @@ _OUTCOMES = {"sent": "sent", "already_done": "already_sent", "in_flight": "in_fl
 
 
 class SendRefused(Conflict):
-    """409: the send may not happen now (opted out, outside the window, nothing owed)."""
+    """409: the send may not happen now (the client in preview, opted out, outside the
+    window, nothing owed)."""
 
     def __init__(self, code: str, field: str, reason: str) -> None:
         super().__init__(reason, [FieldProblem(field, reason)])
@@ -53,7 +54,7 @@ class SendRefused(Conflict):
 
 @dataclass(frozen=True)
 class Refusal:
-    code: str  # opted_out | outside_contact_window | nothing_owed
+    code: str  # chasing_in_preview | opted_out | outside_contact_window | nothing_owed
     field: str
     reason: str
 
@@ -200,7 +201,11 @@ def plan(p: Principal, client_id: str, debtor_id: str, data: SendIn, now: dateti
                                             acc.debtor.currency))
     channel = data.channel
     refusal = None
-    if not live:
+    if planner.chasing_mode(acc.client) == planner.PREVIEW:
+        refusal = Refusal("chasing_in_preview", "kind",
+                          "the client's chasing is in preview (the dry run): nothing is sent "
+                          "until an admin activates it")
+    elif not live:
         refusal = Refusal("nothing_owed", "kind", "the account has no open invoice to send")
     elif acc.debtor.stopped_reason == "opted_out_all":
         refusal = Refusal("opted_out", "channel", "the debtor opted out of all contact")
@@ -239,7 +244,7 @@ def preview(p: Principal, client_id: str, debtor_id: str, data: SendIn, *,
             now: datetime) -> dict:
     """The message as it would be sent now, and whether it may be (nothing is sent)."""
     pl = plan(p, client_id, debtor_id, data, now)
-    _, out, _ = dispatch.compose(pl.acc, pl.touch, pl.route, now)
+    _, out = dispatch.compose(pl.acc, pl.touch, pl.route, now)
     refusal = pl.refusal
     return {**_summary(pl), "subject": out.subject, "text": out.text, "html": out.html,
             "attachments": [a.filename for a in out.attachments],

@@ -51,13 +51,30 @@ def environment(client: ClientModel) -> ImmutableSandboxedEnvironment:
 
 
 def locale_for(client: ClientModel, debtor: DebtorModel) -> Locale:
+    """One locale per debtor, used by every message and page: the client's language (its
+    settings["locale"], e.g. "en" or "de_DE") in the debtor's country, so a British debtor
+    of a US client reads "10 Aug 2026"; else the country's own locale; else en_GB."""
     wanted = (client.settings or {}).get("locale")
-    try:
-        if wanted:
-            return Locale.parse(wanted)
-        return Locale.parse(f"und_{debtor.country or client.country}")
-    except (ValueError, UnknownLocaleError):
-        return Locale.parse("en_GB")
+    country = (debtor.country or client.country or "")[:2].upper()
+    base = None
+    if wanted:
+        try:
+            base = Locale.parse(wanted)
+        except (ValueError, TypeError, UnknownLocaleError):
+            base = None
+    candidates = []
+    if base is not None and country:
+        candidates.append(f"{base.language}_{country}")
+    if base is not None:
+        candidates.append(str(base))
+    if country:
+        candidates.append(f"und_{country}")
+    for code in candidates:
+        try:
+            return Locale.parse(code)
+        except (ValueError, UnknownLocaleError):
+            continue
+    return Locale.parse("en_GB")
 
 
 def money(minor: int, currency: str, locale: Locale) -> str:

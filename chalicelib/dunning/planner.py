@@ -5,7 +5,8 @@ from datetime import date, datetime, time
 from typing import Any
 
 from chalicelib.dunning import cadence as cad
-from chalicelib.dunning.contact_window import ContactPolicy, default_policy
+from chalicelib.dunning.contact_window import ContactPolicy, default_policy, local_date
+from chalicelib.kernel.clock import iso
 from chalicelib.store.models import ClientModel, ContactModel, DebtorModel, InvoiceModel
 
 # Below this balance no final notice is sent (settings.thresholds.final_notice_min_minor).
@@ -143,12 +144,36 @@ def account_fact(client: ClientModel, debtor: DebtorModel, *,
         first_contact=(client.settings or {}).get("first_contact", True) is not False)
 
 
+PREVIEW, ACTIVE = "preview", "active"
+
+
+def chasing_mode(client: ClientModel) -> str:
+    """preview: nothing is sent, the dry run shows what would be; active: chasing. A new
+    client starts in preview (agency.clients); clients from before the switch are active."""
+    return PREVIEW if (client.settings or {}).get("chasing") == PREVIEW else ACTIVE
+
+
 def decide(client: ClientModel, debtor: DebtorModel, invoices: list[InvoiceModel],
            now: datetime, *, contacts: list[ContactModel] | None = None,
-           channels: frozenset[str] = frozenset(cad.CHANNELS)) -> cad.Decision:
-    return cad.decide(cadence_for(client, debtor),
+           channels: frozenset[str] = frozenset(cad.CHANNELS),
+           cadence: cad.Cadence | None = None, simulate: bool = False) -> cad.Decision:
+    """The one decision for an account. A client in preview never has anything due (the
+    dry run passes simulate=True to see what would be; `cadence` tries a proposed one)."""
+    if chasing_mode(client) == PREVIEW and not simulate:
+        return cad.Decision(None, None, "preview")
+    return cad.decide(cadence or cadence_for(client, debtor),
                       account_fact(client, debtor, contacts=contacts, channels=channels),
                       invoice_facts(invoices), now, policy_for(client, debtor.kind == "consumer"))
+
+
+def record_touch(debtor: DebtorModel, touch: cad.PlannedTouch, now: datetime, tz: str) -> None:
+    """What a touch changes on the account (dispatch saves it; the dry run keeps it in
+    memory): its invoice occurrences are sent, the first contact starts the cadence's
+    clock, the last touch is now."""
+    debtor.touch_keys = set(debtor.touch_keys or ()) | set(touch.covers)
+    if touch.first_contact and not debtor.chased_from:
+        debtor.chased_from = local_date(now, tz).isoformat()
+    debtor.last_touch_at = iso(now)
 
 
 def trim_touch_keys(keys: set[str], invoices: list[InvoiceModel]) -> set[str]:

@@ -1,16 +1,33 @@
-"""Dunning API: a specialist previews and sends a reminder or a statement now."""
+"""Chasing API (JSON): the dry run of a client's chasing and its activation; a specialist's
+preview and send of a reminder or statement now."""
 from __future__ import annotations
 
 from chalice import Blueprint
 
+from chalicelib.agency import clients
 from chalicelib.dunning import manual
+from chalicelib.dunning import preview as dry_run
 from chalicelib.http.authorizer import bearer
 from chalicelib.http.edge import endpoint
-from chalicelib.http.schemas import SendIn
+from chalicelib.http.schemas import ChasingIn, PreviewIn, SendIn
 from chalicelib.kernel.clock import utcnow
 
 bp = Blueprint(__name__)
-D = "/v1/clients/{client_id}/debtors/{debtor_id}"
+C = "/v1/clients/{client_id}"
+D = C + "/debtors/{debtor_id}"
+
+
+@endpoint(bp, C + "/preview", "POST", body=PreviewIn, authorizer=bearer,
+          summary="Dry run: every message the next days of chasing would send, rendered, "
+                  "with counts per day and step (optionally for a proposed cadence)")
+def preview(p, data, client_id):
+    return dry_run.for_principal(p, client_id, data, now=utcnow())
+
+
+@endpoint(bp, C + "/chasing", "POST", body=ChasingIn, authorizer=bearer,
+          summary="Activate a client's chasing, or put it back in preview (admin)")
+def chasing(p, data, client_id):
+    return clients.set_chasing(p, client_id, data.mode, now=utcnow())
 
 
 @endpoint(bp, D + "/sends/preview", "POST",

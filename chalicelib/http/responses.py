@@ -108,6 +108,18 @@ E = C + "/escalations/{escalation_id}"
 T = C + "/tasks/{task_id}"
 
 # (method, path) -> success body. Kept here, beside the shapes, rather than on each route;
+PREVIEW_MESSAGE = obj({"at": S, "day": S, "debtor_id": S, "debtor_name": S, "channel": S,
+                       "step": S, "occurrence": S, "tone": S, "template": S,
+                       "first_contact": B, "fallback": B, "to": S_, "local_time": S, "tz": S,
+                       "invoice_ids": A, "subject": S, "text": S, "html": S})
+PREVIEW = obj({"client_id": S, "chasing": {"enum": ["preview", "active"]}, "from": S, "to": S,
+               "days": {"type": "array", "items": obj({"date": S, "messages": I,
+                                                        "by_channel": COUNTS,
+                                                        "by_step": COUNTS})},
+               "by_step": COUNTS, "by_channel": COUNTS, "accounts": I,
+               "accounts_contacted": I, "messages_total": I,
+               "messages": {"type": "array", "items": PREVIEW_MESSAGE}, "truncated": B,
+               "proposed_cadence": B, "assumes": S})
 # tests/functional/test_openapi_document.py fails when a JSON operation has none.
 RESPONSES: dict[tuple[str, str], dict] = {
     ("GET", "/v1/me"): USER,
@@ -168,4 +180,6 @@ RESPONSES: dict[tuple[str, str], dict] = {
     ("POST", D + "/plans"): PLAN,
     ("POST", D + "/plans/{plan_id}/approve"): PLAN,
     ("POST", D + "/charges/{charge_id}/waive"): CHARGE,
+    ("POST", C + "/preview"): PREVIEW,
+    ("POST", C + "/chasing"): CLIENT,
 }

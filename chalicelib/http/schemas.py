@@ -284,6 +284,19 @@ class TaskIn(Body):
     due_at: Moment | None = None
 
 
+class PreviewIn(Body):
+    """The dry run: the next `days` of chasing, optionally with a proposed cadence."""
+
+    days: Annotated[int, Field(ge=1, le=31)] = 14
+    cadence: Settings | None = None  # a cadence as GET/PATCH settings.cadence takes it
+    messages: Annotated[int, Field(ge=0, le=500)] = 100  # rendered messages returned
+    debtor_id: Id | None = None
+
+
+class ChasingIn(Body):
+    mode: Literal["preview", "active"]
+
+
 # ------------------------------------------------------------------------- manual sends
 
 class SendIn(Body):

@@ -114,9 +114,18 @@ class TouchSent(Event):
     step: str = ""
 
 
+@dataclass(frozen=True)
+class ClientChanged(Event):
+    """A client's details or settings changed (agency.clients): chasing re-plans its
+    accounts when what changed bears on when they are chased (cadence, windows, mode)."""
+    name: ClassVar[str] = "client_changed"
+    fields: list = field(default_factory=list)  # top-level fields and settings.<key> changed
+    by: str = ""
+
+
 CATALOGUE: dict[str, type[Event]] = {cls.name: cls for cls in (
     InvoiceChanged, PromiseRecorded, EscalationChanged, PaymentApplied, PaymentReversed,
-    DebtorAction, CallTaskNeeded, TouchSent)}
+    DebtorAction, CallTaskNeeded, TouchSent, ClientChanged)}
 
 
 def build(name: str, payload: dict[str, Any]) -> Event:

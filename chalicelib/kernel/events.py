@@ -263,6 +263,7 @@ def _load_subscribers() -> None:
 # Modules whose import registers handlers; each capability adds its own line.
 SUBSCRIBERS: list[str] = [
     "chalicelib.dunning.thanks",  # payment_applied -> thank-you message
+    "chalicelib.dunning.chasing",  # client_changed -> accounts re-planned
     "chalicelib.reporting.subscribers",  # money, touches, promises, escalations -> reports
     "chalicelib.workbench.subscribers",  # needs and debtor actions -> call tasks
 ]

@@ -8,6 +8,10 @@ import io
 import re
 from datetime import date, datetime
 
+from babel.dates import format_date
+
+from chalicelib.dunning import contact_window as cw
+from chalicelib.dunning import messages, planner
 from chalicelib.kernel.clock import iso
 from chalicelib.book.invoice_rules import OWED
 from chalicelib.kernel.money import MoneyError, format_money, parse_major
@@ -68,8 +72,28 @@ def open_invoices(debtor: DebtorModel) -> list[InvoiceModel]:
     return sorted(owed, key=lambda i: (i.due_date, i.number))
 
 
+def local_today(client: ClientModel, debtor: DebtorModel, now: datetime) -> date:
+    """The debtor's own day (its zone, else its country's, else the client's)."""
+    return cw.local_date(now, planner.time_zone(client, debtor))
+
+
+def formatters(client: ClientModel, debtor: DebtorModel):
+    """(money, day): amounts and dates as the debtor reads them, one locale per debtor."""
+    loc = messages.locale_for(client, debtor)
+
+    def money(minor: int) -> str:
+        return messages.money(int(minor), debtor.currency, loc)
+
+    def day(value: str) -> str:
+        try:
+            return format_date(date.fromisoformat(str(value)[:10]), "medium", locale=loc)
+        except ValueError:
+            return str(value)
+    return money, day
+
+
 def view(agency_id: str, client: ClientModel, debtor: DebtorModel, now: datetime) -> dict:
-    today = now.date()
+    today = local_today(client, debtor, now)
     invs = open_invoices(debtor)
     policy = charges.policy_for(client)
     rows = []

@@ -12,12 +12,12 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.kernel.clock import iso
 from chalicelib.payments import allocation as alloc_domain
-from chalicelib.book.invoice_rules import OWED, status_for_balance
+from chalicelib.book.invoice_rules import OWED, stated, status_for_balance
 from chalicelib.kernel.money import format_money
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.kernel import events
 from chalicelib.store import accounts, timeline
-from chalicelib.book.invoices import index_fields
+from chalicelib.book.invoices import index_fields, record_settlement
 from chalicelib.store.keys import client_key, debtor_key
 from chalicelib.store.models import DebtorModel, InvoiceModel, OutboxModel, PaymentModel
 
@@ -110,6 +110,8 @@ def apply_payment(agency_id: str, client_id: str, debtor_id: str, *, amount_mino
             new_balance = line.new_balance + (0 if line.new_balance == 0 else discount)
             inv.balance_minor = new_balance
             inv.status = status_for_balance(int(inv.total_minor), new_balance, inv.status)
+            if new_balance == 0:  # settled through Recoup: paid the day the money arrived
+                record_settlement(inv, stated("recoup", received_on))
             inv.updated_at = iso(now)
             index_fields(inv)
             changed.append(inv)
@@ -226,6 +228,8 @@ def reverse_payment(agency_id: str, client_id: str, debtor_id: str, *, payment_i
             inv.balance_minor = int(inv.balance_minor) + line.restored_minor
             keep = line.status if line.status in ("disputed",) else None
             inv.status = keep or status_for_balance(int(inv.total_minor), int(inv.balance_minor))
+            if int(inv.balance_minor) > 0:
+                record_settlement(inv, None)  # owed again: no longer paid
             inv.updated_at = iso(now)
             index_fields(inv)
             changed.append(inv)

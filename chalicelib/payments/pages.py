@@ -12,7 +12,6 @@ from chalice import Blueprint, Response
 from chalicelib.http import pages as edge
 from chalicelib.kernel import templating
 from chalicelib.kernel.clock import utcnow
-from chalicelib.kernel.money import format_money
 from chalicelib.kernel.errors import Conflict, RecoupError, ValidationFailed
 from chalicelib.payments import debtor_page
 from chalicelib.payments import links, plans
@@ -77,10 +76,6 @@ def path_base(token: str) -> str:
     return f"/d/{token}"
 
 
-def _money(currency: str):
-    return lambda minor: format_money(int(minor), currency)
-
-
 def guard(token: str, view, *, post: bool = False, csrf: bool = True) -> Response:
     """Rate limit, open the link, check CSRF on posts (unless `csrf` is False: the one-click
     unsubscribe, authenticated by the signed link alone), run the view; every link fault is
@@ -131,10 +126,12 @@ def account(token):
         flash = "Thank you: your payment has been received." if q.get("paid") else None
         v = {**debtor_page.view(agency_id, client, debtor, now),
              "reasons": disputes.DEBTOR_LABELS,
-             "promise_max": promises.latest_date(now.date()).isoformat()}
+             "promise_max": promises.latest_date(
+                 debtor_page.local_today(client, debtor, now)).isoformat()}
+        money, day = debtor_page.formatters(client, debtor)
         return page("account.html", brand=brand, v=v,
                      base=path_base(token), csrf=csrf_for(token), flash=flash,
-                     attempt_id=debtor_page.new_attempt_id(), money=_money(debtor.currency),
+                     attempt_id=debtor_page.new_attempt_id(), money=money, day=day,
                      rules=plans.rules_for(client))
     return guard(token, view)
 

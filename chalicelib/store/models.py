@@ -173,6 +173,15 @@ class InvoiceModel(Model):
     open_key = UnicodeAttribute(null=True)
     due_sort = UnicodeAttribute(null=True)
     dispute = JSONAttribute(null=True)
+    # Settlement history (book/invoice_rules.Settlement): the day it was paid when a source
+    # states it (the client's book, a payment through Recoup), else the days it was paid
+    # between (inclusive: the last import that saw it owed, the one that saw it paid or gone).
+    paid_on = UnicodeAttribute(null=True)
+    paid_earliest = UnicodeAttribute(null=True)
+    paid_latest = UnicodeAttribute(null=True)
+    settled_source = UnicodeAttribute(null=True)  # recoup | book | gone_from_book
+    book_seen_open_on = UnicodeAttribute(null=True)  # last import that wrote it still owed
+    disputed_in_book = BooleanAttribute(null=True)  # the client's book: was it disputed
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     by_client_number = ClientInvoiceIndex()

@@ -7,6 +7,7 @@ CSRF, sessions and error pages come from the page edge (chalicelib/http/pages.py
 from __future__ import annotations
 
 import functools
+import json
 import secrets
 from datetime import datetime
 from urllib.parse import quote, urlencode
@@ -21,7 +22,9 @@ from chalicelib.kernel.clock import utcnow
 from chalicelib.kernel.money import MoneyError, parse_major
 from chalicelib.kernel.errors import Forbidden, RecoupError, Unauthorised, ValidationFailed
 from chalicelib.http.edge import validate
-from chalicelib.http.schemas import OutcomeIn, SendIn
+from chalicelib.http.schemas import OutcomeIn, PreviewIn, SendIn
+from chalicelib.agency import clients as agency_clients
+from chalicelib.dunning import preview as dry_run
 from chalicelib.book import debtors
 from chalicelib.dunning import manual
 from chalicelib.workbench import disputes, escalations, outcomes, promises, tasks
@@ -295,3 +298,58 @@ def escalations_page(c):
                                        filter_condition=EscalationModel.status == "proposed"):
             items.append({**escalations.render(m), "client_id": client_id})
     return _html("escalations.html", **_ctx(c, items=items))
+
+
+# --------------------------------------------------------------- clients, dry run, activation
+
+
+@bp.route("/w/clients", methods=["GET"])
+@page
+def clients_page(c):
+    items = agency_clients.list_clients(c.principal, limit=200, cursor=None)["items"]
+    return _html("clients.html", **_ctx(c, items=items))
+
+
+def _preview_page(c: edge.Caller, client_id: str, form: dict, status: int = 200,
+                  errors: list | None = None) -> Response:
+    p = c.principal
+    client = agency_clients.get_client(p, client_id)
+    dry = None
+    if not errors:
+        data: dict = {"days": form.get("days") or 14, "messages": 200}
+        if (form.get("cadence") or "").strip():
+            try:
+                data["cadence"] = json.loads(form["cadence"])
+            except ValueError as exc:
+                raise ValidationFailed.one("cadence", f"is not JSON: {exc}") from None
+        try:
+            dry = dry_run.for_principal(p, client_id, validate(PreviewIn, data), now=utcnow())
+        except ValidationFailed as err:
+            errors, status = err.fields, 422
+    return _html("preview.html", status, **_ctx(c, client=client, dry=dry, form=form,
+                                                 errors=errors or []))
+
+
+@bp.route("/w/clients/{client_id}/preview", methods=["GET"])
+@page
+def preview_page(c, client_id):
+    return _preview_page(c, client_id, dict(bp.current_request.query_params or {}))
+
+
+@bp.route("/w/clients/{client_id}/preview", methods=["POST"], content_types=FORM)
+@page
+def preview_proposed(c, client_id):
+    """Preview a proposed cadence (POSTed: a cadence is too long for a URL)."""
+    return _preview_page(c, client_id, _form(c))
+
+
+@bp.route("/w/clients/{client_id}/chasing", methods=["POST"], content_types=FORM)
+@page
+def chasing_mode(c, client_id):
+    form = _form(c)
+    mode = form.get("mode", "")
+    client = agency_clients.set_chasing(c.principal, client_id, mode, now=utcnow())
+    said = ("Chasing is live: the first messages go at the next tick." if mode == "active"
+            else "Back in preview: nothing will be sent.")
+    return _redirect(f"/w/clients/{client_id}/preview?" + urlencode(
+        {"msg": f"{client['name']}: {said}"}))

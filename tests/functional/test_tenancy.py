@@ -30,6 +30,8 @@ BODIES = {
     "DisputePatch": {"status": "resolved_for_debtor"},
     "EscalationDecisionIn": {"decision": "approve"},
     "CasePatch": {"note": "x"},
+    "PreviewIn": {"days": 1},
+    "ChasingIn": {"mode": "active"},
     "SendIn": {"kind": "statement"},
 }
 # Agency-level routes: they act inside the caller's own agency, so they are checked

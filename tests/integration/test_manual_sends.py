@@ -271,3 +271,16 @@ def test_the_debtor_view_shows_why_a_send_is_refused(tenant, http):
     assert got.status_code == 409
     assert "opted out of email" in got.body.decode()
     assert sent_emails() == []
+
+
+def test_nothing_is_sent_for_a_client_still_in_preview(tenant, http):
+    # GIVEN a client whose chasing is still in preview (the dry run)
+    load_book(tenant, [row("V1", "INV-V1", "2026-11-18")], NOW, settings={"chasing": "preview"})
+    # WHEN a specialist previews and sends a statement
+    view = _post(http, tenant.specialist, _path(tenant, "V1", preview=True),
+                 {"kind": "statement"}).json_body
+    got = _post(http, tenant.specialist, _path(tenant, "V1"), {"kind": "statement"})
+    # THEN they see the message, but it is refused: nothing goes before activation
+    assert "INV-V1" in view["text"] and view["refusal"]["code"] == "chasing_in_preview"
+    assert got.status_code == 409 and got.json_body["error"]["code"] == "chasing_in_preview"
+    assert sent_emails() == []

@@ -546,3 +546,115 @@ def test_given_rows_with_too_few_or_too_many_fields_then_they_are_unreadable_lin
 
     assert fields(book) == [(3, "row"), (4, "row")]
     assert book.unreadable_lines == {3, 4}
+
+
+# --- payment history: paid dates and disputes -----------------------------------------------
+
+HISTORY_HEADER = "customer,invoice no,invoice date,due date,amount,amount paid,currency,{paid},disputed"
+
+
+@pytest.mark.parametrize("column", ["paid_date", "Paid Date", "Date Paid", "Payment Date", "Paid On",
+                                    "FullyPaidOnDate", "Date Settled"])
+def test_given_a_generic_book_with_a_paid_date_column_then_settled_rows_carry_their_paid_day(column: str) -> None:
+    book = parse_lines(HISTORY_HEADER.format(paid=column),
+                       "Acme Ltd,INV-1,2026-08-01,2026-08-31,100.00,100.00,GBP,2026-09-03,yes",
+                       "Acme Ltd,INV-2,2026-08-05,2026-09-04,80.00,0,GBP,,no")
+
+    assert book.errors == []
+    paid, open_ = book.rows
+    assert (paid.paid_date, paid.balance_minor, paid.disputed) == (date(2026, 9, 3), 0, True)
+    assert (open_.paid_date, open_.balance_minor, open_.disputed) == (None, 8000, False)
+
+
+def test_given_a_paid_date_and_no_paid_or_due_column_then_the_row_is_paid_in_full() -> None:
+    book = parse_lines("customer,invoice no,invoice date,due date,amount,currency,date paid",
+                       "Acme Ltd,INV-1,2026-08-01,2026-08-31,100.00,GBP,2026-08-20",
+                       "Acme Ltd,INV-2,2026-08-01,2026-08-31,50.00,GBP,")
+
+    assert book.errors == []
+    assert [(r.paid_date, r.paid_minor, r.balance_minor) for r in book.rows] == [
+        (date(2026, 8, 20), 10000, 0), (None, 0, 5000)]
+
+
+@pytest.mark.parametrize("column", ["FullyPaidOnDate", "Paid Date"])
+def test_given_a_xero_export_with_a_paid_date_then_its_line_items_collapse_to_one_paid_invoice(column: str) -> None:
+    book = parse_lines(
+        f"ContactName,EmailAddress,InvoiceNumber,InvoiceDate,DueDate,Total,InvoiceAmountPaid,"
+        f"InvoiceAmountDue,{column},Description,LineAmount,Currency,Type,Status",
+        "Zenith Media,f@zenith.example.com,INV-1,01/08/2026,30/09/2026,120.00,120.00,0.00,"
+        "25/09/2026,Design,100.00,GBP,Sales invoice,Paid",
+        "Zenith Media,f@zenith.example.com,INV-1,01/08/2026,30/09/2026,120.00,120.00,0.00,"
+        "25/09/2026,VAT,20.00,GBP,Sales invoice,Paid",
+        "Zenith Media,f@zenith.example.com,INV-2,11/10/2026,25/10/2026,13.38,0.00,13.38,,"
+        "Retainer,13.38,GBP,Sales invoice,Awaiting Payment")
+
+    assert (book.format, book.date_order, book.errors) == ("xero", "DMY", [])
+    assert [(r.invoice_number, r.paid_date, r.balance_minor) for r in book.rows] == [
+        ("INV-1", date(2026, 9, 25), 0), ("INV-2", None, 1338)]
+
+
+def test_given_a_quickbooks_invoice_list_with_a_date_paid_column_then_paid_invoices_carry_it() -> None:
+    book = parse_lines(
+        "Invoice List", "", "Date,Transaction Type,Num,Name,Due Date,Amount,Open Balance,Date Paid",
+        "05/14/2026,Invoice,1001,Harbour Cafe,06/13/2026,1200.00,0.00,06/20/2026",
+        "06/02/2026,Invoice,1002,Mills & Sons,07/02/2026,980.50,980.50,",
+        default_currency="USD")
+
+    assert (book.format, book.date_order, book.errors) == ("quickbooks", "MDY", [])
+    assert [(r.invoice_number, r.paid_date, r.balance_minor) for r in book.rows] == [
+        ("1001", date(2026, 6, 20), 0), ("1002", None, 98050)]
+
+
+def test_given_a_sage_export_with_a_date_paid_column_then_paid_invoices_carry_it() -> None:
+    book = parse_lines(
+        "A/C,Name,Type,Date,Ref,Details,Due Date,Gross,O/S,Currency,Date Paid,Disputed",
+        "HARB001,Harbour Cafe Ltd,SI,14/05/2026,10234,Catering,13/06/2026,1200.00,0.00,GBP,28/06/2026,Y",
+        "MILL002,Mills & Sons,SI,02/06/2026,10235,Consulting,02/07/2026,980.50,980.50,GBP,,N")
+
+    assert (book.format, book.date_order, book.errors) == ("sage", "DMY", [])
+    assert [(r.invoice_number, r.paid_date, r.balance_minor, r.disputed) for r in book.rows] == [
+        ("10234", date(2026, 6, 28), 0, True), ("10235", None, 98050, False)]
+
+
+def test_given_a_paid_date_that_proves_the_day_first_order_then_the_whole_file_follows_it() -> None:
+    book = parse_lines(HISTORY_HEADER.format(paid="paid date"),
+                       "Acme Ltd,INV-1,01/08/2026,03/08/2026,100.00,100.00,GBP,25/08/2026,")
+
+    assert book.date_order == "DMY" and book.rows[0].issue_date == date(2026, 8, 1)
+
+
+@pytest.mark.parametrize(("paid", "owed_paid", "field", "why"), [
+    ("2026-07-31", "100.00", "paid_date", "is before the issue date 2026-08-01"),
+    ("last week", "100.00", "paid_date", "format I recognise"),
+    ("2026-09-03", "40.00", "paid_date", "is still owed"),
+])
+def test_given_a_bad_paid_date_then_that_row_is_an_error_naming_it_and_good_rows_land(
+        paid: str, owed_paid: str, field: str, why: str) -> None:
+    book = parse_lines(HISTORY_HEADER.format(paid="paid_date"),
+                       f"Acme Ltd,INV-1,2026-08-01,2026-08-31,100.00,{owed_paid},GBP,{paid},",
+                       "Acme Ltd,INV-2,2026-08-01,2026-08-31,100.00,100.00,GBP,2026-09-01,")
+
+    assert fields(book) == [(2, field)] and why in book.errors[0].reason
+    assert [r.invoice_number for r in book.rows] == ["INV-2"]
+    assert book.rejected_invoice_numbers == {"INV-1"}  # present, so never settled outside
+
+
+def test_given_a_disputed_cell_that_is_not_yes_or_no_then_the_row_says_so() -> None:
+    book = parse_lines(HISTORY_HEADER.format(paid="paid_date"),
+                       "Acme Ltd,INV-1,2026-08-01,2026-08-31,100.00,100.00,GBP,2026-09-01,perhaps")
+
+    assert fields(book) == [(2, "disputed")] and "yes or no" in book.errors[0].reason
+
+
+def test_the_last_import_that_saw_an_invoice_owed_is_never_before_it_reached_recoup() -> None:
+    from chalicelib.book.invoice_rules import bounded, last_seen_owed, stated
+
+    created, seen, full = date(2026, 11, 1), date(2026, 11, 10), date(2026, 11, 20)
+    assert last_seen_owed(created, seen, full) == full
+    assert last_seen_owed(created, seen, None) == seen
+    assert last_seen_owed(created, None, date(2026, 10, 1)) == created  # a book before it existed
+    s = bounded("gone_from_book", full, date(2026, 11, 30))
+    assert (s.earliest, s.latest, s.paid_on) == (full, date(2026, 11, 30), None)
+    assert stated("recoup", date(2026, 11, 24)).earliest == date(2026, 11, 24)
+    with pytest.raises(ValueError):
+        stated("somewhere", date(2026, 11, 24))
