@@ -284,3 +284,34 @@ def test_nothing_is_sent_for_a_client_still_in_preview(tenant, http):
     assert "INV-V1" in view["text"] and view["refusal"]["code"] == "chasing_in_preview"
     assert got.status_code == 409 and got.json_body["error"]["code"] == "chasing_in_preview"
     assert sent_emails() == []
+
+
+def test_a_manual_send_dying_after_ses_accepted_is_never_sent_twice(tenant, monkeypatch):
+    # GIVEN a send that dies right after SES accepted the email (the dispatcher's own path)
+    load_book(tenant, [row("K1", "INV-K1", "2026-11-18")], NOW)
+    from datetime import timedelta
+
+    from chalicelib.dunning import dispatch, manual
+    from chalicelib.http.auth import Principal
+    from chalicelib.http.schemas import SendIn
+
+    me = Principal(tenant.agency_id, _specialist_id(tenant), "specialist")
+    body = SendIn(kind="statement", idempotency_key="once")
+    d = debtor(tenant, "K1")
+
+    def crash(*a, **kw):
+        raise RuntimeError("Lambda timed out")
+
+    monkeypatch.setattr(dispatch, "_record_sent", crash)
+    with pytest.raises(RuntimeError):
+        manual.send(me, tenant.client_id, d.debtor_id, body, now=NOW)
+    monkeypatch.undo()
+    assert len(sent_emails("ap@k1.example.com")) == 1
+    # WHEN the specialist retries soon, and again later
+    soon = manual.send(me, tenant.client_id, d.debtor_id, body, now=NOW + timedelta(minutes=1))
+    later = manual.send(me, tenant.client_id, d.debtor_id, body,
+                        now=NOW + timedelta(minutes=10))
+    # THEN nothing is sent again; the timeline asks a person to check, as for the cadence
+    assert (soon["outcome"], later["outcome"]) == ("in_flight", "unknown")
+    assert len(sent_emails("ap@k1.example.com")) == 1
+    assert len(entries(tenant, "K1", "touch_unknown")) == 1
