@@ -23,6 +23,8 @@ def render(c: ClientModel) -> dict:
             "sender_email": c.sender_email, "reply_to": c.reply_to, "timezone": c.timezone,
             "country": c.country, "currency": c.currency,
             "specialist_ids": list(c.specialist_ids or []), "settings": c.settings or {},
+            "sender_status": c.sender_status or "unknown",
+            "sender_checked_at": c.sender_checked_at,
             "created_at": c.created_at, "updated_at": c.updated_at, "version": c.version}
 
 
@@ -50,6 +52,10 @@ def create_client(p: Principal, data: ClientIn, *, now: datetime) -> dict:
                     currency=data.currency, specialist_ids=data.specialist_ids,
                     settings=settings, created_at=stamp, updated_at=stamp)
     c.save(condition=ClientModel.client_id.does_not_exist())
+    # chasing asks SES to verify the sender (dunning.sender) and holds email until it is
+    events.publish("client_changed", agency_id=c.agency_id, client_id=c.client_id,
+                   at=stamp, fields=["created", "sender_email"], by=p.user_id,
+                   event_id=f"{c.agency_id}#ev#client-{c.client_id}-created")
     return render(c)
 
 
@@ -158,3 +164,23 @@ def me(p: Principal) -> dict:
         return render_user(UserModel.get(p.agency_id, p.user_id))
     except UserModel.DoesNotExist:
         raise NotFound("user") from None
+
+
+def record_sender_status(c: ClientModel, status: str, now: datetime) -> bool:
+    """Store the sender identity's state as chasing found it; True if it changed (then
+    announced, so held accounts are re-planned once it is verified)."""
+    changed = c.sender_status != status
+    c.sender_status, c.sender_checked_at = status, iso(now)
+    for _ in range(3):
+        try:
+            c.save()
+            break
+        except PutError:
+            c.refresh(consistent_read=True)
+            changed = c.sender_status != status
+            c.sender_status, c.sender_checked_at = status, iso(now)
+    if changed:
+        events.publish("client_changed", agency_id=c.agency_id, client_id=c.client_id,
+                       at=iso(now), fields=["sender_status"], by="dunning",
+                       event_id=f"{c.agency_id}#ev#sender-{c.client_id}-{c.version}")
+    return changed

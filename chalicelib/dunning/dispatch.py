@@ -15,7 +15,7 @@ from chalicelib.dunning import channels
 from chalicelib.dunning.channels import Message, Sent
 from chalicelib.kernel.clock import iso
 from chalicelib.dunning.cadence import PlannedTouch
-from chalicelib.dunning import messages, planner as dunning_plan, scheduling
+from chalicelib.dunning import messages, planner as dunning_plan, scheduling, sender
 from chalicelib.kernel import claims, events
 from chalicelib.store import accounts
 from chalicelib.store import timeline
@@ -89,6 +89,8 @@ def _attempt(agency_id: str, client_id: str, debtor_id: str, now: datetime) -> s
     if touch is None:
         _store_next(acc, decision.next_action_at)
         return decision.reason
+    if touch.channel == "email" and not sender.ready(acc.client, now):
+        return _hold_for_sender(acc, touch, now)
     return send_touch(acc, touch, rts, touch_claim_key(acc, touch.claim_key), now)
 
 
@@ -116,14 +118,19 @@ def send_touch(acc: Account, touch: PlannedTouch, rts: dict, key: str, now: date
                origin: Origin = CADENCE) -> str:
     """Claim, deliver, record and apply one touch: the one send path (the sweep's touches
     and a specialist's manual sends). Returns sent | redecide (a permanent failure closed
-    the channel) | in_flight | sent_unknown | already_<status>; raises DispatchFailed when
-    a retry may succeed (the claim is released as failed)."""
+    the channel) | held_sender_unverified (SES refused the client's sender) | in_flight |
+    sent_unknown | already_<status>; raises DispatchFailed when a retry may succeed (the
+    claim is released as failed)."""
     won, claim = claims.take(key, now, {"covers": list(touch.covers), "step": touch.occurrence_key,
                                         "channel": touch.channel, "actor": origin.actor})
     if not won:
         return _already_claimed(acc, touch, claim, now, rts)
     route = rts[touch.channel]
     sent, record = _deliver(acc, touch, route, key, now, origin)
+    if not sent.ok and sent.sender_fault:  # SES refused the client's sender, not the debtor
+        claims.settle(claim, "failed", now, error=sent.error)
+        sender.refused(acc.client, now)
+        return _hold_for_sender(acc, touch, now)
     if not sent.ok:
         claims.settle(claim, "failed", now, error=sent.error)
         timeline.record(*acc.ids, "touch_failed",
@@ -277,6 +284,24 @@ def _apply_touch(acc: Account, touch: PlannedTouch, now: datetime, rts: dict) ->
     except PutError:
         raise DispatchFailed("account kept changing; the retry will finish recording") \
             from None
+
+
+def _hold_for_sender(acc: Account, touch: PlannedTouch, now: datetime) -> str:
+    """An email step while the client's sender is not verified: nothing goes on any other
+    channel; the account leaves the sweep until the sender is verified (re-planned then).
+    The timeline says so once per account and state of the sender."""
+    agency_id, client_id, debtor_id = acc.ids
+    status = acc.client.sender_status or "unknown"
+    if claims.once(f"{agency_id}#sender-held#{client_id}#{debtor_id}#{status}"
+                   f"#{acc.client.sender_checked_at}", now):
+        timeline.record(agency_id, client_id, debtor_id, "touch_held",
+                        f"Email held: the sender {acc.client.sender_email} is not verified "
+                        f"({status}); it goes once it is. Nothing was sent instead.",
+                        actor=ACTOR, at=now, data={"step": touch.occurrence_key,
+                                                   "channel": "email",
+                                                   "sender_status": status})
+    _store_next(acc, None)
+    return "held_sender_unverified"
 
 
 def _store_next(acc: Account, at: datetime | None) -> None:

@@ -22,7 +22,7 @@ from datetime import date, datetime
 
 from chalicelib.book.debtors import load_debtor
 from chalicelib.dunning import contact_window as cw
-from chalicelib.dunning import dispatch, planner
+from chalicelib.dunning import dispatch, planner, sender
 from chalicelib.dunning.cadence import CHASEABLE_STATUSES, PlannedTouch, Step
 from chalicelib.dunning.routing import Route, routes, why_not
 from chalicelib.http.access import require_staff
@@ -54,7 +54,8 @@ class SendRefused(Conflict):
 
 @dataclass(frozen=True)
 class Refusal:
-    code: str  # chasing_in_preview | opted_out | outside_contact_window | nothing_owed
+    code: str  # chasing_in_preview | opted_out | sender_unverified | outside_contact_window
+    #            | nothing_owed
     field: str
     reason: str
 
@@ -213,6 +214,8 @@ def plan(p: Principal, client_id: str, debtor_id: str, data: SendIn, now: dateti
         refusal = Refusal("opted_out", "channel",
                           f"{channel} may not be used: "
                           + why_not(p.agency_id, acc.contacts, channel))
+    elif channel == "email" and not sender.ready(acc.client, now):
+        refusal = _sender_refusal(acc.client)
     window, window_refusal, override = _window(acc, channel, now, data.override_window)
     refusal = refusal or window_refusal
     route = rts.get(channel) or Route(channel, acc.contacts[0] if acc.contacts else None, None)
@@ -230,6 +233,12 @@ def plan(p: Principal, client_id: str, debtor_id: str, data: SendIn, now: dateti
     return Plan(acc, rts, touch, route, dispatch.touch_claim_key(acc, touch.claim_key),
                 refusal, window, override,
                 due.occurrence_key if due is not None else None)
+
+
+def _sender_refusal(client) -> Refusal:
+    return Refusal("sender_unverified", "channel",
+                   f"the client's sender {client.sender_email} is not verified in SES "
+                   f"({client.sender_status or 'unknown'}): email waits until it is")
 
 
 def _summary(pl: Plan) -> dict:
@@ -291,6 +300,9 @@ def send(p: Principal, client_id: str, debtor_id: str, data: SendIn, *, now: dat
     except dispatch.DispatchFailed as exc:
         raise SendRefused("send_failed", "channel",
                           f"not sent: {exc}; the same request may be retried") from None
+    if outcome == "held_sender_unverified":  # SES refused the sender as we sent
+        r = _sender_refusal(pl.acc.client)
+        raise SendRefused(r.code, r.field, r.reason)
     if outcome == "redecide":
         failed = claims.lookup(pl.key)
         error = (failed.result or {}).get("error") if failed is not None else None

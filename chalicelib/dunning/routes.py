@@ -7,6 +7,7 @@ from chalice import Blueprint
 from chalicelib.agency import clients
 from chalicelib.dunning import manual
 from chalicelib.dunning import preview as dry_run
+from chalicelib.dunning import sender
 from chalicelib.http.authorizer import bearer
 from chalicelib.http.edge import endpoint
 from chalicelib.http.schemas import ChasingIn, PreviewIn, SendIn
@@ -28,6 +29,13 @@ def preview(p, data, client_id):
           summary="Activate a client's chasing, or put it back in preview (admin)")
 def chasing(p, data, client_id):
     return clients.set_chasing(p, client_id, data.mode, now=utcnow())
+
+
+@endpoint(bp, C + "/sender/check", "POST", authorizer=bearer,
+          summary="Ask SES about the client's sender now (requesting verification if it "
+                  "never was); email steps are held until it is verified (admin)")
+def check_sender(p, client_id):
+    return sender.for_principal(p, client_id, now=utcnow())
 
 
 @endpoint(bp, D + "/sends/preview", "POST",

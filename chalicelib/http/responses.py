@@ -31,7 +31,10 @@ USER = obj({"id": S, "email": S, "name": S, "role": {"enum": ["admin", "speciali
             "client_id": S_, "active": B_})
 CLIENT = obj({"id": S, "name": S, "brand_name": S, "sender_email": S, "reply_to": S_,
               "timezone": S, "country": S, "currency": S, "specialist_ids": strings(),
-              "settings": {"type": "object"}, "created_at": S, "updated_at": S, "version": I_})
+              "settings": {"type": "object"}, "created_at": S, "updated_at": S, "version": I_,
+              "sender_status": {"enum": ["verified", "pending", "failed", "unverified",
+                                         "unknown"]},
+              "sender_checked_at": S_})
 ARCHIVED = obj({"id": S, "archived": B})
 CONTACT = obj({"id": S, "role": S, "name": S_, "email": S_, "phone": S_, "timezone": S_,
                "preferred_channel": S, "opted_out": strings(), "notes": S_})
@@ -111,8 +114,9 @@ T = C + "/tasks/{task_id}"
 PREVIEW_MESSAGE = obj({"at": S, "day": S, "debtor_id": S, "debtor_name": S, "channel": S,
                        "step": S, "occurrence": S, "tone": S, "template": S,
                        "first_contact": B, "fallback": B, "to": S_, "local_time": S, "tz": S,
-                       "invoice_ids": A, "subject": S, "text": S, "html": S})
+                       "invoice_ids": A, "subject": S, "text": S, "html": S, "held": S_})
 PREVIEW = obj({"client_id": S, "chasing": {"enum": ["preview", "active"]}, "from": S, "to": S,
+               "sender_email": S, "sender_status": S,
                "days": {"type": "array", "items": obj({"date": S, "messages": I,
                                                         "by_channel": COUNTS,
                                                         "by_step": COUNTS})},
@@ -182,4 +186,5 @@ RESPONSES: dict[tuple[str, str], dict] = {
     ("POST", D + "/charges/{charge_id}/waive"): CHARGE,
     ("POST", C + "/preview"): PREVIEW,
     ("POST", C + "/chasing"): CLIENT,
+    ("POST", C + "/sender/check"): CLIENT,
 }

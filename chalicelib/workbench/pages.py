@@ -25,6 +25,7 @@ from chalicelib.http.edge import validate
 from chalicelib.http.schemas import OutcomeIn, PreviewIn, SendIn
 from chalicelib.agency import clients as agency_clients
 from chalicelib.dunning import preview as dry_run
+from chalicelib.dunning import sender as sender_identity
 from chalicelib.book import debtors
 from chalicelib.dunning import manual
 from chalicelib.workbench import disputes, escalations, outcomes, promises, tasks
@@ -353,3 +354,16 @@ def chasing_mode(c, client_id):
             else "Back in preview: nothing will be sent.")
     return _redirect(f"/w/clients/{client_id}/preview?" + urlencode(
         {"msg": f"{client['name']}: {said}"}))
+
+
+@bp.route("/w/clients/{client_id}/sender", methods=["POST"], content_types=FORM)
+@page
+def check_sender(c, client_id):
+    _form(c)
+    client = sender_identity.for_principal(c.principal, client_id, now=utcnow())
+    said = {"verified": "verified: email steps go.",
+            "pending": "waiting for its owner to click the link SES emailed them; email "
+                       "steps are held."}.get(client["sender_status"],
+                                              f"{client['sender_status']}; email steps are held.")
+    return _redirect("/w/clients?" + urlencode(
+        {"msg": f"{client['name']}: sender {client['sender_email']} is {said}"}))

@@ -315,3 +315,23 @@ def test_a_manual_send_dying_after_ses_accepted_is_never_sent_twice(tenant, monk
     assert (soon["outcome"], later["outcome"]) == ("in_flight", "unknown")
     assert len(sent_emails("ap@k1.example.com")) == 1
     assert len(entries(tenant, "K1", "touch_unknown")) == 1
+
+
+def test_email_is_refused_while_the_clients_sender_is_not_verified(tenant, http):
+    # GIVEN a client whose sender address SES has not verified
+    load_book(tenant, [row("E1", "INV-E1", "2026-11-18")], NOW)
+    from chalicelib.store.models import ClientModel
+
+    client = ClientModel.get(tenant.agency_id, tenant.client_id)
+    client.sender_email, client.sender_status = "ar@not-verified.example.org", None
+    client.save()
+    # WHEN a specialist sends an email statement
+    got = _post(http, tenant.specialist, _path(tenant, "E1"), {"kind": "statement"})
+    # THEN it is refused naming the sender; a letter may still be sent
+    assert got.status_code == 409 and got.json_body["error"]["code"] == "sender_unverified"
+    assert "ar@not-verified.example.org" in got.json_body["error"]["message"]
+    assert sent_emails() == []
+    letter = _post(http, tenant.specialist, _path(tenant, "E1"),
+                   {"kind": "statement", "channel": "letter"})
+    assert letter.status_code == 200 and letter.json_body["outcome"] == "sent"
+    assert entries(tenant, "E1", "letter_to_print")
