@@ -112,6 +112,17 @@ REPORT = obj({"client": obj({"id": S, "name": S, "currency": S}), "as_of": S, "s
 OVERVIEW = obj({"clients": A, "specialists": A,
                 "definitions": {"type": "object", "additionalProperties": S}})
 
+SEND_WINDOW = obj({"open_now": B, "next_allowed_at": S_, "timezone": S, "override_allowed": B})
+_SEND = {"kind": S, "channel": S, "template": S, "tone": S, "to": S_, "invoice_ids": strings(),
+         "counts_as_step": S_, "window": SEND_WINDOW, "window_override": B}
+SEND_PREVIEW = obj({**_SEND, "subject": S, "text": S, "html": S, "attachments": strings(),
+                    "may_send": B,
+                    "refusal": {"anyOf": [obj({"code": S, "field": S, "reason": S}),
+                                          {"type": "null"}]},
+                    "templates": {"type": "array", "items": obj(
+                        {"template": S, "tone": S, "label": S})}})
+SENT = obj({**_SEND, "outcome": {"enum": ["sent", "already_sent", "in_flight", "unknown"]}})
+
 C = "/v1/clients/{client_id}"
 D = C + "/debtors/{debtor_id}"
 E = C + "/escalations/{escalation_id}"
@@ -160,6 +171,8 @@ RESPONSES: dict[tuple[str, str], dict] = {
     ("GET", D + "/plans"): page(PLAN),
     ("GET", D + "/charges"): page(CHARGE),
     ("POST", D + "/link"): LINK,
+    ("POST", D + "/sends/preview"): SEND_PREVIEW,
+    ("POST", D + "/sends"): SENT,
     ("POST", D + "/link/revoke-all"): REVOKED,
     ("GET", "/v1/tasks"): page(TASK),
     ("POST", "/v1/tasks/next"): TASK,

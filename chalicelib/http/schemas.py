@@ -309,3 +309,20 @@ class CallScriptIn(Body):
     template: Annotated[str, Field(min_length=1, max_length=20_000)] | None = None
     objections: Annotated[list[ObjectionIn], Field(max_length=20)] | None = None
     note: Annotated[str, Field(max_length=500)] | None = None
+
+
+# ------------------------------------------------------------------------- manual sends
+
+class SendIn(Body):
+    """A reminder or a statement a specialist sends now (dunning/manual.py). The same body
+    previews (nothing is sent) and sends; a retried send with the same idempotency_key (or,
+    without one, the same message on the same day) is sent once."""
+
+    kind: Literal["reminder", "statement"] = "reminder"
+    channel: Literal["email", "sms", "letter"] = "email"
+    template: Annotated[str, Field(min_length=1, max_length=64,
+                                   pattern=r"^[A-Za-z0-9_.+-]+$")] | None = None
+    tone: Literal["friendly", "firm", "final"] | None = None
+    override_window: bool = False  # business debtors only, when the client's settings allow
+    idempotency_key: Annotated[str, Field(min_length=1, max_length=64,
+                                          pattern=r"^[A-Za-z0-9_.:-]+$")] | None = None

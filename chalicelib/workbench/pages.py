@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import secrets
 from datetime import datetime
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
@@ -21,11 +22,12 @@ from chalicelib.kernel.clock import utcnow
 from chalicelib.kernel.money import MoneyError, parse_major
 from chalicelib.kernel.errors import Forbidden, RecoupError, Unauthorised, ValidationFailed
 from chalicelib.http.edge import validate
-from chalicelib.http.schemas import OutcomeIn, PreviewIn
+from chalicelib.http.schemas import OutcomeIn, PreviewIn, SendIn
 from chalicelib.agency import clients as agency_clients
 from chalicelib.dunning import preview as dry_run
 from chalicelib.dunning import sender as sender_identity
 from chalicelib.book import debtors
+from chalicelib.dunning import manual
 from chalicelib.workbench import call_scripts, disputes, escalations, outcomes, promises, tasks
 from chalicelib.http.access import require_staff
 from chalicelib.store import timeline as timeline_svc
@@ -147,7 +149,8 @@ def take_next(c):
 
 
 def _debtor_view(c: edge.Caller, client_id: str, debtor_id: str, task: dict | None = None,
-                 errors: list | None = None, form: dict | None = None, status: int = 200):
+                 errors: list | None = None, form: dict | None = None, status: int = 200,
+                 send: dict | None = None):
     p = c.principal
     client, d = debtors.load_debtor(p, client_id, debtor_id)
     dkey = debtor_key(p.agency_id, client_id, debtor_id)
@@ -164,7 +167,67 @@ def _debtor_view(c: edge.Caller, client_id: str, debtor_id: str, task: dict | No
         promises=promises.list_promises(p.agency_id, client_id, debtor_id),
         disputes=disputes.list_disputes(p, client_id, debtor_id)["items"], task=task,
         outcomes=outcomes.LABELS, dispute_reasons=disputes.REASONS, errors=errors or [],
-        form=form or {}))
+        form=form or {}, send=_send_panel(client, d, **(send or {}))))
+
+
+def _send_panel(client, d, *, form: dict | None = None, preview: dict | None = None,
+                errors: list | None = None) -> dict:
+    """The "Send now" form: its choices, the last preview and a fresh send id (so a double
+    click on Send sends once)."""
+    return {"templates": manual.templates(client, d), "channels": manual.CHANNELS,
+            "override_allowed": manual.override_allowed(client, d),
+            "form": form or {}, "preview": preview, "errors": errors or [],
+            "send_id": secrets.token_urlsafe(12)}
+
+
+def _send_from_form(form: dict) -> SendIn:
+    data: dict = {"kind": form.get("kind") or "reminder",
+                  "channel": form.get("channel") or "email",
+                  "override_window": form.get("override_window") == "1"}
+    if data["kind"] == "reminder" and (form.get("template") or "").strip():
+        data["template"] = form["template"].strip()
+    if (form.get("send_id") or "").strip():
+        data["idempotency_key"] = form["send_id"].strip()
+    return validate(SendIn, data)
+
+
+def _problems(err: RecoupError) -> list:
+    return err.fields or [type("F", (), {"field": "form", "reason": err.message})()]
+
+
+@bp.route("/w/clients/{client_id}/debtors/{debtor_id}/sends/preview", methods=["POST"],
+          content_types=FORM)
+@page
+def preview_send(c, client_id, debtor_id):
+    """Render the chosen reminder or statement as it would go now (nothing is sent)."""
+    form = _form(c)
+    try:
+        view = manual.preview(c.principal, client_id, debtor_id, _send_from_form(form),
+                              now=utcnow())
+    except (ValidationFailed, manual.SendRefused) as err:
+        return _debtor_view(c, client_id, debtor_id, status=err.status,
+                            send={"form": form, "errors": _problems(err)})
+    return _debtor_view(c, client_id, debtor_id, send={"form": form, "preview": view})
+
+
+@bp.route("/w/clients/{client_id}/debtors/{debtor_id}/sends", methods=["POST"],
+          content_types=FORM)
+@page
+def send_now(c, client_id, debtor_id):
+    """Send the previewed message now (once per send id); refused with the reason."""
+    form = _form(c)
+    try:
+        result = manual.send(c.principal, client_id, debtor_id, _send_from_form(form),
+                             now=utcnow())
+    except (ValidationFailed, manual.SendRefused) as err:
+        return _debtor_view(c, client_id, debtor_id, status=err.status,
+                            send={"form": form, "errors": _problems(err)})
+    what = {"email": "Email", "sms": "SMS", "letter": "Letter"}[result["channel"]]
+    msg = {"sent": f"{what} sent" + (f" to {result['to']}" if result["to"] else "") + ".",
+           "already_sent": f"{what} was sent already; not sent again.",
+           "in_flight": f"{what} is being sent.",
+           "unknown": f"{what} may or may not have been sent; not sent again."}[result["outcome"]]
+    return _redirect(f"/w/clients/{client_id}/debtors/{debtor_id}?" + urlencode({"msg": msg}))
 
 
 @bp.route("/w/clients/{client_id}/debtors/{debtor_id}", methods=["GET"])

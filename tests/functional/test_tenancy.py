@@ -33,6 +33,7 @@ BODIES = {
     "PreviewIn": {"days": 1},
     "ChasingIn": {"mode": "active"},
     "CallScriptIn": {"template": "Hello {{ debtor_name }}"},
+    "SendIn": {"kind": "statement"},
 }
 # Agency-level routes: they act inside the caller's own agency, so they are checked
 # separately (they must never show tenant A's objects to tenant B).
