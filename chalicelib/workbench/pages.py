@@ -17,12 +17,13 @@ from chalicelib.kernel import templating
 from chalicelib.http import pages as edge
 from chalicelib.http.auth import Principal
 from chalicelib.kernel.clock import utcnow
-from chalicelib.kernel.money import MoneyError, parse_major
+from chalicelib.kernel.money import MoneyError, format_money, parse_major
 from chalicelib.kernel.errors import Forbidden, RecoupError, Unauthorised, ValidationFailed
 from chalicelib.http.edge import validate
-from chalicelib.http.schemas import OutcomeIn
+from chalicelib.http.schemas import OutcomeIn, ReplyConfirmIn
 from chalicelib.book import debtors
 from chalicelib.workbench import disputes, escalations, outcomes, promises, tasks
+from chalicelib.workbench import reply_proposals
 from chalicelib.http.access import require_staff
 from chalicelib.store import timeline as timeline_svc
 from chalicelib.store.keys import debtor_key
@@ -158,7 +159,7 @@ def _debtor_view(c: edge.Caller, client_id: str, debtor_id: str, task: dict | No
         promises=promises.list_promises(p.agency_id, client_id, debtor_id),
         disputes=disputes.list_disputes(p, client_id, debtor_id)["items"], task=task,
         outcomes=outcomes.LABELS, dispute_reasons=disputes.REASONS, errors=errors or [],
-        form=form or {}))
+        form=form or {}, reply=reply_proposals.pending(p, client_id, debtor_id)))
 
 
 @bp.route("/w/clients/{client_id}/debtors/{debtor_id}", methods=["GET"])
@@ -232,3 +233,43 @@ def escalations_page(c):
                                        filter_condition=EscalationModel.status == "proposed"):
             items.append({**escalations.render(m), "client_id": client_id})
     return _html("escalations.html", **_ctx(c, items=items))
+
+
+# ------------------------------------------- a debtor's reply: confirm its proposal, handled
+# (the proposal is shown on the debtor view: templates/workspace/_reply.html)
+REPLY = "/w/clients/{client_id}/debtors/{debtor_id}/replies/{reply_id}"
+
+
+def _back_to_debtor(client_id: str, debtor_id: str, msg: str) -> Response:
+    return _redirect(f"/w/clients/{client_id}/debtors/{debtor_id}?" + urlencode({"msg": msg}))
+
+
+@bp.route(REPLY + "/confirm", methods=["POST"], content_types=FORM)
+@page
+def confirm_reply(c, client_id, debtor_id, reply_id):
+    """One click: the promise or dispute the reply proposes (form fields may correct it)."""
+    p = c.principal
+    form = {k: v for k, v in _form(c).items() if v.strip()}
+    _, d = debtors.load_debtor(p, client_id, debtor_id)
+    if "amount" in form:
+        try:
+            form["amount_minor"] = parse_major(form.pop("amount"), d.currency)
+        except MoneyError as exc:
+            raise ValidationFailed.one("amount", str(exc)) from None
+    out = reply_proposals.confirm(p, client_id, debtor_id, reply_id,
+                                  validate(ReplyConfirmIn, form), now=utcnow())
+    if out["promise"]:
+        pr = out["promise"]
+        msg = (f"Promise of {format_money(pr['amount_minor'], pr['currency'])} by "
+               f"{pr['promised_for']} recorded; the reply is handled.")
+    else:
+        msg = f"Dispute opened on invoice {out['dispute']['invoice_number']}; the reply is handled."
+    return _back_to_debtor(client_id, debtor_id, msg)
+
+
+@bp.route(REPLY + "/handled", methods=["POST"], content_types=FORM)
+@page
+def reply_handled(c, client_id, debtor_id, reply_id):
+    _form(c)
+    reply_proposals.mark_handled(c.principal, client_id, debtor_id, reply_id, now=utcnow())
+    return _back_to_debtor(client_id, debtor_id, "Reply handled: chasing resumes.")

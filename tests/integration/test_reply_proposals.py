@@ -1,0 +1,205 @@
+"""Replies that are read: a promise or a dispute in a debtor's reply is proposed to the
+specialist, who confirms it in one click (the same promise and dispute use cases a call
+uses) or marks the reply handled; "stop emailing me" opts the debtor out of email."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from email.message import EmailMessage
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.conftest import FIXED_NOW, bearer
+from tests.integration.dunning_kit import (
+    debtor, entries, load_book, row, run_cadence, sent_emails,
+)
+from tests.integration.test_dunning_feedback import EMAILS_ONLY
+from tests.page_support import FORM, page_csrf, session
+
+NOW = FIXED_NOW  # Wednesday 25 Nov 2026, 10:00 UTC
+DOMAIN = "replies.acme.example"
+BASE = "/v1/clients/{c}/debtors/{d}"
+
+
+@pytest.fixture
+def tenant(dunning, tenants):
+    return tenants[0]
+
+
+def _book(tenant, ref: str, *invoices: tuple[str, str]) -> str:
+    rows = [row(ref, number, "2026-11-25", amount) for number, amount in invoices]
+    load_book(tenant, rows, NOW - timedelta(days=1),
+              settings={**EMAILS_ONLY, "reply_domain": DOMAIN})
+    assert run_cadence(NOW) == ["sent"]
+    return debtor(tenant, ref).debtor_id
+
+
+def _email_reply(http, tenant, ref: str, text: str, message_id: str) -> None:
+    """The debtor replies to the reminder: SES stores the MIME in S3 and invokes us."""
+    import os
+
+    from chalicelib.dunning import reply_address
+    from chalicelib.kernel import adapters
+
+    d = debtor(tenant, ref)
+    to = f"reply+{reply_address.token_for(tenant.agency_id, tenant.client_id, d.debtor_id)}@{DOMAIN}"
+    sent = sent_emails(f"ap@{ref.lower()}.example.com")[-1]
+    assert sent["reply_to"] == to  # the reminder asked for replies here
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = f"Pat <ap@{ref.lower()}.example.com>", to, "Re: " + sent["subject"]
+    msg.set_content(text + "\n\nOn Tue, Acme wrote:\n> " + sent["text"][:200])
+    adapters.aws("s3").put_object(Bucket=os.environ["RECOUP_INBOUND_BUCKET"],
+                                  Key=f"inbound/{message_id}", Body=msg.as_bytes())
+    http.lambda_.invoke("ses_inbound", {"Records": [{"eventSource": "aws:ses", "ses": {
+        "mail": {"messageId": message_id, "destination": [to]},
+        "receipt": {"recipients": [to], "action": {"type": "Lambda"}}}}]})
+
+
+def _path(tenant, debtor_id: str, tail: str = "") -> str:
+    return BASE.format(c=tenant.client_id, d=debtor_id) + tail
+
+
+def test_an_emailed_promise_is_proposed_and_confirmed_in_one_click(tenant, http):
+    # GIVEN a debtor reminded by email about £250.00 replies "I will pay on 4 December"
+    did = _book(tenant, "P1", ("INV-P1", "250.00"))
+    _email_reply(http, tenant, "P1", "Hello, I will pay on 4 December. Regards, Pat", "ses-p1")
+    h = bearer(tenant.specialist)
+    # THEN the specialist sees it proposed as a promise of what is due, by that date
+    got = http.http.get(_path(tenant, did, "/replies/waiting"), headers=h)
+    assert got.status_code == 200, got.body
+    reply = got.json_body
+    assert reply["label"] == "promise_to_pay" and "will pay" in reply["excerpt"]
+    assert reply["proposal"] == {"kind": "promise", "date": "2026-12-04", "amount_minor": 25000,
+                                 "amount_major": "250.00", "currency": "GBP"}
+    # and nothing was applied: no promise yet, chasing waits on the reply
+    assert http.http.get(_path(tenant, did, "/promises"), headers=h).json_body["items"] == []
+    assert debtor(tenant, "P1").reply_waiting == reply["reply_id"]
+    # WHEN they confirm it
+    r = http.http.post(_path(tenant, did, f"/replies/{reply['reply_id']}/confirm"), headers=h,
+                       body=json.dumps({}))
+    assert r.status_code == 200, r.body
+    assert r.json_body["handled"] is True
+    # THEN the promise is the workbench's own (taken by the specialist), the reply handled,
+    # the reply's call task closed, and chasing pauses until the date plus grace
+    [promise] = http.http.get(_path(tenant, did, "/promises"), headers=h).json_body["items"]
+    assert (promise["amount_minor"], promise["promised_for"], promise["status"]) == \
+        (25000, "2026-12-04", "open")
+    assert len(entries(tenant, "P1", "promise_recorded")) == 1
+    assert len(entries(tenant, "P1", "reply_handled")) == 1
+    assert debtor(tenant, "P1").reply_waiting is None
+    assert http.http.get(_path(tenant, did, "/replies/waiting"), headers=h).status_code == 204
+    tasks = http.http.get(f"/v1/clients/{tenant.client_id}/tasks", headers=h).json_body["items"]
+    assert did not in [t["debtor_id"] for t in tasks]
+    assert run_cadence(NOW + timedelta(days=7)) == []  # the promise holds chasing
+    # AND a second click changes nothing
+    again = http.http.post(_path(tenant, did, f"/replies/{reply['reply_id']}/confirm"),
+                           headers=h, body=json.dumps({}))
+    assert again.status_code == 409
+    assert len(http.http.get(_path(tenant, did, "/promises"), headers=h).json_body["items"]) == 1
+
+
+def test_a_promise_without_a_date_needs_one_and_the_date_may_be_corrected(tenant, http):
+    from chalicelib.dunning import replies
+
+    did = _book(tenant, "P2", ("INV-P2", "80.00"))
+    replies.receive((tenant.agency_id, tenant.client_id, did), channel="email",
+                    message_id="m-p2", sender="ap@p2.example.com", subject="Re: invoice",
+                    body="We will pay £50.00 soon", now=NOW)
+    h = bearer(tenant.specialist)
+    reply = http.http.get(_path(tenant, did, "/replies/waiting"), headers=h).json_body
+    assert reply["proposal"]["date"] is None and reply["proposal"]["amount_minor"] == 5000
+    confirm = _path(tenant, did, f"/replies/{reply['reply_id']}/confirm")
+    r = http.http.post(confirm, headers=h, body=json.dumps({}))
+    assert r.status_code == 422 and "promise_date" in r.body.decode()
+    r = http.http.post(confirm, headers=h, body=json.dumps({"promise_date": "2026-12-01"}))
+    assert r.status_code == 200, r.body
+    assert (r.json_body["promise"]["promised_for"], r.json_body["promise"]["amount_minor"]) == \
+        ("2026-12-01", 5000)
+
+
+def test_a_disputed_reply_is_confirmed_from_the_workspace_page(tenant, http):
+    # GIVEN a debtor with two invoices replies that the goods never arrived
+    did = _book(tenant, "D1", ("INV-D1", "120.00"), ("INV-D2", "30.00"))
+    _email_reply(http, tenant, "D1", "We dispute this: the goods were not received.", "ses-d1")
+    cookie = session(http, "/w/login", tenant.specialist)
+    view = f"/w/clients/{tenant.client_id}/debtors/{did}"
+    # WHEN the specialist opens the debtor
+    page = http.http.get(view, headers=cookie)
+    body = page.body.decode()
+    # THEN the reply is shown with a proposed dispute and its Confirm button
+    assert page.status_code == 200 and 'id="reply"' in body
+    assert "We dispute this" in body and "Confirm dispute" in body
+    reply_id = debtor(tenant, "D1").reply_waiting
+    from chalicelib.store.models import InvoiceModel
+
+    inv = next(i for i in InvoiceModel.query(f"{tenant.agency_id}#{tenant.client_id}#{did}")
+               if i.number == "INV-D2")
+    # WHEN they choose the invoice and a reason and confirm
+    r = http.http.post(f"{view}/replies/{reply_id}/confirm", headers={**FORM, **cookie},
+                       body=urlencode({"csrf": page_csrf(page.body), "invoice_id": inv.invoice_id,
+                                       "reason": "goods_not_received"}).encode())
+    assert r.status_code == 303, r.body
+    # THEN the dispute is open on that invoice (the workbench's dispute), the reply handled
+    after = http.http.get(r.headers["Location"], headers=cookie).body.decode()
+    assert "Dispute opened on invoice INV-D2" in after and 'id="reply"' not in after
+    [dispute] = http.http.get(_path(tenant, did, "/disputes"),
+                              headers=bearer(tenant.specialist)).json_body["items"]
+    assert (dispute["invoice_number"], dispute["reason"], dispute["status"]) == \
+        ("INV-D2", "goods_not_received", "open")
+    assert "goods were not received" in dispute["detail"]
+    assert debtor(tenant, "D1").reply_waiting is None
+
+
+def test_mark_handled_resumes_chasing_from_the_page_and_the_api(tenant, tenants, http):
+    from chalicelib.dunning import replies
+
+    tenants_other = tenants[1]
+
+    did = _book(tenant, "H1", ("INV-H1", "60.00"))
+    ids = (tenant.agency_id, tenant.client_id, did)
+    replies.receive(ids, channel="email", message_id="m-h1", sender="ap@h1.example.com",
+                    subject="Re: INV-H1", body="Who are you? Call me.", now=NOW)
+    assert run_cadence(NOW + timedelta(days=7)) == []  # waits on the reply
+    cookie = session(http, "/w/login", tenant.specialist)
+    view = f"/w/clients/{tenant.client_id}/debtors/{did}"
+    page = http.http.get(view, headers=cookie)
+    assert "Mark handled" in page.body.decode() and "Confirm" not in page.body.decode()
+    reply_id = debtor(tenant, "H1").reply_waiting
+    r = http.http.post(f"{view}/replies/{reply_id}/handled", headers={**FORM, **cookie},
+                       body=urlencode({"csrf": page_csrf(page.body)}).encode())
+    assert r.status_code == 303, r.body
+    assert debtor(tenant, "H1").reply_waiting is None
+    assert run_cadence(NOW + timedelta(days=7)) == ["sent"]
+    # the JSON route: a later reply handled through the API; twice is a conflict
+    replies.receive(ids, channel="email", message_id="m-h2", sender="ap@h1.example.com",
+                    subject="Re", body="Thanks, noted.", now=NOW + timedelta(days=8))
+    reply_id = debtor(tenant, "H1").reply_waiting
+    h = bearer(tenant.specialist)
+    path = _path(tenant, did, f"/replies/{reply_id}/handled")
+    r = http.http.post(path, headers=h)
+    assert r.status_code == 200 and r.json_body == {"reply_id": reply_id, "handled": True}
+    assert http.http.post(path, headers=h).status_code == 409
+    # another agency cannot touch it
+    other = http.http.post(path, headers=bearer(tenants_other.specialist))
+    assert other.status_code in (403, 404)
+
+
+def test_stop_emailing_me_opts_the_debtor_out_of_email_at_once(tenant, http):
+    # GIVEN a debtor reminded by email replies "please stop emailing me"
+    did = _book(tenant, "U1", ("INV-U1", "90.00"))
+    _email_reply(http, tenant, "U1", "Please stop emailing me.", "ses-u1")
+    # THEN the contact is opted out of email, on the timeline, and chasing is not paused
+    contacts = http.http.get(_path(tenant, did, "/contacts"),
+                             headers=bearer(tenant.admin)).json_body["items"]
+    assert [c["opted_out"] for c in contacts] == [["email"]]
+    [opted] = entries(tenant, "U1", "opted_out")
+    assert opted["data"]["channel"] == "email" and opted["data"]["address"] == "ap@u1.example.com"
+    assert "no more email" in opted["summary"]
+    [reply] = entries(tenant, "U1", "reply_received")
+    assert reply["data"]["label"] == "unsubscribe"
+    assert debtor(tenant, "U1").reply_waiting is None
+    # AND the next step of the cadence sends no email to that address
+    before = len(sent_emails("ap@u1.example.com"))
+    run_cadence(NOW + timedelta(days=7))
+    assert len(sent_emails("ap@u1.example.com")) == before
