@@ -203,3 +203,36 @@ def test_stop_emailing_me_opts_the_debtor_out_of_email_at_once(tenant, http):
     before = len(sent_emails("ap@u1.example.com"))
     run_cadence(NOW + timedelta(days=7))
     assert len(sent_emails("ap@u1.example.com")) == before
+
+
+def test_the_local_outbox_replies_as_the_debtor_through_ses_receiving(tenant, http, monkeypatch):
+    import re
+    from urllib.parse import parse_qs, urlparse
+
+    did = _book(tenant, "L1", ("INV-L1", "40.00"))
+    [sent] = sent_emails("ap@l1.example.com")
+    page = http.http.get("/outbox").body.decode()
+    row_html = page[page.index(f'data-message-id="{sent["message_id"]}"'):]
+    csrf = re.search(r'name="csrf" value="([^"]+)"', row_html).group(1)
+    form = {"csrf": csrf, "message_id": sent["message_id"], "text": "I will pay on 4 December"}
+    # a forged form (another message's token) is refused
+    bad = http.http.post("/outbox/reply", headers=FORM,
+                         body=urlencode({**form, "message_id": "other"}).encode())
+    assert bad.status_code == 403
+    r = http.http.post("/outbox/reply", headers=FORM, body=urlencode(form).encode())
+    assert r.status_code == 303, r.body
+    q = parse_qs(urlparse(r.headers["Location"]).query)
+    assert "promise to pay" in q["msg"][0]
+    assert q["debtor"] == [f"/w/clients/{tenant.client_id}/debtors/{did}"]
+    [entry] = entries(tenant, "L1", "reply_received")
+    assert entry["data"]["from"] == "ap@l1.example.com"
+    assert entry["data"]["found_date"] == "2026-12-04"
+    assert debtor(tenant, "L1").reply_waiting == entry["data"]["reply_id"]
+    shown = http.http.get(r.headers["Location"]).body.decode()
+    assert 'id="open-debtor"' in shown
+    # never outside the local stack
+    from local import outbox_pages
+
+    monkeypatch.setattr(outbox_pages, "get_settings", lambda: type("S", (), {"stage": "prod"})())
+    assert http.http.post("/outbox/reply", headers=FORM,
+                          body=urlencode(form).encode()).status_code == 404
