@@ -12,6 +12,7 @@ from chalicelib.book.debtors import load_debtor
 from chalicelib.dunning import replies
 from chalicelib.http.access import require_staff
 from chalicelib.http.auth import Principal
+from chalicelib.kernel import claims
 from chalicelib.kernel.errors import Conflict, ValidationFailed
 from chalicelib.kernel.money import to_major
 from chalicelib.store.keys import debtor_key
@@ -82,7 +83,29 @@ def confirm(p: Principal, client_id: str, debtor_id: str, reply_id: str, data, *
         raise ValidationFailed.one("reply_id", f"a reply read as {str(label).replace('_', ' ')}"
                                                " has nothing to confirm: mark it handled")
     a = p.agency_id
-    out: dict = {"reply_id": reply_id, "label": label, "promise": None, "dispute": None}
+    # once per reply, whoever clicks (a double click, two specialists, a retry)
+    won, claim = claims.take(f"{a}#replyconfirm#{client_id}#{debtor_id}#{reply_id}", now,
+                             {"by": p.user_id})
+    if not won:
+        if claim.status == "done":  # applied; a crash may have left the reply waiting
+            replies.handled((a, client_id, debtor_id), reply_id, p.user_id, now)
+            raise Conflict("this reply's proposal was confirmed already")
+        raise Conflict("this reply is being confirmed; reload in a moment")
+    try:
+        out = _apply(p, client_id, debtor, r, data, now)
+    except Exception:
+        claims.settle(claim, "failed", now)  # nothing was applied: it may be confirmed again
+        raise
+    claims.settle(claim, "done", now, promise_id=(out["promise"] or {}).get("id"),
+                  dispute_id=(out["dispute"] or {}).get("id"))
+    out["handled"] = replies.handled((a, client_id, debtor_id), reply_id, p.user_id, now)
+    _close_reply_task(a, client_id, debtor_id, reply_id, now)
+    return out
+
+
+def _apply(p: Principal, client_id: str, debtor, r: dict, data, now: datetime) -> dict:
+    a, debtor_id, label = p.agency_id, debtor.debtor_id, r.get("label")
+    out: dict = {"reply_id": r["reply_id"], "label": label, "promise": None, "dispute": None}
     if label == "promise_to_pay":
         when = getattr(data, "promise_date", None) or _day(r.get("found_date"))
         if when is None:
@@ -104,8 +127,6 @@ def confirm(p: Principal, client_id: str, debtor_id: str, reply_id: str, data, *
         out["dispute"] = disputes.open_dispute(
             a, client_id, debtor_id, invoice_id, getattr(data, "reason", None) or "other",
             owner=p.user_id, detail=detail[:2000], now=now)
-    out["handled"] = replies.handled((a, client_id, debtor_id), reply_id, p.user_id, now)
-    _close_reply_task(a, client_id, debtor_id, reply_id, now)
     return out
 
 

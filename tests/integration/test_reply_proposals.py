@@ -236,3 +236,25 @@ def test_the_local_outbox_replies_as_the_debtor_through_ses_receiving(tenant, ht
     monkeypatch.setattr(outbox_pages, "get_settings", lambda: type("S", (), {"stage": "prod"})())
     assert http.http.post("/outbox/reply", headers=FORM,
                           body=urlencode(form).encode()).status_code == 404
+
+
+def test_a_proposal_is_applied_once_even_if_the_reply_was_left_waiting(tenant, http):
+    """A confirm that died after applying (the reply still waiting) is not applied again:
+    the retry finishes marking the reply handled and answers 409."""
+    from chalicelib.dunning import replies
+    from chalicelib.store import accounts
+
+    did = _book(tenant, "C1", ("INV-C1", "70.00"))
+    replies.receive((tenant.agency_id, tenant.client_id, did), channel="email",
+                    message_id="m-c1", sender="ap@c1.example.com", subject="Re",
+                    body="I will pay on 1 December", now=NOW)
+    reply_id = debtor(tenant, "C1").reply_waiting
+    h = bearer(tenant.specialist)
+    confirm = _path(tenant, did, f"/replies/{reply_id}/confirm")
+    assert http.http.post(confirm, headers=h, body=b"{}").status_code == 200
+    accounts.save_account(debtor(tenant, "C1"), NOW,
+                          change=lambda d: setattr(d, "reply_waiting", reply_id))  # the crash
+    again = http.http.post(confirm, headers=h, body=b"{}")
+    assert again.status_code == 409 and b"confirmed already" in again.body
+    assert debtor(tenant, "C1").reply_waiting is None
+    assert len(http.http.get(_path(tenant, did, "/promises"), headers=h).json_body["items"]) == 1
