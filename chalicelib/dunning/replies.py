@@ -115,7 +115,6 @@ def waiting(ids: tuple[str, str, str]) -> dict | None:
                                  filter_condition=TimelineModel.kind.is_in(*KINDS)
                                  & TimelineModel.entry_id.contains(f"#reply-{reply_id[-40:]}")):
         if (e.data or {}).get("reply_id") == reply_id:
-            return {**e.data, "at": e.at, "summary": e.summary,
-                    "proposal": _PROPOSE.get(e.data.get("label")) and e.data.get("label")}
+            return {**e.data, "at": e.at, "summary": e.summary}
     return {"reply_id": reply_id, "label": "other", "reasons": [], "at": None,
-            "summary": "Reply", "proposal": None}
+            "summary": "Reply"}
