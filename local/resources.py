@@ -52,8 +52,11 @@ def provision_inbound() -> str:
     name = inbound_bucket(os.environ.get("RECOUP_STAGE", "local"), account)
     s3 = boto3.client("s3")
     region = s3.meta.region_name
-    s3.create_bucket(Bucket=name, **({} if region == "us-east-1" else {
-        "CreateBucketConfiguration": {"LocationConstraint": region}}))
+    try:
+        s3.create_bucket(Bucket=name, **({} if region == "us-east-1" else {
+            "CreateBucketConfiguration": {"LocationConstraint": region}}))
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass  # provisioned again on the same stack
     os.environ["RECOUP_INBOUND_BUCKET"] = name
     return name
 
