@@ -109,12 +109,13 @@ def waiting(ids: tuple[str, str, str]) -> dict | None:
     reply_id = debtor.reply_waiting
     if not reply_id:
         return None
-    # newest first; the entry id ends with the reply id (see receive)
+    # newest first (the waiting reply is the latest one); a filter may not name the sort
+    # key in DynamoDB, so the entry id (it ends with the reply id, see receive) is checked here
+    mark = f"#reply-{reply_id[-40:]}"
     for e in TimelineModel.query(debtor_key(agency_id, client_id, debtor_id),
                                  scan_index_forward=False,
-                                 filter_condition=TimelineModel.kind.is_in(*KINDS)
-                                 & TimelineModel.entry_id.contains(f"#reply-{reply_id[-40:]}")):
-        if (e.data or {}).get("reply_id") == reply_id:
+                                 filter_condition=TimelineModel.kind.is_in(*KINDS)):
+        if e.entry_id.endswith(mark) and (e.data or {}).get("reply_id") == reply_id:
             return {**e.data, "at": e.at, "summary": e.summary}
     return {"reply_id": reply_id, "label": "other", "reasons": [], "at": None,
             "summary": "Reply"}
