@@ -258,3 +258,13 @@ def test_a_proposal_is_applied_once_even_if_the_reply_was_left_waiting(tenant, h
     assert again.status_code == 409 and b"confirmed already" in again.body
     assert debtor(tenant, "C1").reply_waiting is None
     assert len(http.http.get(_path(tenant, did, "/promises"), headers=h).json_body["items"]) == 1
+
+
+def test_a_reply_ses_found_infected_is_not_read(tenant):
+    from chalicelib.dunning import inbound_email
+
+    got = inbound_email.ses_event({"Records": [{"eventSource": "aws:ses", "ses": {
+        "mail": {"messageId": "ses-virus"},
+        "receipt": {"recipients": [f"reply+abc@{DOMAIN}"],
+                    "virusVerdict": {"status": "FAIL"}}}}]}, NOW)
+    assert got == [{"ignored": "virus verdict FAIL", "message_id": "ses-virus"}]
