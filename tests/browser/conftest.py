@@ -51,9 +51,12 @@ def replies_demo():
     at 10:00 UTC, inside calling hours): for replying as the debtor from the outbox."""
     from datetime import datetime, timedelta, timezone
 
+    import holidays
+
     now = datetime.now(timezone.utc)
     at = (now + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
-    while at.weekday() >= 5:
+    off = holidays.country_holidays("GB", years=[at.year, at.year + 1])
+    while at.weekday() >= 5 or at.date() in off:  # a UK business day: reminders go out
         at += timedelta(days=1)
     env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
     env.update(RECOUP_STAGE="local", PYTHONPATH=str(ROOT), RECOUP_BROWSER_REMIND="1",
