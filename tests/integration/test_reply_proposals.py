@@ -268,3 +268,23 @@ def test_a_reply_ses_found_infected_is_not_read(tenant):
         "receipt": {"recipients": [f"reply+abc@{DOMAIN}"],
                     "virusVerdict": {"status": "FAIL"}}}}]}, NOW)
     assert got == [{"ignored": "virus verdict FAIL", "message_id": "ses-virus"}]
+
+
+def test_an_sms_promise_is_confirmed_the_same_way(tenant, http):
+    from tests.integration.test_dunning_feedback import SMS_FIRST, sms_in
+
+    phone = "+447400123955"
+    load_book(tenant, [row("S1", "INV-S1", "2026-11-25", "75.00", phone=phone)],
+              NOW - timedelta(days=1), settings=SMS_FIRST)
+    assert run_cadence(NOW) == ["sent"]
+    did = debtor(tenant, "S1").debtor_id
+    http.lambda_.invoke("sms_inbound", http.events.generate_sns_event(
+        message=sms_in(phone, "ok I will pay on 30 Nov", "in-s1")))
+    h = bearer(tenant.specialist)
+    reply = http.http.get(_path(tenant, did, "/replies/waiting"), headers=h).json_body
+    assert reply["channel"] == "sms" and reply["proposal"]["date"] == "2026-11-30"
+    r = http.http.post(_path(tenant, did, f"/replies/{reply['reply_id']}/confirm"), headers=h,
+                       body=b"{}")
+    assert r.status_code == 200, r.body
+    assert (r.json_body["promise"]["promised_for"], r.json_body["promise"]["amount_minor"]) == \
+        ("2026-11-30", 7500)
