@@ -90,6 +90,13 @@ CHARGE = obj({"id": S, "key": S_, "invoice_id": S_, "kind": S_, "amount_minor": 
 ESCALATION = obj({"id": S, "debtor_id": S, "debtor_name": S_, "status": S, "rules": A,
                   "amount_minor": I, "currency": S, "decided_by": S_, "decided_at": S_,
                   "decision_note": S_, "case": O_, "created_at": S})
+REPLY = obj({"reply_id": S, "label": S, "channel": S_, "from": S_, "subject": S_,
+             "excerpt": S_, "reasons": strings(), "received_at": S_, "attachments": A,
+             "proposal": O_})
+REPLY_CONFIRMED = obj({"reply_id": S, "label": S, "handled": B,
+                       "promise": {"anyOf": [PROMISE, {"type": "null"}]},
+                       "dispute": {"anyOf": [DISPUTE, {"type": "null"}]}})
+REPLY_HANDLED = obj({"reply_id": S, "handled": B})
 
 COUNTS = {"type": "object", "additionalProperties": I}
 IMPORT_REPORT = obj({"import_id": S, "format": S_, "date_order": S_, "mode": S,
@@ -185,6 +192,9 @@ RESPONSES: dict[tuple[str, str], dict] = {
     ("POST", T + "/release"): TASK,
     ("POST", D + "/tasks"): TASK,
     ("GET", D + "/promises"): page(PROMISE),
+    ("GET", D + "/replies/waiting"): REPLY,
+    ("POST", D + "/replies/{reply_id}/confirm"): REPLY_CONFIRMED,
+    ("POST", D + "/replies/{reply_id}/handled"): REPLY_HANDLED,
     ("GET", D + "/disputes"): page(DISPUTE),
     ("POST", D + "/disputes"): DISPUTE,
     ("PATCH", D + "/disputes/{dispute_id}"): DISPUTE,

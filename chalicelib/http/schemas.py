@@ -259,6 +259,16 @@ class DisputeIn(Body):
     detail: Text | None = None
 
 
+class ReplyConfirmIn(Body):
+    """Confirm what a debtor's reply proposes; each field overrides what the reply said."""
+
+    promise_date: Day | None = None  # a promise: the date (default: the date in the reply)
+    amount_minor: Minor | None = None  # a promise: default the amount named, else what is due
+    invoice_id: Id | None = None  # a dispute: default the oldest open invoice
+    reason: DisputeReason | None = None  # a dispute: default "other"
+    detail: Text | None = None  # a dispute: default the reply's text
+
+
 class DisputePatch(Body):
     status: Literal["open", "waiting_on_client", "resolved_for_debtor",
                     "resolved_for_client"] | None = None

@@ -19,16 +19,17 @@ from chalicelib.kernel import templating
 from chalicelib.http import pages as edge
 from chalicelib.http.auth import Principal
 from chalicelib.kernel.clock import utcnow
-from chalicelib.kernel.money import MoneyError, parse_major
+from chalicelib.kernel.money import MoneyError, format_money, parse_major
 from chalicelib.kernel.errors import Forbidden, RecoupError, Unauthorised, ValidationFailed
 from chalicelib.http.edge import validate
-from chalicelib.http.schemas import OutcomeIn, PreviewIn, SendIn
+from chalicelib.http.schemas import OutcomeIn, PreviewIn, ReplyConfirmIn, SendIn
 from chalicelib.agency import clients as agency_clients
 from chalicelib.dunning import preview as dry_run
 from chalicelib.dunning import sender as sender_identity
 from chalicelib.book import debtors
 from chalicelib.dunning import manual
 from chalicelib.workbench import call_scripts, disputes, escalations, outcomes, promises, tasks
+from chalicelib.workbench import reply_proposals
 from chalicelib.http.access import require_staff
 from chalicelib.store import timeline as timeline_svc
 from chalicelib.store.keys import debtor_key
@@ -167,7 +168,8 @@ def _debtor_view(c: edge.Caller, client_id: str, debtor_id: str, task: dict | No
         promises=promises.list_promises(p.agency_id, client_id, debtor_id),
         disputes=disputes.list_disputes(p, client_id, debtor_id)["items"], task=task,
         outcomes=outcomes.LABELS, dispute_reasons=disputes.REASONS, errors=errors or [],
-        form=form or {}, send=_send_panel(client, d, **(send or {}))))
+        form=form or {}, send=_send_panel(client, d, **(send or {})),
+        reply=reply_proposals.pending(p, client_id, debtor_id)))
 
 
 def _send_panel(client, d, *, form: dict | None = None, preview: dict | None = None,
@@ -373,3 +375,43 @@ def check_sender(c, client_id):
                                               f"{client['sender_status']}; email steps are held.")
     return _redirect("/w/clients?" + urlencode(
         {"msg": f"{client['name']}: sender {client['sender_email']} is {said}"}))
+
+
+# ------------------------------------------- a debtor's reply: confirm its proposal, handled
+# (the proposal is shown on the debtor view: templates/workspace/_reply.html)
+REPLY = "/w/clients/{client_id}/debtors/{debtor_id}/replies/{reply_id}"
+
+
+def _back_to_debtor(client_id: str, debtor_id: str, msg: str) -> Response:
+    return _redirect(f"/w/clients/{client_id}/debtors/{debtor_id}?" + urlencode({"msg": msg}))
+
+
+@bp.route(REPLY + "/confirm", methods=["POST"], content_types=FORM)
+@page
+def confirm_reply(c, client_id, debtor_id, reply_id):
+    """One click: the promise or dispute the reply proposes (form fields may correct it)."""
+    p = c.principal
+    form = {k: v for k, v in _form(c).items() if v.strip()}
+    _, d = debtors.load_debtor(p, client_id, debtor_id)
+    if "amount" in form:
+        try:
+            form["amount_minor"] = parse_major(form.pop("amount"), d.currency)
+        except MoneyError as exc:
+            raise ValidationFailed.one("amount", str(exc)) from None
+    out = reply_proposals.confirm(p, client_id, debtor_id, reply_id,
+                                  validate(ReplyConfirmIn, form), now=utcnow())
+    if out["promise"]:
+        pr = out["promise"]
+        msg = (f"Promise of {format_money(pr['amount_minor'], pr['currency'])} by "
+               f"{pr['promised_for']} recorded; the reply is handled.")
+    else:
+        msg = f"Dispute opened on invoice {out['dispute']['invoice_number']}; the reply is handled."
+    return _back_to_debtor(client_id, debtor_id, msg)
+
+
+@bp.route(REPLY + "/handled", methods=["POST"], content_types=FORM)
+@page
+def reply_handled(c, client_id, debtor_id, reply_id):
+    _form(c)
+    reply_proposals.mark_handled(c.principal, client_id, debtor_id, reply_id, now=utcnow())
+    return _back_to_debtor(client_id, debtor_id, "Reply handled: chasing resumes.")

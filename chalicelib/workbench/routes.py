@@ -1,4 +1,5 @@
-"""Workbench API: the call queue, outcomes, promises, disputes, escalations and the timer."""
+"""Workbench API: the call queue, outcomes, promises, disputes, debtors' replies,
+escalations and the timer."""
 from __future__ import annotations
 
 from chalice import Blueprint, Rate, Response
@@ -14,9 +15,11 @@ from chalicelib.http.schemas import (
     DisputePatch,
     EscalationDecisionIn,
     OutcomeIn,
+    ReplyConfirmIn,
     TaskIn,
 )
 from chalicelib.workbench import call_scripts, disputes, escalations, outcomes, promises, tasks
+from chalicelib.workbench import reply_proposals
 from chalicelib.http.access import require_admin, require_staff
 from chalicelib.book.debtors import load_debtor
 from chalicelib.store.paging import parse_limit
@@ -113,6 +116,27 @@ def list_promises(p, client_id, debtor_id):
     load_debtor(p, client_id, debtor_id)
     return {"items": promises.list_promises(p.agency_id, client_id, debtor_id),
             "next_cursor": None}
+
+
+@endpoint(bp, D + "/replies/waiting",
+          summary="The debtor's reply chasing waits on, with what confirming it would do",
+          also={204: "no reply waits"}, authorizer=bearer)
+def waiting_reply(p, client_id, debtor_id):
+    found = reply_proposals.pending(p, client_id, debtor_id)
+    return Response(body="", status_code=204) if found is None else found
+
+
+@endpoint(bp, D + "/replies/{reply_id}/confirm", "POST",
+          summary="Confirm a reply's proposal: make the promise or open the dispute; handled",
+          body=ReplyConfirmIn, authorizer=bearer)
+def confirm_reply(p, data, client_id, debtor_id, reply_id):
+    return reply_proposals.confirm(p, client_id, debtor_id, reply_id, data, now=utcnow())
+
+
+@endpoint(bp, D + "/replies/{reply_id}/handled", "POST",
+          summary="Mark the debtor's reply handled: chasing resumes", authorizer=bearer)
+def reply_handled(p, client_id, debtor_id, reply_id):
+    return reply_proposals.mark_handled(p, client_id, debtor_id, reply_id, now=utcnow())
 
 
 @endpoint(bp, D + "/disputes", summary="A debtor's disputes", authorizer=bearer)
