@@ -268,12 +268,16 @@ class InvoiceFact:
     currency: str
     status: str = "open"
     excluded_until: date | None = None  # chasing resumes on this local date
+    # Local date the invoice reached us. One that arrives already overdue after the
+    # account's first touch starts its own steps that day (it was never mentioned before),
+    # instead of catching up to the latest step the account's clock has reached.
+    seen_on: date | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.invoice_id, str) or not self.invoice_id:
             raise FactError("invoice_id must be non-empty text")
         # datetime is a date subclass; a datetime here would be a time-zone bug upstream.
-        for name in ("due_date", "excluded_until"):
+        for name in ("due_date", "excluded_until", "seen_on"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, date) or isinstance(value, datetime)):
                 raise FactError(f"{name} must be a date")
@@ -375,7 +379,11 @@ class _Due:
 
 
 def _effective_due(inv: InvoiceFact, anchor: date | None) -> date:
-    return max(inv.due_date, anchor) if anchor is not None else inv.due_date
+    if anchor is None:
+        return inv.due_date
+    if inv.seen_on is not None and inv.seen_on > anchor:
+        return max(inv.due_date, inv.seen_on)
+    return max(inv.due_date, anchor)
 
 
 def _due_on(

@@ -123,9 +123,15 @@ def stopped_reason(debtor: DebtorModel) -> str | None:
     return debtor.status if debtor.status in _STOPPING_STATUSES else None
 
 
-def invoice_facts(invoices: list[InvoiceModel]) -> list[cad.InvoiceFact]:
+def _seen_on(invoice: InvoiceModel, tz: str | None) -> date | None:
+    if not tz or not invoice.created_at:
+        return None
+    return local_date(datetime.fromisoformat(invoice.created_at.replace("Z", "+00:00")), tz)
+
+
+def invoice_facts(invoices: list[InvoiceModel], tz: str | None = None) -> list[cad.InvoiceFact]:
     return [cad.InvoiceFact(i.invoice_id, date.fromisoformat(i.due_date), int(i.balance_minor),
-                            i.currency, i.status) for i in invoices]
+                            i.currency, i.status, seen_on=_seen_on(i, tz)) for i in invoices]
 
 
 def account_fact(client: ClientModel, debtor: DebtorModel, *,
@@ -161,9 +167,10 @@ def decide(client: ClientModel, debtor: DebtorModel, invoices: list[InvoiceModel
     dry run passes simulate=True to see what would be; `cadence` tries a proposed one)."""
     if chasing_mode(client) == PREVIEW and not simulate:
         return cad.Decision(None, None, "preview")
-    return cad.decide(cadence or cadence_for(client, debtor),
-                      account_fact(client, debtor, contacts=contacts, channels=channels),
-                      invoice_facts(invoices), now, policy_for(client, debtor.kind == "consumer"))
+    account = account_fact(client, debtor, contacts=contacts, channels=channels)
+    return cad.decide(cadence or cadence_for(client, debtor), account,
+                      invoice_facts(invoices, account.tz), now,
+                      policy_for(client, debtor.kind == "consumer"))
 
 
 def record_touch(debtor: DebtorModel, touch: cad.PlannedTouch, now: datetime, tz: str) -> None:

@@ -106,3 +106,25 @@ def test_without_first_contact_a_final_notice_claims_no_reminders_that_were_not_
     assert "The following invoice remains unpaid" in mails[0]["text"]
     later = [m for m in mails[1:] if m["subject"].startswith("Final notice")]
     assert later and "Despite our earlier reminders" in later[0]["text"]
+
+
+def test_an_old_invoice_that_arrives_later_starts_its_own_steps_not_a_final_notice(tenant):
+    # GIVEN a debtor taken over today and chased for six weeks (its clock is past due+30)
+    load_book(tenant, [row("T5", "INV-A1", NINETY_DAYS_AGO, "900.00", issued="2026-07-28")],
+              NOW)
+    _chase(42)
+    # WHEN the client's next book (six weeks on) shows INV-A1 paid and a new invoice, already
+    # 60 days overdue, that was never mentioned to the debtor
+    later = NOW + timedelta(days=42)
+    old_due = (later - timedelta(days=60)).date().isoformat()
+    load_book(tenant, [row("T5", "INV-A1", NINETY_DAYS_AGO, "900.00", paid="900.00",
+                           issued="2026-07-28"),
+                       row("T5", "INV-B2", old_due, "400.00", issued="2026-09-01")], later)
+    before = len(sent_emails())
+    for day in range(1, 4):
+        run_cadence(later + timedelta(days=day))
+    # THEN its first reminder is an ordinary one about INV-B2, not a final notice
+    [first, *_] = sent_emails()[before:]
+    assert "INV-B2" in first["text"]
+    assert not first["subject"].startswith("Final notice")
+    assert "collections" not in first["text"].lower()
