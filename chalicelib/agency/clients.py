@@ -13,7 +13,7 @@ from chalicelib.http.schemas import ClientIn, ClientPatch, UserIn
 from chalicelib.http.access import load_client, require_admin
 from chalicelib.store import paging
 from chalicelib.store.keys import new_id
-from chalicelib.store.models import ClientModel, UserModel
+from chalicelib.store.models import AgencyModel, ClientModel, UserModel
 
 PREVIEW, ACTIVE = "preview", "active"  # settings["chasing"]; dunning.planner reads it
 
@@ -46,6 +46,16 @@ def create_client(p: Principal, data: ClientIn, *, now: datetime) -> dict:
     # activates it (set_chasing).
     settings = {"chasing": PREVIEW, **(data.settings or {})}
     _check_mode(settings["chasing"])
+    # The first message to a taken-over debtor introduces the agency on the client's behalf
+    # (brand.agency_name), unless the agency works white-label (brand.white_label: true).
+    brand = dict(settings.get("brand") or {})
+    if not brand.get("white_label") and not brand.get("agency_name"):
+        try:
+            brand["agency_name"] = AgencyModel.get(p.agency_id).name
+        except AgencyModel.DoesNotExist:
+            pass
+    if brand:
+        settings["brand"] = brand
     c = ClientModel(p.agency_id, new_id("c"), name=data.name,
                     brand_name=data.brand_name or data.name, sender_email=data.sender_email,
                     reply_to=data.reply_to, timezone=data.timezone, country=data.country,

@@ -42,7 +42,8 @@ def test_a_taken_over_book_starts_with_a_statement_then_steps_at_the_cadences_pa
     [mail] = first
     assert mail["subject"] == "Your account with Acme Ltd: £1,750.00 overdue"
     text = mail["text"]
-    assert "We are writing from the accounts team at Acme Ltd" in text
+    # (the agency introduces itself on the client's behalf: its name from onboarding)
+    assert "Agency agA now looks after our customer accounts on our behalf" in text
     assert "£1,750.00 of it is overdue" in text
     assert "INV-T1  due 27 Aug 2026  £1,500.00  (overdue 90 days)" in text
     assert "INV-T3  due 2 Dec 2026  £99.99  (not yet due)" in text
@@ -128,3 +129,12 @@ def test_an_old_invoice_that_arrives_later_starts_its_own_steps_not_a_final_noti
     assert "INV-B2" in first["text"]
     assert not first["subject"].startswith("Final notice")
     assert "collections" not in first["text"].lower()
+
+
+def test_a_white_label_agency_writes_as_the_clients_own_accounts_team(tenant):
+    load_book(tenant, [row("T6", "INV-W1", NINETY_DAYS_AGO, "300.00", issued="2026-07-28")],
+              NOW, settings={"brand": {"white_label": True}})
+    run_cadence(NOW)
+    [mail] = sent_emails("ap@t6.example.com")
+    assert "We are writing from the accounts team at Acme Ltd" in mail["text"]
+    assert "Agency agA" not in mail["text"]
