@@ -309,6 +309,9 @@ class AccountFact:
     # Below this balance (minor units) no final-tone step is sent: a small debt gets
     # reminders, never a final notice.
     final_min_minor: int = 0
+    # Below this balance no call task is raised (the call step is skipped): a person's time
+    # goes to debts worth a call.
+    call_min_minor: int = 0
     # Whether an account's first touch is a first-contact statement (the planner turns it
     # on unless the client's settings say first_contact: false).
     first_contact: bool = False
@@ -486,8 +489,11 @@ def decide(
         # Opted out of everything without a stop recorded: nothing lawful left to send.
         return Decision(None, None, "no_channel")
     occs = occurrences(cadence)
-    if sum(inv.balance_minor for inv in live) < account.final_min_minor:
+    owed = sum(inv.balance_minor for inv in live)
+    if owed < account.final_min_minor:
         occs = tuple(o for o in occs if o.step.tone != "final")
+    if owed < account.call_min_minor:
+        occs = tuple(o for o in occs if o.step.channel != "call")
     today = cw.local_date(now_utc, account.tz)
     sent = account.sent_keys
     first = account.never_touched

@@ -11,6 +11,8 @@ from chalicelib.store.models import ClientModel, ContactModel, DebtorModel, Invo
 
 # Below this balance no final notice is sent (settings.thresholds.final_notice_min_minor).
 FINAL_NOTICE_MIN_MINOR = 5000
+# Below this balance the cadence raises no call task (settings.thresholds.call_task_min_minor).
+CALL_TASK_MIN_MINOR = 5000
 # Debtor statuses that stop the cadence (the debtor's own stopped_reason wins).
 _STOPPING_STATUSES = {"on_hold", "in_collections", "written_off"}
 
@@ -109,10 +111,18 @@ def time_zone(client: ClientModel, debtor: DebtorModel,
     return zone_and_source(client, debtor, contacts)[0]
 
 
-def final_notice_min(client: ClientModel) -> int:
-    value = ((client.settings or {}).get("thresholds") or {}).get("final_notice_min_minor")
+def _threshold(client: ClientModel, name: str, default: int) -> int:
+    value = ((client.settings or {}).get("thresholds") or {}).get(name)
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 \
-        else FINAL_NOTICE_MIN_MINOR
+        else default
+
+
+def final_notice_min(client: ClientModel) -> int:
+    return _threshold(client, "final_notice_min_minor", FINAL_NOTICE_MIN_MINOR)
+
+
+def call_task_min(client: ClientModel) -> int:
+    return _threshold(client, "call_task_min_minor", CALL_TASK_MIN_MINOR)
 
 
 def stopped_reason(debtor: DebtorModel) -> str | None:
@@ -146,7 +156,7 @@ def account_fact(client: ClientModel, debtor: DebtorModel, *,
         channels_allowed=channels,
         last_touch_at=datetime.fromisoformat(last.replace("Z", "+00:00")) if last else None,
         chased_from=date.fromisoformat(debtor.chased_from) if debtor.chased_from else None,
-        final_min_minor=final_notice_min(client),
+        final_min_minor=final_notice_min(client), call_min_minor=call_task_min(client),
         first_contact=(client.settings or {}).get("first_contact", True) is not False)
 
 

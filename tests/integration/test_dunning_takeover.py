@@ -138,3 +138,23 @@ def test_a_white_label_agency_writes_as_the_clients_own_accounts_team(tenant):
     [mail] = sent_emails("ap@t6.example.com")
     assert "We are writing from the accounts team at Acme Ltd" in mail["text"]
     assert "Agency agA" not in mail["text"]
+
+
+def test_a_small_balance_raises_no_call_task_unless_the_client_sets_a_lower_floor(tenant):
+    from chalicelib.workbench import tasks
+
+    # GIVEN two debtors 25 days overdue: one owing £30 (below the £50 call floor), one £300
+    due = (NOW - timedelta(days=25)).date().isoformat()
+    load_book(tenant, [row("C1", "INV-C1", due, "30.00", issued="2026-09-25",
+                           phone="+447400123701"),
+                       row("C2", "INV-C2", due, "300.00", issued="2026-09-25",
+                           phone="+447400123702")], NOW,
+              settings={"first_contact": False})
+    # WHEN the cadence reaches its call step (due+21 has passed)
+    run_cadence(NOW)
+    # THEN only the £300 account is in the call queue
+    from chalicelib.http.auth import Principal
+
+    admin = Principal(tenant.agency_id, f"{tenant.agency_id}-admin", "admin")
+    names = {t["debtor_name"] for t in tasks.list_queue(admin, limit=50, now=NOW)["items"]}
+    assert names == {"C2 Ltd"}
