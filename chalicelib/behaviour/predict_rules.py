@@ -296,7 +296,9 @@ class Moved:
 
     def text(self) -> str:
         k = round(self.days)
-        return self.fact if abs(self.days) < 0.5 else f"{self.fact}: {'+' if k > 0 else '−'}{abs(k)} d"
+        if abs(self.days) < 0.5:
+            return self.fact
+        return f"{self.fact} ({'+' if k > 0 else '−'}{abs(k)} day{'s' if abs(k) != 1 else ''})"
 
 
 @dataclass(frozen=True)
@@ -395,7 +397,9 @@ def predict(history: Profile, invoice: OpenInvoice, prior: Prior, today: date, *
     if not alive or sum(wt for _, wt in alive) < 1e-6:
         alive = [(floor + UNPAID_TAIL_DAYS, 1.0)]
         if floor > 0:
-            moved.append(Moved(f"already {floor} days overdue, later than they have paid", 0))
+            moved.append(Moved(f"already {floor} days overdue, later than "
+                               + ("they have ever paid" if own is not None else
+                                  "this client's invoices are paid"), 0))
     elif floor > 0 and len(alive) < len(samples):
         moved.append(Moved(f"still unpaid {floor} days after due", 0))
     total = sum(wt for _, wt in alive)

@@ -12,6 +12,7 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.http.auth import Principal
 from chalicelib.kernel.clock import iso
+from chalicelib.behaviour import profiles
 from chalicelib.dunning import contact_window
 from chalicelib.workbench import call_rules as calls
 from chalicelib.kernel.errors import Conflict, NotFound
@@ -45,24 +46,30 @@ def split_task_id(task_id: str) -> tuple[str, int]:
 
 
 def _facts(slot: CallTaskModel, debtor: DebtorModel, client: ClientModel,
-           now: datetime) -> calls.CallFacts:
+           now: datetime, account: profiles.AccountFacts | None) -> calls.CallFacts:
     days = (now.date() - datetime.fromisoformat(debtor.oldest_due).date()).days \
         if debtor.oldest_due else 0
     days = max(0, days)
-    broken, disputes = int(slot.broken_promises or 0), int(slot.disputes or 0)
     prio = (client.settings or {}).get("priority", 3)
-    return calls.CallFacts(
-        amount_overdue_minor=max(0, int(debtor.overdue_minor or 0)), currency=debtor.currency,
-        days_overdue=days, broken_promises=broken,
-        risk_score=calls.risk_score(broken, days, 0, disputes),
-        client_priority=prio if prio in (1, 2, 3, 4, 5) else 3,
-        callback_at=parse(slot.callback_at))
+    base = dict(amount_overdue_minor=max(0, int(debtor.overdue_minor or 0)),
+                currency=debtor.currency, days_overdue=days,
+                client_priority=prio if prio in (1, 2, 3, 4, 5) else 3,
+                callback_at=parse(slot.callback_at))
+    if account is None:
+        return calls.CallFacts(**base)
+    # the queue's risk is the behaviour model's: expected overdue value of the account
+    out = account.outlook(now.date(), broken_promises=max(int(slot.broken_promises or 0),
+                                                          account.profile.promises_broken))
+    return calls.CallFacts(**base, expected_overdue_minor_days=out.expected_overdue_minor_days,
+                           owed_minor=out.owed_minor, p_late=out.p_late,
+                           expected_days_late=out.expected_days_late, behaviour=out.reasons)
 
 
-def rerank(slot: CallTaskModel, debtor: DebtorModel, client: ClientModel, now: datetime) -> None:
+def rerank(slot: CallTaskModel, debtor: DebtorModel, client: ClientModel, now: datetime,
+           account: profiles.AccountFacts | None = None) -> None:
     """Score as of when the task falls due, so a callback ranks first once it may be made."""
     due = parse(slot.due_at) or now
-    pr = calls.priority(_facts(slot, debtor, client, max(now, due)), max(now, due))
+    pr = calls.priority(_facts(slot, debtor, client, max(now, due), account), max(now, due))
     slot.score, slot.why = pr.score, pr.reasons
     slot.rank = calls.rank_key(min(pr.score, calls.MAX_SCORE), due, slot.debtor_id)
     slot.queue_key = slot.client_key if slot.status == "open" else None
@@ -136,6 +143,7 @@ def raise_task(agency_id: str, client_id: str, debtor_id: str, reason: str, *,
         return None
     due = due_at or now
     details = details or {}
+    account = profiles.account_facts(debtor, now)  # behaviour: read once, ranked per try
     key = details.get("event_id") or f"{reason}|{source}|{iso(due)}"
     entry = {"reason": reason, "source": source, "at": iso(now), "due_at": iso(due),
              "details": details, "key": key}
@@ -167,7 +175,7 @@ def raise_task(agency_id: str, client_id: str, debtor_id: str, reason: str, *,
         slot.timezone = debtor.timezone or client.timezone
         slot.country = debtor.country or client.country
         slot.updated_at = iso(now)
-        rerank(slot, debtor, client, now)
+        rerank(slot, debtor, client, now, account)
         try:
             if fresh:
                 slot.save(condition=CallTaskModel.debtor_id.does_not_exist())
