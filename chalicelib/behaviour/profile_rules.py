@@ -318,9 +318,10 @@ class SegmentMove:
 
 
 def move(current: str | None, pinned: bool, computed: Segment) -> SegmentMove:
-    """A pinned segment stays (the specialist chose it); otherwise the computed one is
-    stored, and a change is worth a timeline entry."""
-    if pinned:
+    """A pinned segment stays (the specialist chose it), and so does a segment someone typed
+    that is not a behaviour segment (a client's own bucket, e.g. "vip"); otherwise the
+    computed one is stored, and a change is worth a timeline entry."""
+    if pinned or (current is not None and current not in SEGMENTS):
         return SegmentMove(None, computed.reason, False)
     if current == computed.name:
         return SegmentMove(computed.name, computed.reason, False)

@@ -24,6 +24,7 @@ from chalicelib.http.edge import validate
 from chalicelib.http.schemas import OutcomeIn, PreviewIn
 from chalicelib.agency import clients as agency_clients
 from chalicelib.dunning import preview as dry_run
+from chalicelib.behaviour import profiles as behaviour_profiles
 from chalicelib.book import debtors
 from chalicelib.workbench import disputes, escalations, outcomes, promises, tasks
 from chalicelib.http.access import require_staff
@@ -160,6 +161,7 @@ def _debtor_view(c: edge.Caller, client_id: str, debtor_id: str, task: dict | No
         plans=[e for e in entries if e["kind"].startswith("plan")],
         promises=promises.list_promises(p.agency_id, client_id, debtor_id),
         disputes=disputes.list_disputes(p, client_id, debtor_id)["items"], task=task,
+        behaviour=behaviour_profiles.view(d, utcnow()),
         outcomes=outcomes.LABELS, dispute_reasons=disputes.REASONS, errors=errors or [],
         form=form or {}))
 
