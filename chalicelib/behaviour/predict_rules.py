@@ -30,8 +30,10 @@ from chalicelib.behaviour.profile_rules import Paid, Profile, profile, segment_f
 # whatever the terms (Xero's analysis of its small-business invoices), spread ±15 days.
 DEFAULT_CENTER_DAYS = 14.0
 DEFAULT_SPREAD_DAYS = 15.0
-DEFAULT_K = 3.0
-K_BOUNDS = (0.5, 25.0)
+DEFAULT_SIGMA2 = 100.0      # an invoice around its debtor's habit: ±10 days (no data yet)
+DEFAULT_TAU2 = 225.0        # debtors' habits around the client's: ±15 days (no data yet)
+SIGMA2_PRIOR_WEIGHT = 4     # a debtor's own variance is shrunk toward the pooled one
+K_BOUNDS = (0.05, 25.0)
 HALF_LIFE_INVOICES = 6      # a debtor's invoice counts half after 6 newer ones
 SEGMENT_MIN_INVOICES = 20   # a segment's typical lateness is used once it has this many
 RESIDUAL_QUANTILES = 41
@@ -43,6 +45,7 @@ BROKEN_PROMISE_DAYS = 5.0   # per broken promise, at most 3 counted
 BROKEN_PROMISES_MAX = 3
 IN_PARTS_SHARE = 0.3        # paying in parts is a habit from 30% of invoices
 IN_PARTS_DAYS = 5.0
+LATE_FROM_DAYS = 0.5        # paid on a day after the due day (lateness rounds to 1+)
 UNPAID_TAIL_DAYS = 7.0      # past anything seen: expect it a week after today
 TREND_WINDOW = 24           # the trend line runs through the latest 24 paid invoices ...
 TREND_MIN = 4               # ... at least 4 of them, ...
@@ -57,12 +60,28 @@ class Prior:
     n: int = 0
     center: float = DEFAULT_CENTER_DAYS
     late_share: float = 0.7
-    k: float = DEFAULT_K
+    sigma2: float = DEFAULT_SIGMA2  # within-debtor variance (pooled)
+    tau2: float = DEFAULT_TAU2      # between-debtor variance of habits
     residuals: tuple[float, ...] = ()
     segments: Mapping[str, tuple[int, float]] = field(default_factory=dict)
     amount_slope: float = 0.0
     terms_slope: float = 0.0
     trend_persistence: float = 0.0  # how much of a debtor's trend carries on (learnt)
+
+    @property
+    def k(self) -> float:
+        """Shrinkage strength for a debtor of average consistency."""
+        return self.shrinkage(None)
+
+    def shrinkage(self, own_variance: float | None, n: int = 0) -> float:
+        """k = σ²_debtor / τ²: a debtor whose invoices scatter little around its habit
+        needs fewer invoices to be believed. Its own variance (from n invoices) is shrunk
+        toward the pooled σ² first."""
+        s2 = self.sigma2
+        if own_variance is not None and n >= 2:
+            s2 = ((n - 1) * own_variance + SIGMA2_PRIOR_WEIGHT * self.sigma2) / (
+                n - 1 + SIGMA2_PRIOR_WEIGHT)
+        return max(K_BOUNDS[0], min(K_BOUNDS[1], s2 / max(1e-6, self.tau2)))
 
     def spread(self) -> tuple[float, ...]:
         if self.residuals:
@@ -73,7 +92,7 @@ class Prior:
 
     def to_dict(self) -> dict:
         return {"n": self.n, "center": self.center, "late_share": self.late_share,
-                "k": self.k, "residuals": list(self.residuals),
+                "sigma2": self.sigma2, "tau2": self.tau2, "residuals": list(self.residuals),
                 "segments": {s: [n, c] for s, (n, c) in self.segments.items()},
                 "amount_slope": self.amount_slope, "terms_slope": self.terms_slope,
                 "trend_persistence": self.trend_persistence}
@@ -83,7 +102,9 @@ class Prior:
         if not d:
             return cls()
         return cls(n=int(d.get("n", 0)), center=float(d.get("center", DEFAULT_CENTER_DAYS)),
-                   late_share=float(d.get("late_share", 0.7)), k=float(d.get("k", DEFAULT_K)),
+                   late_share=float(d.get("late_share", 0.7)),
+                   sigma2=float(d.get("sigma2", DEFAULT_SIGMA2)),
+                   tau2=float(d.get("tau2", DEFAULT_TAU2)),
                    residuals=tuple(float(x) for x in d.get("residuals", ())),
                    segments={s: (int(v[0]), float(v[1]))
                              for s, v in (d.get("segments") or {}).items()},
@@ -258,17 +279,16 @@ def fit_prior(histories: Mapping[str, Iterable[Paid]]) -> Prior:
             amt_y.append(x - m)
             terms_x.append((t - usual_terms) / 30)
             terms_y.append(x - m)
-    k = DEFAULT_K
-    if within and len(means) >= 5:
+    sigma2, tau2 = DEFAULT_SIGMA2, DEFAULT_TAU2
+    if within and len(means) >= 5:  # empirical Bayes: method of moments
         dof = sum(n - 1 for n in ns if n >= 2)
-        sigma2 = sum(within) / max(1, dof)
+        sigma2 = max(1.0, sum(within) / max(1, dof))
         mm = sum(means) / len(means)
         var_means = sum((m - mm) ** 2 for m in means) / (len(means) - 1)
-        tau2 = var_means - sum(sigma2 / n for n in ns) / len(ns)
-        k = K_BOUNDS[1] if tau2 <= 0 else max(K_BOUNDS[0], min(K_BOUNDS[1], sigma2 / tau2))
+        tau2 = max(sigma2 / K_BOUNDS[1], var_means - sum(sigma2 / n for n in ns) / len(ns))
     return Prior(n=len(every), center=round(center, 2),
                  late_share=round(sum(1 for x in every if x > 0) / len(every), 4),
-                 k=round(k, 3), residuals=_quantiles(residuals),
+                 sigma2=round(sigma2, 3), tau2=round(tau2, 3), residuals=_quantiles(residuals),
                  segments={s: (len(xs), round(_median(xs), 2)) for s, xs in segments.items()},
                  amount_slope=_slope(amt_x, amt_y, AMOUNT_SLOPE_BOUNDS),
                  terms_slope=_slope(terms_x, terms_y, TERMS_SLOPE_BOUNDS),
@@ -343,7 +363,7 @@ def predict(history: Profile, invoice: OpenInvoice, prior: Prior, today: date, *
     own = habit(history)
     n = history.paid_count
     shift = trend_shift(history, invoice.issue, prior.trend_persistence) if own is not None else 0.0
-    w = n / (n + prior.k) if n else 0.0
+    w = n / (n + prior.shrinkage((history.spread_days or 0.0) ** 2, n)) if n else 0.0
     center = base
     if own is not None:
         center = w * own + (1 - w) * base
@@ -404,7 +424,7 @@ def predict(history: Profile, invoice: OpenInvoice, prior: Prior, today: date, *
         moved.append(Moved(f"still unpaid {floor} days after due", 0))
     total = sum(wt for _, wt in alive)
     days_late = weighted_median(alive)
-    late = [(v, wt) for v, wt in alive if v > 0]
+    late = [(v, wt) for v, wt in alive if v >= LATE_FROM_DAYS]
     p_late = sum(wt for _, wt in late) / total
     expected = sum(v * wt for v, wt in late) / sum(wt for _, wt in late) if late else 0.0
     return Prediction(pay_on=invoice.due + timedelta(days=int(round(days_late))),
