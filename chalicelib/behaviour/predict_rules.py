@@ -355,11 +355,11 @@ def predict(history: Profile, invoice: OpenInvoice, prior: Prior, today: date, *
     if seg != "new" and n_seg >= SEGMENT_MIN_INVOICES:
         base = c_seg
         moved.append(Moved(f"{seg.replace('_', ' ')} debtors of this client pay "
-                           f"{_words(base)}", base))
+                           f"{_words(base)}", 0.0))  # the starting point
     else:
         base = prior.center
         moved.append(Moved(("this client's debtors pay " if prior.n else
-                            "invoices are paid (no history yet) ") + _words(base), base))
+                            "invoices are paid (no history yet) ") + _words(base), 0.0))
     own = habit(history)
     n = history.paid_count
     shift = trend_shift(history, invoice.issue, prior.trend_persistence) if own is not None else 0.0
