@@ -39,10 +39,14 @@ def _when(value: str) -> datetime:
 # ----------------------------------------------------------------------------- the prior
 
 
-def fit_prior(agency_id: str, client_id: str, now: datetime) -> pr.Prior:
-    """Learn the client's prior from its whole payment history and store it."""
+def fit_prior(agency_id: str, client_id: str, now: datetime,
+              rows: list[dict] | None = None) -> pr.Prior:
+    """Learn the client's prior from its whole payment history (`rows`, when the caller
+    has just read it) and store it."""
     by_debtor: dict[str, list[rules.Paid]] = {}
-    for row in book_invoices.client_payment_history(agency_id, client_id):
+    if rows is None:
+        rows = book_invoices.client_payment_history(agency_id, client_id)
+    for row in rows:
         by_debtor.setdefault(row["debtor_id"], []).append(_paid(row))
     prior = pr.fit_prior(by_debtor)
     BehaviourModel(client_key(agency_id, client_id), PRIOR, data=prior.to_dict(),
@@ -125,13 +129,14 @@ def _timeline_facts(debtor: DebtorModel, now: datetime) -> dict:
     return {"promises": made, "disputed": disputed, "touches": touches, "answers": answers}
 
 
-def account_facts(debtor: DebtorModel, now: datetime, *, prior: pr.Prior | None = None
-                  ) -> AccountFacts:
-    """Everything the rules need about one account (see the module's reads)."""
+def account_facts(debtor: DebtorModel, now: datetime, *, prior: pr.Prior | None = None,
+                  invoices: list[InvoiceModel] | None = None) -> AccountFacts:
+    """Everything the rules need about one account (see the module's reads; `invoices`
+    when the caller has just read them)."""
     agency_id, client_id = debtor.client_key.split("#", 1)
     paid, open_ = [], []
     disputed_invoices: set[str] = set()
-    for i in accounts.debtor_invoices(debtor):
+    for i in invoices if invoices is not None else accounts.debtor_invoices(debtor):
         if i.paid_latest:
             row = book_invoices.history_row(i)
             paid.append(_paid(row))
@@ -207,9 +212,11 @@ def view(debtor: DebtorModel, now: datetime) -> dict:
 
 
 def recompute_segment(agency_id: str, client_id: str, debtor_id: str, now: datetime,
-                      *, prior: pr.Prior | None = None) -> rules.SegmentMove | None:
+                      *, prior: pr.Prior | None = None,
+                      invoices: list[InvoiceModel] | None = None) -> rules.SegmentMove | None:
     """Put the debtor in the segment its behaviour says (unless pinned); a move is
-    recorded on the timeline and re-plans the account (segments map to cadences)."""
+    recorded on the timeline and re-plans the account (segments map to cadences). Nothing
+    is written while the segment stays."""
     try:
         debtor = DebtorModel.get(client_key(agency_id, client_id), debtor_id,
                                  consistent_read=True)
@@ -217,11 +224,11 @@ def recompute_segment(agency_id: str, client_id: str, debtor_id: str, now: datet
         return None
     if debtor.status in ("in_collections", "written_off"):
         return None
-    f = account_facts(debtor, now, prior=prior)
+    if invoices is None:
+        invoices = accounts.debtor_invoices(debtor, consistent=True)
+    f = account_facts(debtor, now, prior=prior, invoices=invoices)
     mv = rules.move(debtor.segment, bool(debtor.segment_pinned), f.segment)
-    if mv.segment is None and debtor.segment_reason == mv.reason:
-        return mv
-    if not mv.changed and debtor.segment_reason == mv.reason:
+    if not mv.changed:
         return mv
 
     def change(d: DebtorModel) -> None:
@@ -229,12 +236,30 @@ def recompute_segment(agency_id: str, client_id: str, debtor_id: str, now: datet
             return  # pinned meanwhile: leave the specialist's choice
         d.segment, d.segment_reason = f.segment.name, mv.reason
 
-    if mv.segment is None:
-        return mv  # pinned: nothing to store
-    accounts.save_account(debtor, now, change)
-    if mv.changed:
-        timeline.record(agency_id, client_id, debtor_id, "segment_changed", mv.summary,
-                        actor="system", at=now,
-                        data={"segment": f.segment.name, "reason": mv.reason},
-                        entry_id=f"{iso(now)}#segment-{f.segment.name}")
+    # the invoices just read serve the account's recompute too (a conflict re-reads them)
+    accounts.save_account(debtor, now, change, invoices=invoices,
+                          recompute_with=lambda d, invs: accounts.recompute(d, now, invs))
+    timeline.record(agency_id, client_id, debtor_id, "segment_changed", mv.summary,
+                    actor="system", at=now, data={"segment": f.segment.name, "reason": mv.reason},
+                    entry_id=f"{iso(now)}#segment-{f.segment.name}")
     return mv
+
+
+def recompute_client(agency_id: str, client_id: str, debtor_ids: list[str],
+                     now: datetime) -> int:
+    """After an import: refit the client's prior and recompute these debtors' segments,
+    reading the client's invoices once (one Query of `by_client_number`, an index: the
+    import that announced them wrote them before; a conflicting save re-reads the debtor's
+    invoices consistently). Returns how many debtors moved."""
+    everything = list(InvoiceModel.by_client_number.query(client_key(agency_id, client_id)))
+    prior = fit_prior(agency_id, client_id, now,
+                      rows=[book_invoices.history_row(i) for i in everything if i.paid_latest])
+    by_debtor: dict[str, list[InvoiceModel]] = {}
+    for i in everything:
+        by_debtor.setdefault(i.debtor_id, []).append(i)
+    moved = 0
+    for d in debtor_ids:
+        mv = recompute_segment(agency_id, client_id, d, now, prior=prior,
+                               invoices=by_debtor.get(d, []))
+        moved += bool(mv and mv.changed)
+    return moved

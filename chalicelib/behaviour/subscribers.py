@@ -39,9 +39,7 @@ def on_invoice_changed(*, agency_id, client_id, at, debtor_id=None, old=None, ne
         debtors = sorted({c["debtor_id"] for c in changes if c.get("debtor_id") and _telling(c)})
         if not debtors:
             return
-        prior = profiles.fit_prior(agency_id, client_id, now)
-        for d in debtors:
-            profiles.recompute_segment(agency_id, client_id, d, now, prior=prior)
+        profiles.recompute_client(agency_id, client_id, debtors, now)
         return
     if debtor_id and _telling({"old": old, "new": new}):
         profiles.recompute_segment(agency_id, client_id, debtor_id, now)
