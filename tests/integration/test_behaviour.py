@@ -9,8 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from chalicelib.book import importer
-from chalicelib.store.keys import client_key
-from chalicelib.store.models import ClientModel, DebtorModel, InvoiceModel
+from chalicelib.store.models import ClientModel, InvoiceModel
 from chalicelib.workbench import tasks
 from tests.conftest import FIXED_NOW, bearer
 from tests.integration.dunning_kit import debtor, entries
