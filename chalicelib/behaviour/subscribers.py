@@ -33,13 +33,17 @@ def on_promise_recorded(*, agency_id, client_id, debtor_id, new=None, at, **_):
 
 
 def on_invoice_changed(*, agency_id, client_id, at, debtor_id=None, old=None, new=None,
-                       changes=None, batch_id=None, **_):
+                       changes=None, batch_id=None, import_mode=None, **_):
     now = _when(at)
-    if changes is not None:  # an import: refit the prior, then the debtors it told about
+    if changes is not None:  # an import, in one or more parts; the last names the mode
         debtors = sorted({c["debtor_id"] for c in changes if c.get("debtor_id") and _telling(c)})
-        if not debtors:
+        if import_mode is not None:  # the last part: refit the prior (one read of the book)
+            if debtors:
+                profiles.recompute_client(agency_id, client_id, debtors, now)
             return
-        profiles.recompute_client(agency_id, client_id, debtors, now)
+        prior = profiles.prior_for(agency_id, client_id, now)
+        for d in debtors:
+            profiles.recompute_segment(agency_id, client_id, d, now, prior=prior)
         return
     if debtor_id and _telling({"old": old, "new": new}):
         profiles.recompute_segment(agency_id, client_id, debtor_id, now)
