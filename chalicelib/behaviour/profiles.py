@@ -179,7 +179,10 @@ def view(debtor: DebtorModel, now: datetime) -> dict:
     return {
         "summary": rules.words(p),
         "segment": {"name": stored, "label": rules.SEGMENT_LABELS.get(stored or "", stored),
-                    "reason": debtor.segment_reason, "pinned": bool(debtor.segment_pinned),
+                    "reason": debtor.segment_reason,
+                    # pinned by a person, or a client's own bucket: the recompute leaves it
+                    "pinned": bool(debtor.segment_pinned) or (stored is not None
+                                                              and stored not in rules.SEGMENTS),
                     "computed": f.segment.name, "computed_label": f.segment.label,
                     "computed_reason": f.segment.reason},
         "profile": {

@@ -97,7 +97,8 @@ def test_a_history_book_gives_profiles_predictions_and_a_queue_by_expected_overd
     page = http.http.get(f"/w/clients/{tenant.client_id}/debtors/{slow.debtor_id}",
                          headers=cookie).body.decode()
     assert "How they pay" in page and "usually pays 20 days late" in page
-    assert "slow but steady" in page and "SLOW-OPEN" in page
+    assert "Segment <strong>slow but steady</strong>: usually pays 20 days late" in page
+    assert "SLOW-OPEN" in page
     # WHEN both need a call
     for d in (prompt, slow):
         tasks.raise_task(tenant.agency_id, tenant.client_id, d.debtor_id, "check in", now=NOW)
@@ -141,6 +142,11 @@ def test_a_debtor_moves_segment_as_it_pays_and_a_pinned_segment_stays(tenant, ht
     b = http.http.get(f"/v1/clients/{tenant.client_id}/debtors/{prompt.debtor_id}/behaviour",
                       headers=bearer(tenant.specialist)).json_body
     assert b["segment"]["pinned"] is True and b["segment"]["computed"] == "prompt"
+    cookie = session(http, "/w/login", tenant.specialist)
+    page = http.http.get(f"/w/clients/{tenant.client_id}/debtors/{prompt.debtor_id}",
+                         headers=cookie).body.decode()
+    assert ("Segment <strong>at risk</strong> (set by hand; their behaviour says prompt: "
+            "usually pays on time") in page
     # WHEN unpinned, the next payment puts it back where it pays
     r = http.http.patch(f"/v1/clients/{tenant.client_id}/debtors/{prompt.debtor_id}",
                         headers=bearer(tenant.admin), body=json.dumps({"segment_pinned": False}))
