@@ -187,6 +187,29 @@ def raise_task(agency_id: str, client_id: str, debtor_id: str, reason: str, *,
     raise Conflict("call task kept changing; try again")
 
 
+def refresh_rank(agency_id: str, client_id: str, debtor_id: str, now: datetime) -> bool:
+    """Rank the debtor's open task again (money came in: the expected overdue value moved);
+    True if one was open and saved."""
+    ckey = client_key(agency_id, client_id)
+    for _ in range(5):
+        slot = _load_slot(ckey, debtor_id)
+        if slot is None or slot.status != "open":
+            return False
+        try:
+            client = ClientModel.get(agency_id, client_id)
+            debtor = DebtorModel.get(ckey, debtor_id, consistent_read=True)
+        except (ClientModel.DoesNotExist, DebtorModel.DoesNotExist):
+            return False
+        rerank(slot, debtor, client, now, profiles.account_facts(debtor, now))
+        slot.updated_at = iso(now)
+        try:
+            slot.save()
+            return True
+        except PutError:
+            continue
+    return False
+
+
 def close_task(agency_id: str, client_id: str, debtor_id: str, why: str,
                now: datetime) -> bool:
     """Close the debtor's open task (paid, escalated); True if one was open."""

@@ -108,6 +108,17 @@ def test_a_history_book_gives_profiles_predictions_and_a_queue_by_expected_overd
                       headers=bearer(tenant.specialist)).json_body["items"]
     assert [t["debtor_name"] for t in q] == ["SLOW Ltd", "PROMPT Ltd"]
     assert q[0]["why"][0].startswith("£1,000 owed: ") and "late expected" in q[0]["why"][0]
+    # WHEN SLOW pays £900 of it
+    from chalicelib.payments import ledger
+
+    ledger.apply_payment(tenant.agency_id, tenant.client_id, slow.debtor_id, amount_minor=90_000,
+                         currency="GBP", source="transfer", payment_id="pay-slow-part",
+                         received_on=NOW.date(), now=NOW, actor="test")
+    # THEN its task is ranked again on what is left
+    after = http.http.get(f"/v1/clients/{tenant.client_id}/tasks",
+                          headers=bearer(tenant.specialist)).json_body["items"]
+    again = {t["debtor_name"]: t for t in after}["SLOW Ltd"]
+    assert again["why"][0].startswith("£100 owed: ") and again["score"] < q[0]["score"]
 
 
 def test_a_debtor_moves_segment_as_it_pays_and_a_pinned_segment_stays(tenant, http):
