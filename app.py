@@ -25,7 +25,7 @@ app.register_blueprint(openapi.bp)
 app.register_blueprint(page_edge.bp)  # /favicon.ico
 app.register_blueprint(api.bp)
 app.register_blueprint(jobs.bp)
-app.register_blueprint(chasing_api.bp)
+app.register_blueprint(chasing_api.bp)  # dry run, activation, manual sends
 app.register_blueprint(event_jobs.bp)
 app.register_blueprint(payments_api.bp)
 app.register_blueprint(debtor_pages.bp)

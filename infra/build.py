@@ -24,6 +24,8 @@ from infra.messaging import (
     SES_CONFIG_SET_ID, queue_id, queue_resources, ses_outputs, ses_resources, topic_id,
     topic_resources,
 )
+from infra.inbound import BUCKET_ID as INBOUND_BUCKET_ID, CONDITION as HAS_REPLY_DOMAINS
+from infra.inbound import RULE_SET_ID, inbound_resources
 from infra.policies import all_policies, policy_filename
 from infra.tables import table_resources
 
@@ -50,6 +52,7 @@ def template_environment() -> dict:
         env[env_name(name, "queue_url")] = {"Ref": queue_id(name)}
     for name in TOPICS:
         env[env_name(name, "topic_arn")] = {"Ref": topic_id(name)}
+    env["RECOUP_INBOUND_BUCKET"] = {"Ref": INBOUND_BUCKET_ID}  # dunning/inbound_email
     return env
 
 
@@ -81,7 +84,8 @@ def template(stage: str, functions: list[str] | None = None,
         resources["RestAPI"] = {"Properties": {"Name": api_name}}
         resources.update(gateway_response_resources())
     for part in (table_resources(stage), queue_resources(stage), topic_resources(stage),
-                 ses_resources(stage), alarm_resources(functions, api_name)):
+                 ses_resources(stage), inbound_resources(stage, functions),
+                 alarm_resources(functions, api_name)):
         overlap = resources.keys() & part.keys()
         assert not overlap, f"logical ids defined twice: {overlap}"
         resources.update(part)
@@ -99,9 +103,13 @@ def template(stage: str, functions: list[str] | None = None,
     outputs.update({topic_id(t) + "Arn": {"Value": {"Ref": topic_id(t)}} for t in TOPICS})
     outputs["SesConfigurationSetName"] = {"Value": {"Ref": SES_CONFIG_SET_ID}}
     outputs.update(ses_outputs())
+    outputs["InboundMailBucketName"] = {"Value": {"Ref": INBOUND_BUCKET_ID}}
+    if RULE_SET_ID in resources:
+        outputs["InboundReceiptRuleSetName"] = {"Condition": HAS_REPLY_DOMAINS,
+                                               "Value": {"Ref": RULE_SET_ID}}
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": f"Recoup ({stage}): tables, queues, topics, SES, alarms",
+        "Description": f"Recoup ({stage}): tables, queues, topics, SES, inbound mail, alarms",
         "Parameters": {
             "AlarmEmail": {"Type": "String", "Default": "",
                            "Description": "Address subscribed to the alerts topic (optional)"},
@@ -109,10 +117,16 @@ def template(stage: str, functions: list[str] | None = None,
                              "Description": "Domain to verify in SES with DKIM (optional)"},
             "SmsSpendAlarmUsd": {"Type": "Number", "Default": 80,
                                  "Description": "Alarm when SMS month-to-date spend reaches"},
+            "ReplyDomains": {"Type": "CommaDelimitedList", "Default": "",
+                             "Description": "Domains whose mail SES receives as debtors' "
+                                            "replies (the clients' reply_domain settings; "
+                                            "MX to inbound-smtp.<region>.amazonaws.com)"},
         },
         "Conditions": {
             "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
             "HasSenderDomain": {"Fn::Not": [{"Fn::Equals": [{"Ref": "SenderDomain"}, ""]}]},
+            HAS_REPLY_DOMAINS: {"Fn::Not": [{"Fn::Equals": [
+                {"Fn::Join": ["", {"Ref": "ReplyDomains"}]}, ""]}]},
         },
         "Globals": {"Function": {"Environment": {"Variables": template_environment()}}},
         "Resources": resources,

@@ -47,6 +47,23 @@ SES_CONFIGURATION_SET = {
     "events": ["bounce", "complaint", "reject", "renderingFailure"],
 }
 
+# SES receiving (chalicelib/dunning/inbound_email.py): one receipt rule set per stage
+# (`recoup-<stage>-inbound`) whose rule, for the domains in the ReplyDomains template
+# parameter, stores each reply's raw MIME at `<prefix><SES message id>` in the inbound
+# bucket, then invokes `function` (which finds it there through RECOUP_INBOUND_BUCKET).
+# Attachments are kept beside it under attachments/. Raw messages expire after
+# raw_retention_days (the reply itself is on the timeline); attachments are kept.
+INBOUND_MAIL: dict = {"bucket": "inbound", "prefix": "inbound/", "attachments": "attachments/",
+                      "rule_set": "inbound", "rule": "replies", "function": "ses_inbound",
+                      "raw_retention_days": 90}
+
+
+def inbound_bucket(stage: str, account_id: str = "${AWS::AccountId}") -> str:
+    """S3 names are global: `recoup-<stage>-inbound-<account id>` (a Fn::Sub pattern in
+    the template; the local stack passes moto's account id)."""
+    return f"{resource_name(stage, INBOUND_MAIL['bucket'])}-{account_id}"
+
+
 # Chalice creates the EventBridge rules itself from `@app.schedule("rate(5 minutes)")`; the
 # rates are written down here for the local ticker and the cost model (Lambda code cannot
 # import infra/, so handlers repeat the expression).

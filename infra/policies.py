@@ -90,6 +90,10 @@ def _statements(stage: str, spec: dict) -> list[dict]:
         out.append({"Sid": SMS_SID, "Effect": "Allow",
                     "Action": ["sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"],
                     "Resource": "*"})
+    if spec.get("inbound_mail"):
+        from infra.inbound import inbound_policy_statements
+
+        out += inbound_policy_statements(stage)
     if spec.get("secrets"):
         out.append({"Sid": "ReadSecrets", "Effect": "Allow", "Action": ["ssm:GetParameter"],
                     "Resource": [_arn("ssm", "parameter" + secret_parameter(stage, s))
@@ -103,7 +107,8 @@ def default_spec() -> dict:
     return {"tables": "rw", "streams": True,
             "send_queues": [*QUEUES, EVENT_DELIVERY["dlq"] + "-dlq"],
             "consume_queues": list(QUEUES), "email": True, "sms": True,
-            "publish_topics": [t for t in TOPICS if t != "alerts"], "secrets": list(SECRETS)}
+            "publish_topics": [t for t in TOPICS if t != "alerts"], "secrets": list(SECRETS),
+            "inbound_mail": True}  # jobs.ses_inbound: read replies, keep attachments
 
 
 def policy(stage: str, function: str | None = None) -> dict:

@@ -47,3 +47,41 @@ def emails() -> list[dict]:
 def sms() -> list[dict]:
     return [{"message_id": mid, "channel": "sms", "to": phone, "text": text}
             for mid, (phone, text) in _backend("sns").sms_messages.items()]
+
+
+def reply_as_debtor(message_id: str, text: str, now) -> dict:
+    """Reply to a sent email as its recipient would: the reply goes the way SES receiving
+    sends it (the MIME stored at inbound/<id> in the inbound bucket, then the ses_inbound
+    handler's own code, dunning/inbound_email.ses_event), so it lands through the one
+    receive use case. Returns what landed, with the account it reached (or why not)."""
+    import os
+    import secrets
+    from email.message import EmailMessage
+
+    from chalicelib.dunning import inbound_email, reply_address
+    from chalicelib.kernel import adapters
+
+    sent = next((m for m in emails() if m["message_id"] == message_id), None)
+    if sent is None:
+        return {"ignored": "no such sent email"}
+    to = sent["reply_to"] or sent["from"]
+    ids = reply_address.resolve(to)
+    if ids is None:
+        return {"ignored": f"{to} is not a reply address of ours: set the client's "
+                           "settings.reply_domain to receive replies"}
+    msg = EmailMessage()
+    msg["From"], msg["To"] = sent["to"], to
+    msg["Subject"] = "Re: " + sent["subject"]
+    msg["In-Reply-To"] = f"<{message_id}>"
+    quoted = "\n".join("> " + line for line in (sent["text"] or "").splitlines())
+    msg.set_content(f"{text}\n\nOn {now:%a %d %b %Y}, {sent['from']} wrote:\n{quoted}\n")
+    inbound_id = f"local-{secrets.token_hex(8)}"
+    bucket = os.environ["RECOUP_INBOUND_BUCKET"]
+    adapters.aws("s3").put_object(Bucket=bucket, Key=f"{inbound_email.INBOUND_PREFIX}{inbound_id}",
+                                  Body=msg.as_bytes())
+    event = {"Records": [{"eventSource": "aws:ses", "ses": {
+        "mail": {"messageId": inbound_id, "destination": [to]},
+        "receipt": {"recipients": [to], "action": {"type": "Lambda"}}}}]}
+    [landed] = inbound_email.ses_event(event, now)
+    agency_id, client_id, debtor_id = ids
+    return {**landed, "client_id": client_id, "debtor_id": debtor_id}

@@ -1,5 +1,6 @@
 """Create the non-table resources of infra/definitions.py on the local stack (and in tests):
-queues with their DLQs, SNS feedback topics, verified SES sender domains."""
+queues with their DLQs, SNS feedback topics, the inbound mail bucket, verified SES sender
+domains."""
 from __future__ import annotations
 
 import json
@@ -37,7 +38,27 @@ def provision() -> dict[str, str]:
     for name in TOPICS:
         arn = sns.create_topic(Name=queue_name(name))["TopicArn"]
         os.environ[env_name(name, "topic_arn")] = arn
+    provision_inbound()
     return urls
+
+
+def provision_inbound() -> str:
+    """The inbound mail bucket (RECOUP_INBOUND_BUCKET), named as the template names it."""
+    import boto3
+
+    from infra.definitions import inbound_bucket
+
+    account = boto3.client("sts").get_caller_identity()["Account"]
+    name = inbound_bucket(os.environ.get("RECOUP_STAGE", "local"), account)
+    s3 = boto3.client("s3")
+    region = s3.meta.region_name
+    try:
+        s3.create_bucket(Bucket=name, **({} if region == "us-east-1" else {
+            "CreateBucketConfiguration": {"LocationConstraint": region}}))
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass  # provisioned again on the same stack
+    os.environ["RECOUP_INBOUND_BUCKET"] = name
+    return name
 
 
 def verify_sender(address: str) -> None:

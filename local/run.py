@@ -67,7 +67,7 @@ Recoup is running.
   API            {base}/v1/clients   (OpenAPI: {base}/openapi.json)
   demo agency    {demo['clients']}
   tokens         .local/demo.json  (admin, specialist, client_viewer)
-  outbox         {base}/outbox   (emails and SMS the dunning workers sent; JSON: /outbox.json)
+  outbox         {base}/outbox   (what the workers sent; "Reply as debtor" on any email; JSON: /outbox.json)
   time travel    python -m local.sweep --as-of 2026-12-20T10:00:00Z --days 7   (--back: real time)
   debtor page    {demo['debtor_link']}   (local test checkout: no Stripe keys set)
   client portal  {base}/portal/login   (paste: make -s token ROLE=client_viewer; Acme Supplies' viewer)

@@ -29,12 +29,15 @@ def seed(progress=None, now: datetime | None = None) -> dict:
     acme = clients.create_client(admin, ClientIn(
         name="Acme Supplies Ltd", brand_name="Acme Supplies", sender_email="accounts@acme.example.com",
         reply_to="ar@acme.example.com", timezone="Europe/London", country="GB", currency="GBP",
-        specialist_ids=[sam["id"]], settings={"chasing": "active"}), now=at)
+        specialist_ids=[sam["id"]], settings={"chasing": "active",
+                                              "reply_domain": "replies.acme.example.com"}),
+        now=at)  # replies reach Recoup: the outbox's "Reply as debtor" works
     # Northwind stays in preview (as every new client starts): its dry run is at
     # /w/clients/<id>/preview until an admin activates it.
     north = clients.create_client(admin, ClientIn(
         name="Northwind Traders", sender_email="credit@northwind.example.com",
-        timezone="Europe/London", country="GB", currency="GBP", specialist_ids=[sam["id"]]), now=at)
+        timezone="Europe/London", country="GB", currency="GBP", specialist_ids=[sam["id"]],
+        settings={"reply_domain": "replies.northwind.example.com"}), now=at)
     viewer = clients.create_user(admin, UserIn(email="cfo@acme.example.com", name="Casey CFO",
                                                role="client_viewer", client_id=acme["id"]), now=at)
     reports = {}

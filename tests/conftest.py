@@ -87,6 +87,7 @@ def dunning(aws):
     for name in ("email", "sms"):
         channels.use(name, None)
     os.environ.pop("RECOUP_DISPATCH_QUEUE_URL", None)
+    os.environ.pop("RECOUP_INBOUND_BUCKET", None)
     wiring.reset()
 
 

@@ -13,7 +13,7 @@ from chalicelib.http.schemas import ClientIn, ClientPatch, UserIn
 from chalicelib.http.access import load_client, require_admin
 from chalicelib.store import paging
 from chalicelib.store.keys import new_id
-from chalicelib.store.models import ClientModel, UserModel
+from chalicelib.store.models import AgencyModel, ClientModel, UserModel
 
 PREVIEW, ACTIVE = "preview", "active"  # settings["chasing"]; dunning.planner reads it
 
@@ -23,6 +23,8 @@ def render(c: ClientModel) -> dict:
             "sender_email": c.sender_email, "reply_to": c.reply_to, "timezone": c.timezone,
             "country": c.country, "currency": c.currency,
             "specialist_ids": list(c.specialist_ids or []), "settings": c.settings or {},
+            "sender_status": c.sender_status or "unknown",
+            "sender_checked_at": c.sender_checked_at,
             "created_at": c.created_at, "updated_at": c.updated_at, "version": c.version}
 
 
@@ -44,12 +46,26 @@ def create_client(p: Principal, data: ClientIn, *, now: datetime) -> dict:
     # activates it (set_chasing).
     settings = {"chasing": PREVIEW, **(data.settings or {})}
     _check_mode(settings["chasing"])
+    # The first message to a taken-over debtor introduces the agency on the client's behalf
+    # (brand.agency_name), unless the agency works white-label (brand.white_label: true).
+    brand = dict(settings.get("brand") or {})
+    if not brand.get("white_label") and not brand.get("agency_name"):
+        try:
+            brand["agency_name"] = AgencyModel.get(p.agency_id).name
+        except AgencyModel.DoesNotExist:
+            pass
+    if brand:
+        settings["brand"] = brand
     c = ClientModel(p.agency_id, new_id("c"), name=data.name,
                     brand_name=data.brand_name or data.name, sender_email=data.sender_email,
                     reply_to=data.reply_to, timezone=data.timezone, country=data.country,
                     currency=data.currency, specialist_ids=data.specialist_ids,
                     settings=settings, created_at=stamp, updated_at=stamp)
     c.save(condition=ClientModel.client_id.does_not_exist())
+    # chasing asks SES to verify the sender (dunning.sender) and holds email until it is
+    events.publish("client_changed", agency_id=c.agency_id, client_id=c.client_id,
+                   at=stamp, fields=["created", "sender_email"], by=p.user_id,
+                   event_id=f"{c.agency_id}#ev#client-{c.client_id}-created")
     return render(c)
 
 
@@ -158,3 +174,23 @@ def me(p: Principal) -> dict:
         return render_user(UserModel.get(p.agency_id, p.user_id))
     except UserModel.DoesNotExist:
         raise NotFound("user") from None
+
+
+def record_sender_status(c: ClientModel, status: str, now: datetime) -> bool:
+    """Store the sender identity's state as chasing found it; True if it changed (then
+    announced, so held accounts are re-planned once it is verified)."""
+    changed = c.sender_status != status
+    c.sender_status, c.sender_checked_at = status, iso(now)
+    for _ in range(3):
+        try:
+            c.save()
+            break
+        except PutError:
+            c.refresh(consistent_read=True)
+            changed = c.sender_status != status
+            c.sender_status, c.sender_checked_at = status, iso(now)
+    if changed:
+        events.publish("client_changed", agency_id=c.agency_id, client_id=c.client_id,
+                       at=iso(now), fields=["sender_status"], by="dunning",
+                       event_id=f"{c.agency_id}#ev#sender-{c.client_id}-{c.version}")
+    return changed

@@ -268,12 +268,16 @@ class InvoiceFact:
     currency: str
     status: str = "open"
     excluded_until: date | None = None  # chasing resumes on this local date
+    # Local date the invoice reached us. One that arrives already overdue after the
+    # account's first touch starts its own steps that day (it was never mentioned before),
+    # instead of catching up to the latest step the account's clock has reached.
+    seen_on: date | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.invoice_id, str) or not self.invoice_id:
             raise FactError("invoice_id must be non-empty text")
         # datetime is a date subclass; a datetime here would be a time-zone bug upstream.
-        for name in ("due_date", "excluded_until"):
+        for name in ("due_date", "excluded_until", "seen_on"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, date) or isinstance(value, datetime)):
                 raise FactError(f"{name} must be a date")
@@ -305,6 +309,9 @@ class AccountFact:
     # Below this balance (minor units) no final-tone step is sent: a small debt gets
     # reminders, never a final notice.
     final_min_minor: int = 0
+    # Below this balance no call task is raised (the call step is skipped): a person's time
+    # goes to debts worth a call.
+    call_min_minor: int = 0
     # Whether an account's first touch is a first-contact statement (the planner turns it
     # on unless the client's settings say first_contact: false).
     first_contact: bool = False
@@ -375,7 +382,11 @@ class _Due:
 
 
 def _effective_due(inv: InvoiceFact, anchor: date | None) -> date:
-    return max(inv.due_date, anchor) if anchor is not None else inv.due_date
+    if anchor is None:
+        return inv.due_date
+    if inv.seen_on is not None and inv.seen_on > anchor:
+        return max(inv.due_date, inv.seen_on)
+    return max(inv.due_date, anchor)
 
 
 def _due_on(
@@ -478,8 +489,11 @@ def decide(
         # Opted out of everything without a stop recorded: nothing lawful left to send.
         return Decision(None, None, "no_channel")
     occs = occurrences(cadence)
-    if sum(inv.balance_minor for inv in live) < account.final_min_minor:
+    owed = sum(inv.balance_minor for inv in live)
+    if owed < account.final_min_minor:
         occs = tuple(o for o in occs if o.step.tone != "final")
+    if owed < account.call_min_minor:
+        occs = tuple(o for o in occs if o.step.channel != "call")
     today = cw.local_date(now_utc, account.tz)
     sent = account.sent_keys
     first = account.never_touched

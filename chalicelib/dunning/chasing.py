@@ -32,9 +32,14 @@ def replan(agency_id: str, client_id: str, now: datetime) -> int:
 
 
 def on_client_changed(*, agency_id, client_id, at, fields=None, **_):
+    now = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
     keys = {f.removeprefix("settings.") for f in (fields or [])}
+    if "sender_email" in keys:  # a new sender: ask SES (a change of state re-plans)
+        from chalicelib.dunning import sender
+
+        sender.check(ClientModel.get(agency_id, client_id, consistent_read=True), now, ask=True)
     if keys & _BEARS_ON_CHASING:
-        replan(agency_id, client_id, datetime.fromisoformat(str(at).replace("Z", "+00:00")))
+        replan(agency_id, client_id, now)
 
 
 events.subscribe("client_changed", on_client_changed)

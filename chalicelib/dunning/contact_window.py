@@ -87,6 +87,12 @@ def effective_policy(policy: ContactPolicy, consumer: bool) -> ContactPolicy:
     return policy
 
 
+def manual_override_allowed(consumer: bool, client_allows: bool) -> bool:
+    """Whether a person may send by hand outside the window: never to a consumer (the
+    08:00-21:00 hours are the law), to a business only when its client allows it."""
+    return client_allows and not consumer
+
+
 def zone(tz: str) -> ZoneInfo:
     try:
         return ZoneInfo(tz)

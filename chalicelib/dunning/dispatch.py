@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import PutError, TransactWriteError
@@ -15,7 +15,7 @@ from chalicelib.dunning import channels
 from chalicelib.dunning.channels import Message, Sent
 from chalicelib.kernel.clock import iso
 from chalicelib.dunning.cadence import PlannedTouch
-from chalicelib.dunning import messages, planner as dunning_plan, scheduling
+from chalicelib.dunning import messages, planner as dunning_plan, scheduling, sender
 from chalicelib.kernel import claims, events
 from chalicelib.store import accounts
 from chalicelib.store import timeline
@@ -89,24 +89,60 @@ def _attempt(agency_id: str, client_id: str, debtor_id: str, now: datetime) -> s
     if touch is None:
         _store_next(acc, decision.next_action_at)
         return decision.reason
-    key = f"{agency_id}#touch#{client_id}#{debtor_id}#{touch.claim_key}"
+    if touch.channel == "email" and not sender.ready(acc.client, now):
+        return _hold_for_sender(acc, touch, now)
+    return send_touch(acc, touch, rts, touch_claim_key(acc, touch.claim_key), now)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who a touch is sent for: the cadence (the sweep), or a person sending by hand
+    (`dunning/manual.py`). A manual send goes through the same claim, delivery, record and
+    apply as the cadence's; only the timeline's actor and wording differ."""
+    actor: str = ACTOR
+    manual: str | None = None  # "reminder" | "statement" when a person sent it
+    by: str | None = None  # the person's name for the timeline (actor is their user id)
+    notes: tuple[str, ...] = ()  # stated on the timeline (window override, step covered)
+    data: dict = field(default_factory=dict)  # kept on the timeline entry
+
+
+CADENCE = Origin()
+
+
+def touch_claim_key(acc: Account, claim_key: str) -> str:
+    agency_id, client_id, debtor_id = acc.ids
+    return f"{agency_id}#touch#{client_id}#{debtor_id}#{claim_key}"
+
+
+def send_touch(acc: Account, touch: PlannedTouch, rts: dict, key: str, now: datetime,
+               origin: Origin = CADENCE) -> str:
+    """Claim, deliver, record and apply one touch: the one send path (the sweep's touches
+    and a specialist's manual sends). Returns sent | redecide (a permanent failure closed
+    the channel) | held_sender_unverified (SES refused the client's sender) | in_flight |
+    sent_unknown | already_<status>; raises DispatchFailed when a retry may succeed (the
+    claim is released as failed)."""
     won, claim = claims.take(key, now, {"covers": list(touch.covers), "step": touch.occurrence_key,
-                                        "channel": touch.channel})
+                                        "channel": touch.channel, "actor": origin.actor})
     if not won:
         return _already_claimed(acc, touch, claim, now, rts)
     route = rts[touch.channel]
-    sent, record = _deliver(acc, touch, route, key, now)
+    sent, record = _deliver(acc, touch, route, key, now, origin)
+    if not sent.ok and sent.sender_fault:  # SES refused the client's sender, not the debtor
+        claims.settle(claim, "failed", now, error=sent.error)
+        sender.refused(acc.client, now)
+        return _hold_for_sender(acc, touch, now)
     if not sent.ok:
         claims.settle(claim, "failed", now, error=sent.error)
         timeline.record(*acc.ids, "touch_failed",
                         f"{touch.channel} to {route.address or 'account'} failed: {sent.error}",
-                        actor=ACTOR, at=now, data={"claim_key": key, "channel": touch.channel,
-                                                   "permanent": sent.permanent})
+                        actor=origin.actor, at=now,
+                        data={"claim_key": key, "channel": touch.channel,
+                              "permanent": sent.permanent})
         if sent.permanent and route.contact is not None:
             _close_channel(route.contact, touch.channel, now)
             return "redecide"
         raise DispatchFailed(f"{touch.channel} send failed: {sent.error}")
-    _record_sent(acc, touch, route, key, sent, record, now)
+    _record_sent(acc, touch, route, key, sent, record, now, origin)
     claims.settle(claim, "done", now, message_id=sent.message_id)
     _apply_touch(acc, touch, now, rts)
     return "sent"
@@ -114,7 +150,8 @@ def _attempt(agency_id: str, client_id: str, debtor_id: str, now: datetime) -> s
 
 def compose(acc: Account, touch: PlannedTouch, route: Route,
             now: datetime) -> tuple[dict, messages.Rendered]:
-    """The message a touch sends (the dry run shows exactly this text)."""
+    """The message a touch sends: the dry run and a manual send's preview show exactly
+    this text."""
     due = [i for i in acc.invoices if i.invoice_id in set(touch.invoice_ids)]
     contact_name = route.contact.name if route.contact is not None else None
     ctx = messages.context(acc.client, acc.debtor, due, now, acc.tz, contact_name=contact_name,
@@ -123,7 +160,7 @@ def compose(acc: Account, touch: PlannedTouch, route: Route,
 
 
 def _deliver(acc: Account, touch: PlannedTouch, route: Route, key: str,
-             now: datetime) -> tuple[Sent, dict]:
+             now: datetime, origin: Origin = CADENCE) -> tuple[Sent, dict]:
     agency_id, client_id, debtor_id = acc.ids
     if touch.channel == "call":
         events.publish("call_task_needed", agency_id=agency_id, client_id=client_id,
@@ -138,7 +175,7 @@ def _deliver(acc: Account, touch: PlannedTouch, route: Route, key: str,
               "attachments": [a.filename for a in out.attachments]}
     if touch.channel == "letter":
         timeline.record(*acc.ids, "letter_to_print", f"Letter to print ({touch.tone})",
-                        actor=ACTOR, at=now, entry_id=f"{iso(now)}#letter-{_short(key)}",
+                        actor=origin.actor, at=now, entry_id=f"{iso(now)}#letter-{_short(key)}",
                         data={"claim_key": key, "text": out.text,
                               "invoice_ids": list(touch.invoice_ids)})
         return Sent(True, message_id=f"letter:{_short(key)}"), record
@@ -172,21 +209,26 @@ def _short(key: str) -> str:
 
 
 def _record_sent(acc: Account, touch: PlannedTouch, route: Route, key: str, sent: Sent,
-                 record: dict, now: datetime) -> None:
+                 record: dict, now: datetime, origin: Origin = CADENCE) -> None:
     what = {"email": "Email", "sms": "SMS", "call": "Call task", "letter": "Letter"}[touch.channel]
-    summary = f"{what} sent ({touch.tone}, step {touch.occurrence_key})"
+    if origin.manual:
+        summary = f"{what} sent by {origin.by or origin.actor} (manual {origin.manual}, {touch.tone})"
+    else:
+        summary = f"{what} sent ({touch.tone}, step {touch.occurrence_key})"
     if route.address and touch.channel != "call":
         summary += f" to {route.address}"
     if touch.channel == "call":
         summary = f"Call task raised ({touch.tone}, step {touch.occurrence_key})"
-    entry = timeline.entry(*acc.ids, "touch_sent", summary, actor=ACTOR, at=now,
+    if origin.notes:
+        summary += "; " + "; ".join(origin.notes)
+    entry = timeline.entry(*acc.ids, "touch_sent", summary, actor=origin.actor, at=now,
                            entry_id=f"{iso(now)}#touch-{_short(key)}",
                            data={**record, "channel": touch.channel,
                                  "step": touch.occurrence_key, "template": touch.template,
                                  "tone": touch.tone, "invoice_ids": list(touch.invoice_ids),
                                  "passed": list(touch.passed), "fallback": touch.fallback,
                                  "message_id": sent.message_id, "claim_key": key,
-                                 **acc.tz_record})
+                                 **acc.tz_record, **origin.data})
     agency_id, client_id, debtor_id = acc.ids
     event = events.stage("touch_sent", agency_id=agency_id, client_id=client_id,
                          debtor_id=debtor_id, channel=touch.channel,
@@ -242,6 +284,24 @@ def _apply_touch(acc: Account, touch: PlannedTouch, now: datetime, rts: dict) ->
     except PutError:
         raise DispatchFailed("account kept changing; the retry will finish recording") \
             from None
+
+
+def _hold_for_sender(acc: Account, touch: PlannedTouch, now: datetime) -> str:
+    """An email step while the client's sender is not verified: nothing goes on any other
+    channel; the account leaves the sweep until the sender is verified (re-planned then).
+    The timeline says so once per account and state of the sender."""
+    agency_id, client_id, debtor_id = acc.ids
+    status = acc.client.sender_status or "unknown"
+    if claims.once(f"{agency_id}#sender-held#{client_id}#{debtor_id}#{status}"
+                   f"#{acc.client.sender_checked_at}", now):
+        timeline.record(agency_id, client_id, debtor_id, "touch_held",
+                        f"Email held: the sender {acc.client.sender_email} is not verified "
+                        f"({status}); it goes once it is. Nothing was sent instead.",
+                        actor=ACTOR, at=now, data={"step": touch.occurrence_key,
+                                                   "channel": "email",
+                                                   "sender_status": status})
+    _store_next(acc, None)
+    return "held_sender_unverified"
 
 
 def _store_next(acc: Account, at: datetime | None) -> None:

@@ -7,18 +7,13 @@ import hashlib
 import json
 from datetime import datetime
 
-from pynamodb.exceptions import PutError
-
 from chalicelib.dunning import channels
 from chalicelib.dunning.channels import Message
-from chalicelib.kernel.clock import iso
 from chalicelib.dunning.opt_out import means_stop
-from chalicelib.dunning import messages, suppression
-from chalicelib.kernel import claims, events
+from chalicelib.dunning import messages, opt_outs, suppression
+from chalicelib.kernel import claims
 from chalicelib.store import timeline
-from chalicelib.dunning.routing import routes
-from chalicelib.store.keys import debtor_key
-from chalicelib.store.models import ClientModel, ContactModel, DebtorModel
+from chalicelib.store.models import ClientModel, DebtorModel
 
 ACTOR = "feedback"
 
@@ -26,35 +21,6 @@ ACTOR = "feedback"
 def _where(key: str) -> dict | None:
     found = claims.lookup(key)
     return dict(found.result) if found is not None else None
-
-
-def _mark_contacts(where: dict, channel: str, address: str, field: str, now: datetime) -> None:
-    dkey = debtor_key(where["agency_id"], where["client_id"], where["debtor_id"])
-    for c in ContactModel.query(dkey, consistent_read=True):
-        mine = (c.email or "").lower() if channel == "email" else (c.phone or "")
-        if mine != address.lower():
-            continue
-        for _ in range(3):
-            current = set(getattr(c, field) or ())
-            if channel in current:
-                break
-            setattr(c, field, current | {channel})
-            c.updated_at = iso(now)
-            try:
-                c.save()
-                break
-            except PutError:
-                c = ContactModel.get(c.debtor_key, c.contact_id, consistent_read=True)
-
-
-def _no_channel_left(where: dict, now: datetime, reason: str) -> None:
-    dkey = debtor_key(where["agency_id"], where["client_id"], where["debtor_id"])
-    left = routes(where["agency_id"], list(ContactModel.query(dkey, consistent_read=True)))
-    if "email" not in left and "sms" not in left:
-        events.publish("call_task_needed", agency_id=where["agency_id"],
-                       client_id=where["client_id"], debtor_id=where["debtor_id"],
-                       reason=reason, due_at=iso(now), at=iso(now),
-                       details={"no_channel_left": True})
 
 
 def ses_notification(message: str, now: datetime) -> dict:
@@ -81,13 +47,13 @@ def ses_notification(message: str, now: datetime) -> dict:
     reason = "bounced" if kind == "Bounce" else "complained"
     for address in recipients:
         suppression.suppress(where["agency_id"], "email", address, now, reason)
-        _mark_contacts(where, "email", address, "suppressed", now)
+        opt_outs.mark_contacts(where, "email", address, "suppressed", now)
         timeline.record(where["agency_id"], where["client_id"], where["debtor_id"],
                         "contact_suppressed", f"Email to {address} {reason}: no more email to "
                         "this address", actor=ACTOR, at=now,
                         data={"channel": "email", "address": address, "reason": reason,
                               "message_id": message_id})
-    _no_channel_left(where, now, f"email_{reason}")
+    opt_outs.no_channel_left(where, now, f"email_{reason}")
     return {"suppressed": recipients}
 
 
@@ -111,14 +77,10 @@ def sms_reply(message: str, now: datetime) -> dict:
         landed = replies.receive(ids, channel="sms", message_id=inbound_id, sender=phone,
                                  subject="", body=body, now=now, kind="sms_reply")
         return {**landed, "reply_id": landed.get("reply"), "reply": True}
-    suppression.suppress(agency_id, "sms", phone, now, "stop")
-    _mark_contacts(where, "sms", phone, "opted_out", now)
-    timeline.record(*ids, "opted_out", f"{phone} replied \"{body[:40]}\": no more SMS",
-                    actor=ACTOR, at=now, data={"channel": "sms", "phone": phone, "body": body})
+    opt_outs.opt_out(ids, "sms", phone, body, now, actor=ACTOR)
     confirmed = False
     if claims.once(f"{agency_id}#smsconfirm#{phone}", now):
         confirmed = _confirm(ids, phone, now)
-    _no_channel_left(where, now, "sms_opted_out")
     return {"opted_out": phone, "confirmation_sent": confirmed}
 
 

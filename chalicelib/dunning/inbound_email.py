@@ -75,6 +75,10 @@ def ses_event(event: dict, now: datetime) -> list[dict]:
     for record in event.get("Records", []):
         ses = record["ses"]
         mail = ses["mail"]
+        if (ses["receipt"].get("virusVerdict") or {}).get("status") == "FAIL":
+            # the receipt rule scans (ScanEnabled): an infected message is not kept or read
+            out.append({"ignored": "virus verdict FAIL", "message_id": mail["messageId"]})
+            continue
         out.append(receive_stored(bucket, f"{INBOUND_PREFIX}{mail['messageId']}",
                                   mail["messageId"], ses["receipt"].get("recipients", []), now))
     return out

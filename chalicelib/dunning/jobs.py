@@ -17,6 +17,14 @@ def dunning_sweep(event):
     return sweep.sweep(utcnow())
 
 
+@bp.schedule("rate(1 hour)", name="sender_check")
+def sender_check(event):
+    """Clients whose sender is not verified yet: ask SES again (held email resumes)."""
+    from chalicelib.dunning import sender
+
+    return {"checked": sender.check_unverified(utcnow())}
+
+
 @bp.on_sqs_message(queue=queue_name("dispatch"), batch_size=10, name="dunning_dispatch")
 def dunning_dispatch(event):
     from chalicelib.dunning import dispatch

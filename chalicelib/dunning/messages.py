@@ -45,9 +45,13 @@ def _env(overrides: str) -> ImmutableSandboxedEnvironment:
         trim_blocks=False, keep_trailing_newline=True)
 
 
+def sandbox(overrides: dict[str, str] | None = None) -> ImmutableSandboxedEnvironment:
+    """The one sandbox for client-supplied templates: these overrides in front of ours."""
+    return _env(json.dumps(overrides or {}, sort_keys=True))
+
+
 def environment(client: ClientModel) -> ImmutableSandboxedEnvironment:
-    overrides = (client.settings or {}).get("templates") or {}
-    return _env(json.dumps(overrides, sort_keys=True))
+    return sandbox((client.settings or {}).get("templates") or {})
 
 
 def locale_for(client: ClientModel, debtor: DebtorModel) -> Locale:

@@ -11,6 +11,8 @@ from chalicelib.store.models import ClientModel, ContactModel, DebtorModel, Invo
 
 # Below this balance no final notice is sent (settings.thresholds.final_notice_min_minor).
 FINAL_NOTICE_MIN_MINOR = 5000
+# Below this balance the cadence raises no call task (settings.thresholds.call_task_min_minor).
+CALL_TASK_MIN_MINOR = 5000
 # Debtor statuses that stop the cadence (the debtor's own stopped_reason wins).
 _STOPPING_STATUSES = {"on_hold", "in_collections", "written_off"}
 
@@ -109,10 +111,18 @@ def time_zone(client: ClientModel, debtor: DebtorModel,
     return zone_and_source(client, debtor, contacts)[0]
 
 
-def final_notice_min(client: ClientModel) -> int:
-    value = ((client.settings or {}).get("thresholds") or {}).get("final_notice_min_minor")
+def _threshold(client: ClientModel, name: str, default: int) -> int:
+    value = ((client.settings or {}).get("thresholds") or {}).get(name)
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 \
-        else FINAL_NOTICE_MIN_MINOR
+        else default
+
+
+def final_notice_min(client: ClientModel) -> int:
+    return _threshold(client, "final_notice_min_minor", FINAL_NOTICE_MIN_MINOR)
+
+
+def call_task_min(client: ClientModel) -> int:
+    return _threshold(client, "call_task_min_minor", CALL_TASK_MIN_MINOR)
 
 
 def stopped_reason(debtor: DebtorModel) -> str | None:
@@ -123,9 +133,15 @@ def stopped_reason(debtor: DebtorModel) -> str | None:
     return debtor.status if debtor.status in _STOPPING_STATUSES else None
 
 
-def invoice_facts(invoices: list[InvoiceModel]) -> list[cad.InvoiceFact]:
+def _seen_on(invoice: InvoiceModel, tz: str | None) -> date | None:
+    if not tz or not invoice.created_at:
+        return None
+    return local_date(datetime.fromisoformat(invoice.created_at.replace("Z", "+00:00")), tz)
+
+
+def invoice_facts(invoices: list[InvoiceModel], tz: str | None = None) -> list[cad.InvoiceFact]:
     return [cad.InvoiceFact(i.invoice_id, date.fromisoformat(i.due_date), int(i.balance_minor),
-                            i.currency, i.status) for i in invoices]
+                            i.currency, i.status, seen_on=_seen_on(i, tz)) for i in invoices]
 
 
 def account_fact(client: ClientModel, debtor: DebtorModel, *,
@@ -140,7 +156,7 @@ def account_fact(client: ClientModel, debtor: DebtorModel, *,
         channels_allowed=channels,
         last_touch_at=datetime.fromisoformat(last.replace("Z", "+00:00")) if last else None,
         chased_from=date.fromisoformat(debtor.chased_from) if debtor.chased_from else None,
-        final_min_minor=final_notice_min(client),
+        final_min_minor=final_notice_min(client), call_min_minor=call_task_min(client),
         first_contact=(client.settings or {}).get("first_contact", True) is not False)
 
 
@@ -161,9 +177,10 @@ def decide(client: ClientModel, debtor: DebtorModel, invoices: list[InvoiceModel
     dry run passes simulate=True to see what would be; `cadence` tries a proposed one)."""
     if chasing_mode(client) == PREVIEW and not simulate:
         return cad.Decision(None, None, "preview")
-    return cad.decide(cadence or cadence_for(client, debtor),
-                      account_fact(client, debtor, contacts=contacts, channels=channels),
-                      invoice_facts(invoices), now, policy_for(client, debtor.kind == "consumer"))
+    account = account_fact(client, debtor, contacts=contacts, channels=channels)
+    return cad.decide(cadence or cadence_for(client, debtor), account,
+                      invoice_facts(invoices, account.tz), now,
+                      policy_for(client, debtor.kind == "consumer"))
 
 
 def record_touch(debtor: DebtorModel, touch: cad.PlannedTouch, now: datetime, tz: str) -> None:

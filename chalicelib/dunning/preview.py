@@ -94,7 +94,10 @@ def preview(client: ClientModel, now: datetime, *, days: int = 14,
                     "template": touch.template, "first_contact": touch.first_contact,
                     "fallback": touch.fallback, "to": route.address,
                     "local_time": at.astimezone(cw.zone(acc.tz)).strftime("%a %d %b %H:%M"),
-                    "tz": acc.tz, "invoice_ids": list(touch.invoice_ids)}
+                    "tz": acc.tz, "invoice_ids": list(touch.invoice_ids),
+                    # dispatch holds email while the sender is not verified (dunning.sender)
+                    "held": "sender not verified" if touch.channel == "email"
+                    and client.sender_status != "verified" else None}
             if touch.channel == "call":
                 item.update(subject=f"Call task ({touch.tone})", text="", html="")
             else:
@@ -111,6 +114,8 @@ def preview(client: ClientModel, now: datetime, *, days: int = 14,
                          "by_channel": dict(per_day[key]), "by_step": dict(per_day_step[key])})
         cursor += timedelta(days=1)
     return {"client_id": client.client_id, "chasing": planner.chasing_mode(client),
+            "sender_email": client.sender_email,
+            "sender_status": client.sender_status or "unknown",
             "from": iso(now), "to": iso(until), "days": day_rows,
             "by_step": dict(per_step), "by_channel": dict(per_channel),
             "accounts": len(debtors), "accounts_contacted": reached,

@@ -65,6 +65,17 @@ _RULES: dict[str, list[str]] = {
         r"(zullen|zal|gaan|ga) .{0,30}(betalen|overmaken|voldoen)", r"betalen .{0,20}(vóór|voor|op)",
     ],
 }
+# "Stop emailing me": the email-side words for revoking consent (SMS STOP words and plain
+# requests are dunning/opt_out.means_stop, read here too).
+_UNSUBSCRIBE = [re.compile(p, re.IGNORECASE) for p in (
+    r"\bunsubscribe\b", r"abmelden", r"d[ée]sinscri", r"darme de baja", r"afmelden",
+    r"uitschrijven",
+    r"\b(stop|quit|cease)\b.{0,20}\b(e-?mail\w*|send\w* (me )?(e-?mails|reminders|these))",
+    r"\b(do not|don'?t|dont|no more|never)\b.{0,20}\be-?mail(s|ing)?\b(?! (me )?(a|the) "
+    r"(copy|invoice|statement|breakdown))",
+    r"\bremove (me|us|this address|my (e-?mail|address))\b.{0,30}\b(list|e-?mails?|mailing)",
+    r"\bopt(ing)?[\s-]?out\b",
+)]
 _COMPILED = {k: [re.compile(p, re.IGNORECASE) for p in v] for k, v in _RULES.items()}
 _PRECEDENCE = ("unsubscribe", "out_of_office", "already_paid", "dispute_or_query",
                "promise_to_pay")
@@ -193,10 +204,12 @@ def classify(subject: str, body: str, today: date) -> Verdict:
             m = p.search(text)
             if m:
                 matched.setdefault(label, []).append(m.group(0))
-    if means_stop(_quoted_removed(body or "")) or re.search(
-            r"\bunsubscribe\b|abmelden|désinscri|desinscri|darme de baja|afmelden|uitschrijven",
-            text, re.IGNORECASE):
+    if means_stop(_quoted_removed(body or "")):
         matched.setdefault("unsubscribe", []).append("opt-out request")
+    for p in _UNSUBSCRIBE:
+        m = p.search(text)
+        if m:
+            matched.setdefault("unsubscribe", []).append(m.group(0))
     label = next((c for c in _PRECEDENCE if c in matched), "other")
     reasons = tuple(f"{c}: {p}" for c in _PRECEDENCE if c in matched for p in matched[c])
     found = None

@@ -23,20 +23,43 @@ def _address(contact: ContactModel, channel: str) -> str | None:
     return None
 
 
+def blocked(agency_id: str, contact: ContactModel, channel: str) -> str | None:
+    """Why `contact` may not be reached on `channel` (None when it may): the one rule the
+    cadence's routes and a specialist's manual send both use."""
+    address = _address(contact, channel) if channel != "letter" else "post"
+    if not address:
+        return f"no {channel} address"
+    if channel in (contact.opted_out or set()):
+        return f"opted out of {channel}"
+    if channel in (contact.suppressed or set()):
+        return f"{channel} suppressed (bounced, complained or refused by the carrier)"
+    # A call task is for a person; only SMS opt-outs and bounces are agency-wide.
+    if channel in ("email", "sms") and suppression.is_suppressed(agency_id, channel, address):
+        return f"{address} is on the agency's suppression list"
+    return None
+
+
 def routes(agency_id: str, contacts: list[ContactModel]) -> dict[str, Route]:
     ordered = sorted(contacts, key=lambda c: (c.role != "primary", c.contact_id))
     out: dict[str, Route] = {}
     for channel in ("email", "sms", "call"):
         for c in ordered:
-            address = _address(c, channel)
-            if not address or channel in (c.opted_out or set()) \
-                    or channel in (c.suppressed or set()):
-                continue
-            # A call task is for a person; only SMS opt-outs and bounces are agency-wide.
-            if channel != "call" and suppression.is_suppressed(agency_id, channel, address):
-                continue
-            out[channel] = Route(channel, c, address)
-            break
+            if blocked(agency_id, c, channel) is None:
+                out[channel] = Route(channel, c, _address(c, channel))
+                break
     if not ordered or any("letter" not in (c.opted_out or set()) for c in ordered):
         out["letter"] = Route("letter", ordered[0] if ordered else None, None)
     return out
+
+
+def why_not(agency_id: str, contacts: list[ContactModel], channel: str) -> str:
+    """Why no contact of the account may be reached on `channel` (for a refusal)."""
+    if not contacts:
+        return "the account has no contacts"
+    ordered = sorted(contacts, key=lambda c: (c.role != "primary", c.contact_id))
+    reasons = []
+    for c in ordered:
+        reason = blocked(agency_id, c, channel)
+        if reason and reason not in reasons:
+            reasons.append(reason)
+    return "; ".join(reasons) or f"no contact may be reached by {channel}"

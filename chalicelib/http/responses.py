@@ -31,7 +31,10 @@ USER = obj({"id": S, "email": S, "name": S, "role": {"enum": ["admin", "speciali
             "client_id": S_, "active": B_})
 CLIENT = obj({"id": S, "name": S, "brand_name": S, "sender_email": S, "reply_to": S_,
               "timezone": S, "country": S, "currency": S, "specialist_ids": strings(),
-              "settings": {"type": "object"}, "created_at": S, "updated_at": S, "version": I_})
+              "settings": {"type": "object"}, "created_at": S, "updated_at": S, "version": I_,
+              "sender_status": {"enum": ["verified", "pending", "failed", "unverified",
+                                         "unknown"]},
+              "sender_checked_at": S_})
 ARCHIVED = obj({"id": S, "archived": B})
 CONTACT = obj({"id": S, "role": S, "name": S_, "email": S_, "phone": S_, "timezone": S_,
                "preferred_channel": S, "opted_out": strings(), "notes": S_})
@@ -56,6 +59,24 @@ TASK = obj({"id": S, "client_id": S, "debtor_id": S, "debtor_name": S_, "status"
             "score": I, "why": A, "reasons": A, "due_at": S_, "callback_at": S_,
             "claimed_by": S_, "claim_expires": S_, "timezone": S_, "callable_now": B,
             "callable_from": S_, "not_callable_because": S_})
+OBJECTION = obj({"objection": S, "answer": S})
+OBJECTIONS = {"type": "array", "items": OBJECTION}
+CALL_SCRIPT = obj({"situation": S, "title": S, "source": {"enum": ["default", "client"]},
+                   "version": I_, "updated_by": S_, "updated_at": S_, "template": S,
+                   "objections": OBJECTIONS})
+CALL_SCRIPT_VERSIONS = {**CALL_SCRIPT, "required": [*CALL_SCRIPT["required"], "versions"],
+                        "properties": {**CALL_SCRIPT["properties"], "versions": {
+                            "type": "array", "items": obj({
+                                "version": I, "template": S_, "objections": {
+                                    "anyOf": [OBJECTIONS, {"type": "null"}]},
+                                "note": S_, "created_by": S, "created_at": S, "source": S})}}}
+PHONE = obj({"contact_id": S, "name": S_, "role": S, "phone": S, "display": S, "callable": B})
+TASK_SCRIPT = obj({"situation": S, "title": S, "why": S, "source": S, "version": I_,
+                   "fallback": S_, "text": S, "objections": OBJECTIONS,
+                   "facts": {"type": "object"}, "phones": {"type": "array", "items": PHONE},
+                   "outcomes": strings(), "outcome_form": S, "outcome_api": S})
+TASK_WITH_SCRIPT = {**TASK, "required": [*TASK["required"], "script"],
+                    "properties": {**TASK["properties"], "script": TASK_SCRIPT}}
 DISPUTE = obj({"id": S, "invoice_id": S, "invoice_number": S_, "reason": S, "detail": S_,
                "owner": S_, "status": S, "credit_minor": I, "history": A, "created_at": S,
                "updated_at": S_})
@@ -70,6 +91,13 @@ CHARGE = obj({"id": S, "key": S_, "invoice_id": S_, "kind": S_, "amount_minor": 
 ESCALATION = obj({"id": S, "debtor_id": S, "debtor_name": S_, "status": S, "rules": A,
                   "amount_minor": I, "currency": S, "decided_by": S_, "decided_at": S_,
                   "decision_note": S_, "case": O_, "created_at": S})
+REPLY = obj({"reply_id": S, "label": S, "channel": S_, "from": S_, "subject": S_,
+             "excerpt": S_, "reasons": strings(), "received_at": S_, "attachments": A,
+             "proposal": O_})
+REPLY_CONFIRMED = obj({"reply_id": S, "label": S, "handled": B,
+                       "promise": {"anyOf": [PROMISE, {"type": "null"}]},
+                       "dispute": {"anyOf": [DISPUTE, {"type": "null"}]}})
+REPLY_HANDLED = obj({"reply_id": S, "handled": B})
 
 COUNTS = {"type": "object", "additionalProperties": I}
 IMPORT_REPORT = obj({"import_id": S, "format": S_, "date_order": S_, "mode": S,
@@ -92,6 +120,17 @@ REPORT = obj({"client": obj({"id": S, "name": S, "currency": S}), "as_of": S, "s
 OVERVIEW = obj({"clients": A, "specialists": A,
                 "definitions": {"type": "object", "additionalProperties": S}})
 
+SEND_WINDOW = obj({"open_now": B, "next_allowed_at": S_, "timezone": S, "override_allowed": B})
+_SEND = {"kind": S, "channel": S, "template": S, "tone": S, "to": S_, "invoice_ids": strings(),
+         "counts_as_step": S_, "window": SEND_WINDOW, "window_override": B}
+SEND_PREVIEW = obj({**_SEND, "subject": S, "text": S, "html": S, "attachments": strings(),
+                    "may_send": B,
+                    "refusal": {"anyOf": [obj({"code": S, "field": S, "reason": S}),
+                                          {"type": "null"}]},
+                    "templates": {"type": "array", "items": obj(
+                        {"template": S, "tone": S, "label": S})}})
+SENT = obj({**_SEND, "outcome": {"enum": ["sent", "already_sent", "in_flight", "unknown"]}})
+
 C = "/v1/clients/{client_id}"
 D = C + "/debtors/{debtor_id}"
 E = C + "/escalations/{escalation_id}"
@@ -101,8 +140,9 @@ T = C + "/tasks/{task_id}"
 PREVIEW_MESSAGE = obj({"at": S, "day": S, "debtor_id": S, "debtor_name": S, "channel": S,
                        "step": S, "occurrence": S, "tone": S, "template": S,
                        "first_contact": B, "fallback": B, "to": S_, "local_time": S, "tz": S,
-                       "invoice_ids": A, "subject": S, "text": S, "html": S})
+                       "invoice_ids": A, "subject": S, "text": S, "html": S, "held": S_})
 PREVIEW = obj({"client_id": S, "chasing": {"enum": ["preview", "active"]}, "from": S, "to": S,
+               "sender_email": S, "sender_status": S,
                "days": {"type": "array", "items": obj({"date": S, "messages": I,
                                                         "by_channel": COUNTS,
                                                         "by_step": COUNTS})},
@@ -158,15 +198,23 @@ RESPONSES: dict[tuple[str, str], dict] = {
     ("GET", D + "/plans"): page(PLAN),
     ("GET", D + "/charges"): page(CHARGE),
     ("POST", D + "/link"): LINK,
+    ("POST", D + "/sends/preview"): SEND_PREVIEW,
+    ("POST", D + "/sends"): SENT,
     ("POST", D + "/link/revoke-all"): REVOKED,
     ("GET", "/v1/tasks"): page(TASK),
     ("POST", "/v1/tasks/next"): TASK,
     ("GET", C + "/tasks"): page(TASK),
     ("POST", C + "/tasks/next"): TASK,
-    ("GET", T): TASK,
+    ("GET", T): TASK_WITH_SCRIPT,
+    ("GET", C + "/call-scripts"): page(CALL_SCRIPT),
+    ("GET", C + "/call-scripts/{situation}"): CALL_SCRIPT_VERSIONS,
+    ("PUT", C + "/call-scripts/{situation}"): CALL_SCRIPT_VERSIONS,
     ("POST", T + "/release"): TASK,
     ("POST", D + "/tasks"): TASK,
     ("GET", D + "/promises"): page(PROMISE),
+    ("GET", D + "/replies/waiting"): REPLY,
+    ("POST", D + "/replies/{reply_id}/confirm"): REPLY_CONFIRMED,
+    ("POST", D + "/replies/{reply_id}/handled"): REPLY_HANDLED,
     ("GET", D + "/disputes"): page(DISPUTE),
     ("POST", D + "/disputes"): DISPUTE,
     ("PATCH", D + "/disputes/{dispute_id}"): DISPUTE,
@@ -189,5 +237,6 @@ RESPONSES: dict[tuple[str, str], dict] = {
     ("POST", D + "/charges/{charge_id}/waive"): CHARGE,
     ("POST", C + "/preview"): PREVIEW,
     ("POST", C + "/chasing"): CLIENT,
+    ("POST", C + "/sender/check"): CLIENT,
     ("GET", D + "/behaviour"): BEHAVIOUR,
 }

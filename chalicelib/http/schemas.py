@@ -262,6 +262,16 @@ class DisputeIn(Body):
     detail: Text | None = None
 
 
+class ReplyConfirmIn(Body):
+    """Confirm what a debtor's reply proposes; each field overrides what the reply said."""
+
+    promise_date: Day | None = None  # a promise: the date (default: the date in the reply)
+    amount_minor: Minor | None = None  # a promise: default the amount named, else what is due
+    invoice_id: Id | None = None  # a dispute: default the oldest open invoice
+    reason: DisputeReason | None = None  # a dispute: default "other"
+    detail: Text | None = None  # a dispute: default the reply's text
+
+
 class DisputePatch(Body):
     status: Literal["open", "waiting_on_client", "resolved_for_debtor",
                     "resolved_for_client"] | None = None
@@ -298,3 +308,34 @@ class PreviewIn(Body):
 
 class ChasingIn(Body):
     mode: Literal["preview", "active"]
+
+
+class ObjectionIn(Body):
+    objection: Annotated[str, Field(min_length=1, max_length=300)]
+    answer: Annotated[str, Field(min_length=1, max_length=2000)]  # a template, like the script
+
+
+class CallScriptIn(Body):
+    """A new version of a client's call script; omit (or null) template or objections to
+    use the product's own (so sending neither restores the default)."""
+
+    template: Annotated[str, Field(min_length=1, max_length=20_000)] | None = None
+    objections: Annotated[list[ObjectionIn], Field(max_length=20)] | None = None
+    note: Annotated[str, Field(max_length=500)] | None = None
+
+
+# ------------------------------------------------------------------------- manual sends
+
+class SendIn(Body):
+    """A reminder or a statement a specialist sends now (dunning/manual.py). The same body
+    previews (nothing is sent) and sends; a retried send with the same idempotency_key (or,
+    without one, the same message on the same day) is sent once."""
+
+    kind: Literal["reminder", "statement"] = "reminder"
+    channel: Literal["email", "sms", "letter"] = "email"
+    template: Annotated[str, Field(min_length=1, max_length=64,
+                                   pattern=r"^[A-Za-z0-9_.+-]+$")] | None = None
+    tone: Literal["friendly", "firm", "final"] | None = None
+    override_window: bool = False  # business debtors only, when the client's settings allow
+    idempotency_key: Annotated[str, Field(min_length=1, max_length=64,
+                                          pattern=r"^[A-Za-z0-9_.:-]+$")] | None = None

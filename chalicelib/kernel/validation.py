@@ -29,6 +29,20 @@ def check_phone(value: str, region: str | None = None) -> str:
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
 
+def display_phone(e164: str | None, region: str | None = None) -> str:
+    """A stored (E.164) number as a person dials it: national form when it is in `region`
+    (the client's country), international otherwise; text that does not parse as it is."""
+    if not e164:
+        return ""
+    try:
+        num = phonenumbers.parse(e164, (region or "GB").upper())
+    except phonenumbers.NumberParseException:
+        return e164
+    same = phonenumbers.region_code_for_number(num) == (region or "").upper()
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.NATIONAL if same
+                                      else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 @lru_cache(maxsize=1)
 def _zones() -> frozenset[str]:
     return frozenset(available_timezones())

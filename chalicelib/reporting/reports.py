@@ -151,7 +151,10 @@ def overview(p: Principal) -> dict:
     for c in clients:
         s = summaries.get(c.client_id, {})
         rows.append({"client_id": c.client_id, "name": c.name, "currency": c.currency,
-                     "specialist_ids": list(c.specialist_ids or []), **s})
+                     "specialist_ids": list(c.specialist_ids or []),
+                     "chasing": (c.settings or {}).get("chasing", "active"),
+                     "sender_email": c.sender_email,
+                     "sender_status": c.sender_status or "unknown", **s})
     people: dict[str, dict] = {}
     staff = {u.user_id: u for u in UserModel.query(p.agency_id)
              if u.role in ("specialist", "admin")} if p.is_admin else {}

@@ -67,6 +67,10 @@ class ClientModel(Model):
     currency = UnicodeAttribute()
     specialist_ids = ListAttribute(of=UnicodeAttribute, default=list)
     settings = JSONAttribute(default=dict)  # brand voice, cadence, policies (validated in services)
+    # The sender address's SES identity (dunning.sender): verified | pending | failed |
+    # unverified; email steps are held until it is verified.
+    sender_status = UnicodeAttribute(null=True)
+    sender_checked_at = UnicodeAttribute(null=True)
     archived = BooleanAttribute(default=False)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()

@@ -447,3 +447,151 @@ def next_action_for(outcome: str, details: Mapping[str, Any] | None, now: dateti
                           "debtor refuses to pay" + (f" ({reason})" if reason else "")
                           + ": review for escalation", (), {"reason": reason})
     raise OutcomeError("outcome", f"unknown outcome {outcome!r}")
+
+
+# ---------------------------------------------------------------------------- call scripts
+
+# The call situations a script is written for, most pressing first: when a task carries
+# reasons of several situations, the first one listed wins.
+SITUATIONS: tuple[str, ...] = ("dispute_follow_up", "final_call", "broken_promise", "follow_up",
+                               "first_call")
+SITUATION_TITLES = {
+    "first_call": "First call: reminders unanswered",
+    "broken_promise": "Broken promise",
+    "dispute_follow_up": "Dispute follow-up",
+    "final_call": "Final call before escalation",
+    "follow_up": "Follow-up: the debtor was in touch",
+}
+# call_task_needed reasons (dunning dispatch and feedback, replies, payments, promises,
+# outcomes) and the situation each one calls for.
+REASON_SITUATIONS = {
+    "cadence_step": "first_call",             # a call step of the cadence (after emails/SMS)
+    "touch_outcome_unknown": "first_call",    # a reminder that may not have gone out
+    "email_bounced": "first_call", "email_complained": "first_call",
+    "sms_opted_out": "first_call",            # no written channel left
+    "refund": "first_call",
+    "promise broken": "broken_promise", "plan_broken": "broken_promise",
+    "reply_dispute": "dispute_follow_up", "chargeback": "dispute_follow_up",
+    "reply": "follow_up", "sms_reply": "follow_up", "reply_promise": "follow_up",
+    "reply_paid": "follow_up", "callback requested": "follow_up",
+}
+DEBTOR_ACTION_SITUATIONS = {"dispute": "dispute_follow_up"}  # other page actions: follow_up
+FINAL_TONES = frozenset({"final"})
+
+
+@dataclass(frozen=True)
+class ScriptFacts:
+    """What the script choice looks at besides the task's reasons."""
+
+    last_promise_broken: bool = False
+    escalation_proposed: bool = False
+
+
+def _situation_of(reason: Mapping[str, Any]) -> tuple[str, str]:
+    text = str(reason.get("reason") or "")
+    details = reason.get("details") or {}
+    if text == "cadence_step" and (details.get("tone") in FINAL_TONES
+                                   or "final" in str(details.get("template") or "")):
+        return "final_call", "the cadence's final call step"
+    if text in REASON_SITUATIONS:
+        return REASON_SITUATIONS[text], text.replace("_", " ")
+    if text.startswith("retry after "):
+        return "first_call", text  # not spoken to yet
+    action = details.get("action")
+    if action:
+        return DEBTOR_ACTION_SITUATIONS.get(action, "follow_up"), text
+    return "follow_up", text or "raised by hand"
+
+
+def script_situation(reasons: Iterable[Mapping[str, Any]],
+                     facts: ScriptFacts = ScriptFacts()) -> tuple[str, str]:
+    """Which call script fits an open task, and why (readable).
+
+    Each reason maps to a situation (``REASON_SITUATIONS``; a debtor's dispute on the page is
+    a dispute follow-up, other page actions and unknown reasons a follow-up; a final cadence
+    step is the final call). A proposed escalation makes it the final call, a broken last
+    promise the broken-promise call. The most pressing situation (``SITUATIONS`` order) wins:
+    a dispute is talked through before anything is demanded.
+    """
+    found: dict[str, str] = {}
+    for r in reasons:
+        if str(r.get("reason") or "").startswith("closed: "):
+            continue
+        situation, why = _situation_of(r)
+        found.setdefault(situation, why)
+    if facts.escalation_proposed:
+        found.setdefault("final_call", "the account is proposed for collections")
+    if facts.last_promise_broken:
+        found.setdefault("broken_promise", "the last promise to pay was broken")
+    for situation in SITUATIONS:
+        if situation in found:
+            return situation, f"{SITUATION_TITLES[situation]} script, because: {found[situation]}"
+    return "first_call", f"{SITUATION_TITLES['first_call']} script, because: no reason recorded"
+
+
+@dataclass(frozen=True)
+class Objection:
+    """A likely objection and a suggested answer (the answer is a template over the script's
+    facts, e.g. ``{{ overdue_total }}``)."""
+
+    objection: str
+    answer: str
+
+
+_ALREADY_PAID = Objection(
+    "We've already paid.",
+    "Thank you - could you give me the date, the amount and the reference? I will check it "
+    "against {{ oldest.number if oldest else 'the invoices' }} today and stop the reminders "
+    "while I do.")
+_NO_INVOICE = Objection(
+    "We never received the invoice.",
+    "I can send it again right now to {{ contact_name or 'you' }} with a link to pay online: "
+    "{{ link }}. Can we agree a date once you have it?")
+_CASH_FLOW = Objection(
+    "We can't pay it all right now.",
+    "I understand. Could you pay part of {{ overdue_total }} today, or shall we agree a plan "
+    "of instalments? I can set that up on this call.")
+_CALL_BACK = Objection(
+    "Call me back later.",
+    "Of course - what time suits you? I'll note it and call you then (your time).")
+
+OBJECTIONS: dict[str, tuple[Objection, ...]] = {
+    "first_call": (_NO_INVOICE, _ALREADY_PAID, _CASH_FLOW, Objection(
+        "The person who pays invoices isn't here.",
+        "Who should I speak to, and when are they back? I'll call them directly."), _CALL_BACK),
+    "broken_promise": (Objection(
+        "The payment is on its way.",
+        "Thank you. When was it sent, how much, and with what reference? If it hasn't "
+        "reached us in two working days I'll call you again."), Objection(
+        "Something came up.",
+        "I understand. What can you pay, and by when? A date you can keep matters more than "
+        "an early one."), _CASH_FLOW, _ALREADY_PAID),
+    "dispute_follow_up": (Objection(
+        "We're still not happy with the goods or service.",
+        "I've noted it against {{ dispute.invoice_number if dispute else 'the invoice' }}. "
+        "What would settle it - a credit, a replacement, a call from {{ brand.display_name }}?"),
+        Objection("Why are you chasing us while it's in dispute?",
+                  "We aren't chasing the disputed invoice while it is open. I'm calling about "
+                  "the rest of the account, which isn't in dispute."), Objection(
+        "We'll pay when it's sorted.",
+        "That's fair for the disputed invoice. Can we agree a date for the undisputed "
+        "amount?"), _ALREADY_PAID),
+    "final_call": (Objection(
+        "You can't pass this to collections.",
+        "It hasn't gone yet - that is why I'm calling. A payment of {{ overdue_total }}, or an "
+        "agreed plan, today stops it."), Objection(
+        "We need more time.",
+        "I can offer a short plan if the first payment is made this week. Otherwise the "
+        "account goes to {{ brand.display_name }} for a decision on collections."),
+        _ALREADY_PAID, Objection(
+        "We dispute the debt.",
+        "Tell me which invoice and why; I will open a dispute and that invoice will not be "
+        "escalated while it is looked at.")),
+    "follow_up": (_CALL_BACK, _ALREADY_PAID, _CASH_FLOW, _NO_INVOICE),
+}
+
+
+def objections_for(situation: str) -> tuple[Objection, ...]:
+    if situation not in SITUATION_TITLES:
+        raise ValueError(f"unknown call situation {situation!r}")
+    return OBJECTIONS[situation]

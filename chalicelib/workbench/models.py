@@ -121,5 +121,23 @@ class EscalationModel(Model):
     version = VersionAttribute()
 
 
+class CallScriptModel(Model):
+    """One version of a client's call script for one situation: its own item type in the
+    call_tasks table (range key ``script#{situation}#{version:06d}``, never a debtor id, which
+    is hex), so the versions of a situation are one Query, newest first. Not a table of its
+    own: not listed in WORKBENCH_MODELS."""
+
+    Meta = _meta("call_tasks")
+    client_key = UnicodeAttribute(hash_key=True)  # agency#client
+    script_key = UnicodeAttribute(range_key=True, attr_name="debtor_id")
+    situation = UnicodeAttribute()
+    number = NumberAttribute()  # 1, 2, ...: the latest is live
+    template = UnicodeAttribute(null=True)  # None: the product's default script
+    objections = JSONAttribute(null=True)  # [{objection, answer}]; None: the defaults
+    note = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
 WORKBENCH_MODELS: tuple[type[Model], ...] = (CallTaskModel, PromiseModel, DisputeModel,
                                              EscalationModel)

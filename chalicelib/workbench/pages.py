@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import secrets
 from datetime import datetime
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
@@ -18,15 +19,18 @@ from chalicelib.kernel import templating
 from chalicelib.http import pages as edge
 from chalicelib.http.auth import Principal
 from chalicelib.kernel.clock import utcnow
-from chalicelib.kernel.money import MoneyError, parse_major
+from chalicelib.kernel.money import MoneyError, format_money, parse_major
 from chalicelib.kernel.errors import Forbidden, RecoupError, Unauthorised, ValidationFailed
 from chalicelib.http.edge import validate
-from chalicelib.http.schemas import OutcomeIn, PreviewIn
+from chalicelib.http.schemas import OutcomeIn, PreviewIn, ReplyConfirmIn, SendIn
 from chalicelib.agency import clients as agency_clients
 from chalicelib.dunning import preview as dry_run
 from chalicelib.behaviour import profiles as behaviour_profiles
+from chalicelib.dunning import sender as sender_identity
 from chalicelib.book import debtors
-from chalicelib.workbench import disputes, escalations, outcomes, promises, tasks
+from chalicelib.dunning import manual
+from chalicelib.workbench import call_scripts, disputes, escalations, outcomes, promises, tasks
+from chalicelib.workbench import reply_proposals
 from chalicelib.http.access import require_staff
 from chalicelib.store import timeline as timeline_svc
 from chalicelib.store.keys import debtor_key
@@ -147,23 +151,87 @@ def take_next(c):
 
 
 def _debtor_view(c: edge.Caller, client_id: str, debtor_id: str, task: dict | None = None,
-                 errors: list | None = None, form: dict | None = None, status: int = 200):
+                 errors: list | None = None, form: dict | None = None, status: int = 200,
+                 send: dict | None = None):
     p = c.principal
     client, d = debtors.load_debtor(p, client_id, debtor_id)
     dkey = debtor_key(p.agency_id, client_id, debtor_id)
     invoices = sorted(InvoiceModel.query(dkey), key=lambda i: i.due_date)
     entries = timeline_svc.list_entries(p.agency_id, client_id, debtor_id, limit=40,
                                         cursor=None)["items"]
+    contacts = debtors.get_debtor(p, client_id, debtor_id)["contacts"]
     return _html("debtor.html", status, **_ctx(
         c, client=client, debtor=debtors.render(d), invoices=invoices,
-        contacts=debtors.get_debtor(p, client_id, debtor_id)["contacts"], timeline=entries,
+        contacts=contacts, phones=call_scripts.phones(contacts, client.country),
+        timeline=entries,
         notes=[e for e in entries if e["kind"] == "note"],
         plans=[e for e in entries if e["kind"].startswith("plan")],
         promises=promises.list_promises(p.agency_id, client_id, debtor_id),
         disputes=disputes.list_disputes(p, client_id, debtor_id)["items"], task=task,
         behaviour=behaviour_profiles.view(d, utcnow()),
         outcomes=outcomes.LABELS, dispute_reasons=disputes.REASONS, errors=errors or [],
-        form=form or {}))
+        form=form or {}, send=_send_panel(client, d, **(send or {})),
+        reply=reply_proposals.pending(p, client_id, debtor_id)))
+
+
+def _send_panel(client, d, *, form: dict | None = None, preview: dict | None = None,
+                errors: list | None = None) -> dict:
+    """The "Send now" form: its choices, the last preview and a fresh send id (so a double
+    click on Send sends once)."""
+    return {"templates": manual.templates(client, d), "channels": manual.CHANNELS,
+            "override_allowed": manual.override_allowed(client, d),
+            "form": form or {}, "preview": preview, "errors": errors or [],
+            "send_id": secrets.token_urlsafe(12)}
+
+
+def _send_from_form(form: dict) -> SendIn:
+    data: dict = {"kind": form.get("kind") or "reminder",
+                  "channel": form.get("channel") or "email",
+                  "override_window": form.get("override_window") == "1"}
+    if data["kind"] == "reminder" and (form.get("template") or "").strip():
+        data["template"] = form["template"].strip()
+    if (form.get("send_id") or "").strip():
+        data["idempotency_key"] = form["send_id"].strip()
+    return validate(SendIn, data)
+
+
+def _problems(err: RecoupError) -> list:
+    return err.fields or [type("F", (), {"field": "form", "reason": err.message})()]
+
+
+@bp.route("/w/clients/{client_id}/debtors/{debtor_id}/sends/preview", methods=["POST"],
+          content_types=FORM)
+@page
+def preview_send(c, client_id, debtor_id):
+    """Render the chosen reminder or statement as it would go now (nothing is sent)."""
+    form = _form(c)
+    try:
+        view = manual.preview(c.principal, client_id, debtor_id, _send_from_form(form),
+                              now=utcnow())
+    except (ValidationFailed, manual.SendRefused) as err:
+        return _debtor_view(c, client_id, debtor_id, status=err.status,
+                            send={"form": form, "errors": _problems(err)})
+    return _debtor_view(c, client_id, debtor_id, send={"form": form, "preview": view})
+
+
+@bp.route("/w/clients/{client_id}/debtors/{debtor_id}/sends", methods=["POST"],
+          content_types=FORM)
+@page
+def send_now(c, client_id, debtor_id):
+    """Send the previewed message now (once per send id); refused with the reason."""
+    form = _form(c)
+    try:
+        result = manual.send(c.principal, client_id, debtor_id, _send_from_form(form),
+                             now=utcnow())
+    except (ValidationFailed, manual.SendRefused) as err:
+        return _debtor_view(c, client_id, debtor_id, status=err.status,
+                            send={"form": form, "errors": _problems(err)})
+    what = {"email": "Email", "sms": "SMS", "letter": "Letter"}[result["channel"]]
+    msg = {"sent": f"{what} sent" + (f" to {result['to']}" if result["to"] else "") + ".",
+           "already_sent": f"{what} was sent already; not sent again.",
+           "in_flight": f"{what} is being sent.",
+           "unknown": f"{what} may or may not have been sent; not sent again."}[result["outcome"]]
+    return _redirect(f"/w/clients/{client_id}/debtors/{debtor_id}?" + urlencode({"msg": msg}))
 
 
 @bp.route("/w/clients/{client_id}/debtors/{debtor_id}", methods=["GET"])
@@ -172,13 +240,16 @@ def debtor(c, client_id, debtor_id):
     p = c.principal
     debtors.load_debtor(p, client_id, debtor_id)  # tenancy first, before any task detail
     slot = tasks.open_task_for(p.agency_id, client_id, debtor_id)
-    return _debtor_view(c, client_id, debtor_id, tasks.render(slot, utcnow()) if slot else None)
+    now = utcnow()
+    task = call_scripts.for_task(p.agency_id, client_id, tasks.render(slot, now), now) \
+        if slot else None
+    return _debtor_view(c, client_id, debtor_id, task)
 
 
 @bp.route("/w/clients/{client_id}/tasks/{task_id}", methods=["GET"])
 @page
 def task_page(c, client_id, task_id):
-    task = tasks.get_task(c.principal, client_id, task_id, now=utcnow())
+    task = call_scripts.get_task(c.principal, client_id, task_id, now=utcnow())
     return _debtor_view(c, client_id, task["debtor_id"], task)
 
 
@@ -220,6 +291,7 @@ def log_outcome(c, client_id, task_id):
         data = _outcome_from_form(form, client.currency, task["timezone"] or client.timezone)
         result = outcomes.log_outcome(p, client_id, task_id, data, now=now)
     except ValidationFailed as err:
+        task = call_scripts.for_task(p.agency_id, client_id, task, now)
         return _debtor_view(c, client_id, task["debtor_id"], task, errors=err.fields or [
             type("F", (), {"field": "form", "reason": err.message})()], form=form, status=422)
     msg = f"{task['debtor_name']}: {outcomes.LABELS[data.outcome]}. {result['next_action']['note']}"
@@ -292,3 +364,56 @@ def chasing_mode(c, client_id):
             else "Back in preview: nothing will be sent.")
     return _redirect(f"/w/clients/{client_id}/preview?" + urlencode(
         {"msg": f"{client['name']}: {said}"}))
+
+
+@bp.route("/w/clients/{client_id}/sender", methods=["POST"], content_types=FORM)
+@page
+def check_sender(c, client_id):
+    _form(c)
+    client = sender_identity.for_principal(c.principal, client_id, now=utcnow())
+    said = {"verified": "verified: email steps go.",
+            "pending": "waiting for its owner to click the link SES emailed them; email "
+                       "steps are held."}.get(client["sender_status"],
+                                              f"{client['sender_status']}; email steps are held.")
+    return _redirect("/w/clients?" + urlencode(
+        {"msg": f"{client['name']}: sender {client['sender_email']} is {said}"}))
+
+
+# ------------------------------------------- a debtor's reply: confirm its proposal, handled
+# (the proposal is shown on the debtor view: templates/workspace/_reply.html)
+REPLY = "/w/clients/{client_id}/debtors/{debtor_id}/replies/{reply_id}"
+
+
+def _back_to_debtor(client_id: str, debtor_id: str, msg: str) -> Response:
+    return _redirect(f"/w/clients/{client_id}/debtors/{debtor_id}?" + urlencode({"msg": msg}))
+
+
+@bp.route(REPLY + "/confirm", methods=["POST"], content_types=FORM)
+@page
+def confirm_reply(c, client_id, debtor_id, reply_id):
+    """One click: the promise or dispute the reply proposes (form fields may correct it)."""
+    p = c.principal
+    form = {k: v for k, v in _form(c).items() if v.strip()}
+    _, d = debtors.load_debtor(p, client_id, debtor_id)
+    if "amount" in form:
+        try:
+            form["amount_minor"] = parse_major(form.pop("amount"), d.currency)
+        except MoneyError as exc:
+            raise ValidationFailed.one("amount", str(exc)) from None
+    out = reply_proposals.confirm(p, client_id, debtor_id, reply_id,
+                                  validate(ReplyConfirmIn, form), now=utcnow())
+    if out["promise"]:
+        pr = out["promise"]
+        msg = (f"Promise of {format_money(pr['amount_minor'], pr['currency'])} by "
+               f"{pr['promised_for']} recorded; the reply is handled.")
+    else:
+        msg = f"Dispute opened on invoice {out['dispute']['invoice_number']}; the reply is handled."
+    return _back_to_debtor(client_id, debtor_id, msg)
+
+
+@bp.route(REPLY + "/handled", methods=["POST"], content_types=FORM)
+@page
+def reply_handled(c, client_id, debtor_id, reply_id):
+    _form(c)
+    reply_proposals.mark_handled(c.principal, client_id, debtor_id, reply_id, now=utcnow())
+    return _back_to_debtor(client_id, debtor_id, "Reply handled: chasing resumes.")

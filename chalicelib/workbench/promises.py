@@ -85,8 +85,7 @@ def from_debtor(agency_id: str, client_id: str, debtor: DebtorModel, promise_dat
         when = date.fromisoformat(promise_date or "")
     except ValueError:
         raise ValidationFailed.one("promise_date", "choose a date") from None
-    amount = sum(int(i.balance_minor) for i in accounts.debtor_invoices(debtor, consistent=True)
-                 if i.status in OWED and i.status != "disputed" and int(i.balance_minor) > 0)
+    amount = owed_outside_disputes(debtor)
     if amount <= 0:
         raise ValidationFailed.one("promise_date", "nothing is due outside disputes")
     m, _ = make(debtor, agency_id=agency_id, client_id=client_id, promised_for=when,
@@ -97,6 +96,12 @@ def from_debtor(agency_id: str, client_id: str, debtor: DebtorModel, promise_dat
                                       "promise_date": when.isoformat(),
                                       "amount_minor": amount}, now)
     return when.isoformat()
+
+
+def owed_outside_disputes(debtor: DebtorModel) -> int:
+    """What a promise to "pay what is due" covers: open balances not under dispute."""
+    return sum(int(i.balance_minor) for i in accounts.debtor_invoices(debtor, consistent=True)
+               if i.status in OWED and i.status != "disputed" and int(i.balance_minor) > 0)
 
 
 def pause(debtor: DebtorModel, until: datetime | None, now: datetime) -> None:

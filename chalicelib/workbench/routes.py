@@ -1,4 +1,5 @@
-"""Workbench API: the call queue, outcomes, promises, disputes, escalations and the timer."""
+"""Workbench API: the call queue, outcomes, promises, disputes, debtors' replies,
+escalations and the timer."""
 from __future__ import annotations
 
 from chalice import Blueprint, Rate, Response
@@ -8,14 +9,17 @@ from chalicelib.kernel.errors import NotFound
 from chalicelib.http.authorizer import bearer
 from chalicelib.http.edge import endpoint, query_params
 from chalicelib.http.schemas import (
+    CallScriptIn,
     CasePatch,
     DisputeIn,
     DisputePatch,
     EscalationDecisionIn,
     OutcomeIn,
+    ReplyConfirmIn,
     TaskIn,
 )
-from chalicelib.workbench import disputes, escalations, outcomes, promises, tasks
+from chalicelib.workbench import call_scripts, disputes, escalations, outcomes, promises, tasks
+from chalicelib.workbench import reply_proposals
 from chalicelib.http.access import require_admin, require_staff
 from chalicelib.book.debtors import load_debtor
 from chalicelib.store.paging import parse_limit
@@ -57,9 +61,30 @@ def take_next(p, client_id):
     return _next(tasks.take_next(p, client_id, now=utcnow()))
 
 
-@endpoint(bp, T, summary="A call task with why it ranks where it does", authorizer=bearer)
+@endpoint(bp, T, summary="A call task with why it ranks where it does and its call script",
+          authorizer=bearer)
 def get_task(p, client_id, task_id):
-    return tasks.get_task(p, client_id, task_id, now=utcnow())
+    return call_scripts.get_task(p, client_id, task_id, now=utcnow())
+
+
+@endpoint(bp, C + "/call-scripts", summary="The client's call scripts, one per call situation",
+          authorizer=bearer)
+def list_call_scripts(p, client_id):
+    return call_scripts.list_scripts(p, client_id)
+
+
+@endpoint(bp, C + "/call-scripts/{situation}",
+          summary="A call script: the live one and every version, newest first",
+          authorizer=bearer)
+def get_call_script(p, client_id, situation):
+    return call_scripts.get_script(p, client_id, situation)
+
+
+@endpoint(bp, C + "/call-scripts/{situation}", "PUT",
+          summary="Save a new version of a call script (admin); a broken template is refused",
+          body=CallScriptIn, authorizer=bearer)
+def save_call_script(p, data, client_id, situation):
+    return call_scripts.save_script(p, client_id, situation, data, now=utcnow())
 
 
 @endpoint(bp, T + "/outcome", "POST", summary="Log a call's outcome", body=OutcomeIn,
@@ -91,6 +116,27 @@ def list_promises(p, client_id, debtor_id):
     load_debtor(p, client_id, debtor_id)
     return {"items": promises.list_promises(p.agency_id, client_id, debtor_id),
             "next_cursor": None}
+
+
+@endpoint(bp, D + "/replies/waiting",
+          summary="The debtor's reply chasing waits on, with what confirming it would do",
+          also={204: "no reply waits"}, authorizer=bearer)
+def waiting_reply(p, client_id, debtor_id):
+    found = reply_proposals.pending(p, client_id, debtor_id)
+    return Response(body="", status_code=204) if found is None else found
+
+
+@endpoint(bp, D + "/replies/{reply_id}/confirm", "POST",
+          summary="Confirm a reply's proposal: make the promise or open the dispute; handled",
+          body=ReplyConfirmIn, authorizer=bearer)
+def confirm_reply(p, data, client_id, debtor_id, reply_id):
+    return reply_proposals.confirm(p, client_id, debtor_id, reply_id, data, now=utcnow())
+
+
+@endpoint(bp, D + "/replies/{reply_id}/handled", "POST",
+          summary="Mark the debtor's reply handled: chasing resumes", authorizer=bearer)
+def reply_handled(p, client_id, debtor_id, reply_id):
+    return reply_proposals.mark_handled(p, client_id, debtor_id, reply_id, now=utcnow())
 
 
 @endpoint(bp, D + "/disputes", summary="A debtor's disputes", authorizer=bearer)

@@ -37,7 +37,8 @@ def task_id_of(slot: CallTaskModel) -> str:
 
 def split_task_id(task_id: str) -> tuple[str, int]:
     debtor_id, _, gen = task_id.rpartition(".")
-    if not debtor_id or not gen.isdigit():
+    # "#" never occurs in a debtor id; the slot table's other items (call scripts) have it.
+    if not debtor_id or not gen.isdigit() or "#" in debtor_id:
         raise NotFound("task")
     return debtor_id, int(gen)
 

@@ -46,6 +46,26 @@ def demo():
 
 
 @pytest.fixture(scope="session")
+def replies_demo():
+    """The `make run` seed with one Acme reminder sent, on a pinned clock (the next weekday
+    at 10:00 UTC, inside calling hours): for replying as the debtor from the outbox."""
+    from datetime import datetime, timedelta, timezone
+
+    import holidays
+
+    now = datetime.now(timezone.utc)
+    at = (now + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    off = holidays.country_holidays("GB", years=[at.year, at.year + 1])
+    while at.weekday() >= 5 or at.date() in off:  # a UK business day: reminders go out
+        at += timedelta(days=1)
+    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    env.update(RECOUP_STAGE="local", PYTHONPATH=str(ROOT), RECOUP_BROWSER_REMIND="1",
+               RECOUP_DEMO_NOW=at.isoformat(), RECOUP_TABLE_PREFIX="recoup-browser-replies-")
+    for served in _served("tests.browser.serve", env):
+        yield {**served, "now": at}
+
+
+@pytest.fixture(scope="session")
 def workbench():
     """A small tenant with three call tasks (workbench tests)."""
     yield from _served("tests.browser.server")

@@ -23,6 +23,8 @@ def main() -> None:
     from local.seed import seed
 
     demo = seed()
+    if os.environ.get("RECOUP_BROWSER_REMIND"):
+        demo["reminded"] = remind_one(demo["clients"]["acme"])
     from chalice.config import Config
     from chalice.local import create_local_server
 
@@ -36,6 +38,29 @@ def main() -> None:
     sys.stdin.read()  # the parent closes stdin to stop us
     server.shutdown()
     aws.stop()
+
+
+def remind_one(client_id: str) -> dict:
+    """Send one Acme debtor its reminder now (the dispatcher's own path), so the outbox has
+    an email to reply to; the first account the cadence and calling hours allow an email."""
+    from chalicelib.dunning import dispatch
+    from chalicelib.kernel.clock import utcnow
+    from chalicelib.store.models import DebtorModel
+    from local import outbox
+    from local.resources import verify_senders
+    from local.seed import AGENCY
+
+    verify_senders(AGENCY)  # as the local stack's workers do before sending
+    now = utcnow()
+    for d in DebtorModel.query(f"{AGENCY}#{client_id}"):
+        if int(d.overdue_minor or 0) <= 0:
+            continue
+        before = len(outbox.emails())
+        if dispatch.dispatch_account(AGENCY, client_id, d.debtor_id, now) == "sent" \
+                and len(outbox.emails()) > before:  # an email (not an SMS) went out
+            return {"debtor_id": d.debtor_id, "name": d.name,
+                    "emails": [outbox.emails()[-1]["to"]]}
+    raise RuntimeError("no Acme account could be reminded now")
 
 
 if __name__ == "__main__":

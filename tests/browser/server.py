@@ -27,6 +27,9 @@ def main() -> None:
     aws = LocalAWS().start()
     provision()
     t = make_tenant("agW")
+    from local.resources import verify_senders
+
+    verify_senders(t.agency_id)  # SES (moto) sends only from a verified sender: manual sends
 
     from chalicelib.http.auth import Principal
     from chalicelib.http.schemas import ContactIn, DebtorIn, InvoiceIn

@@ -32,6 +32,9 @@ BODIES = {
     "CasePatch": {"note": "x"},
     "PreviewIn": {"days": 1},
     "ChasingIn": {"mode": "active"},
+    "CallScriptIn": {"template": "Hello {{ debtor_name }}"},
+    "SendIn": {"kind": "statement"},
+    "ReplyConfirmIn": {},
 }
 # Agency-level routes: they act inside the caller's own agency, so they are checked
 # separately (they must never show tenant A's objects to tenant B).
@@ -67,10 +70,16 @@ def world(http, tenants):
     dispute = disputes.open_dispute(a.agency_id, a.client_id, debtor["id"], inv["id"], "pricing",
                                     owner=a.agency_id + "-admin", now=FIXED_NOW)
     esc = escalations.propose(a.agency_id, a.client_id, debtor["id"], ["test"], now=FIXED_NOW)
+    from chalicelib.dunning import replies
+
+    reply = replies.receive((a.agency_id, a.client_id, debtor["id"]), channel="email",
+                            message_id="t-1", sender="ap@a.example.com", subject="Re",
+                            body="I will pay on 1 December", now=FIXED_NOW)["reply"]
     ids = {"client_id": a.client_id, "debtor_id": debtor["id"], "invoice_id": inv["id"],
            "contact_id": contact["id"], "import_id": imp, "task_id": task["id"],
            "dispute_id": dispute["id"], "escalation_id": esc["id"],
-           "plan_id": "pl" + "0" * 20, "charge_id": "c" + "0" * 24}
+           "plan_id": "pl" + "0" * 20, "charge_id": "c" + "0" * 24, "situation": "first_call",
+           "reply_id": reply}
     secrets = {a.client_id, debtor["id"], debtor["name"], inv["number"], contact["email"]}
     return a, b, ids, secrets
 

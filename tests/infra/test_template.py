@@ -84,6 +84,7 @@ def test_template_queues_equal_the_local_stack_queues(aws, tpl, monkeypatch):
         monkeypatch.setenv(definitions.env_name(name, "queue_url"), "")
     for name in TOPICS:
         monkeypatch.setenv(definitions.env_name(name, "topic_arn"), "")
+    monkeypatch.setenv("RECOUP_INBOUND_BUCKET", "")
     resources.provision()
     sqs = boto3.client("sqs")
     queues = _resources(tpl, "AWS::SQS::Queue")
@@ -292,3 +293,82 @@ def test_event_delivery_reads_the_outbox_stream_and_reports_partial_failures():
     assert props["MaximumRetryAttempts"] == definitions.EVENT_DELIVERY["max_retries"]
     assert props["DestinationConfig"]["OnFailure"]["Destination"] == {
         "Fn::GetAtt": [events_dlq("events"), "Arn"]}
+
+
+def test_replies_reach_the_inbound_bucket_and_the_ses_inbound_function(aws, monkeypatch):
+    """GIVEN the app's functions (jobs.ses_inbound among them)
+    THEN a receipt rule for the ReplyDomains parameter stores each reply at inbound/ in the
+    private, TLS-only bucket and then invokes ses_inbound; SES may write only there, only
+    for this rule, and invoke only that function; the function reads the bucket by its
+    environment name and may read inbound/ and write attachments/; the local stack makes
+    the bucket under the same name."""
+    from infra.functions import function_names
+    from infra.inbound import rule_name, rule_set_name
+    from local import resources
+
+    tpl = template("prod", functions=function_names(), wiring={})
+    res = tpl["Resources"]
+    bucket = res["InboundMailBucket"]
+    assert bucket["Properties"]["BucketName"] == {"Fn::Sub": "recoup-prod-inbound-${AWS::AccountId}"}
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert all(bucket["Properties"]["PublicAccessBlockConfiguration"].values())
+    rule = res["InboundReceiptRule"]
+    assert rule["Condition"] == "HasReplyDomains"
+    assert res["InboundReceiptRuleSet"]["Properties"]["RuleSetName"] == rule_set_name("prod")
+    spec = rule["Properties"]["Rule"]
+    assert spec["Recipients"] == {"Ref": "ReplyDomains"}
+    assert spec["Name"] == rule_name("prod") and spec["TlsPolicy"] == "Require"
+    s3_action, lambda_action = (a for a in spec["Actions"])  # store first, then invoke
+    assert s3_action["S3Action"] == {"BucketName": {"Ref": "InboundMailBucket"},
+                                     "ObjectKeyPrefix": "inbound/"}
+    assert lambda_action["LambdaAction"]["FunctionArn"] == {"Fn::GetAtt": ["SesInbound", "Arn"]}
+    assert set(rule["DependsOn"]) == {"InboundMailBucketPolicy", "SesInboundInvokePermission"}
+    rule_arn = {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:"
+                           "receipt-rule-set/recoup-prod-inbound:receipt-rule/recoup-prod-replies"}
+    [allow, deny] = res["InboundMailBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert allow["Principal"] == {"Service": "ses.amazonaws.com"}
+    assert allow["Action"] == "s3:PutObject"
+    assert allow["Resource"]["Fn::Sub"].endswith("/inbound/*")
+    assert allow["Condition"]["ArnLike"]["AWS:SourceArn"] == rule_arn
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}}
+    permission = res["SesInboundInvokePermission"]["Properties"]
+    assert permission["FunctionName"] == {"Ref": "SesInbound"}
+    assert permission["Principal"] == "ses.amazonaws.com"
+    assert permission["SourceArn"] == rule_arn
+    env = tpl["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["RECOUP_INBOUND_BUCKET"] == {"Ref": "InboundMailBucket"}
+    text = json.dumps(policy("prod"))
+    assert "recoup-prod-inbound-${AWS::AccountId}/inbound/*" in text
+    assert "recoup-prod-inbound-${AWS::AccountId}/attachments/*" in text
+    assert "s3" not in json.dumps(policy("prod", "bearer"))
+    # the local stack: the same name with moto's account id, exported to the handler
+    monkeypatch.setenv("RECOUP_INBOUND_BUCKET", "")
+    name = resources.provision_inbound()
+    assert name == definitions.inbound_bucket("test", "123456789012")
+    assert __import__("os").environ["RECOUP_INBOUND_BUCKET"] == name
+    assert name in {b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]}
+
+
+def test_cfn_lint_accepts_the_inbound_mail_resources(tmp_path):
+    """The receipt rule, bucket, policy and permission lint clean (E rules) on their own,
+    with a stand-in for the function Chalice writes."""
+    from cfnlint.api import ManualArgs, lint_file
+
+    from infra.functions import function_names
+    from infra.inbound import inbound_resources
+
+    tpl = template("prod", functions=function_names(), wiring={})
+    res = inbound_resources("prod", function_names())
+    res["SesInbound"] = {"Type": "AWS::Lambda::Function", "Properties": {
+        "Role": "arn:aws:iam::123456789012:role/x", "Runtime": "python3.12",
+        "Handler": "app.ses_inbound", "Code": {"ZipFile": "def ses_inbound(e, c): pass"}}}
+    doc = {"AWSTemplateFormatVersion": "2010-09-09",
+           "Parameters": {"ReplyDomains": tpl["Parameters"]["ReplyDomains"]},
+           "Conditions": {"HasReplyDomains": tpl["Conditions"]["HasReplyDomains"]},
+           "Resources": res}
+    path = tmp_path / "inbound.json"
+    path.write_text(json.dumps(doc))
+    matches = lint_file(path, ManualArgs(regions=["eu-west-2", "us-east-1"]))
+    errors = [f"{m.rule.id} {m.message}" for m in matches if m.rule.id.startswith("E")]
+    assert not errors, "\n".join(errors)

@@ -42,7 +42,8 @@ def test_a_taken_over_book_starts_with_a_statement_then_steps_at_the_cadences_pa
     [mail] = first
     assert mail["subject"] == "Your account with Acme Ltd: £1,750.00 overdue"
     text = mail["text"]
-    assert "We are writing from the accounts team at Acme Ltd" in text
+    # (the agency introduces itself on the client's behalf: its name from onboarding)
+    assert "Agency agA now looks after our customer accounts on our behalf" in text
     assert "£1,750.00 of it is overdue" in text
     assert "INV-T1  due 27 Aug 2026  £1,500.00  (overdue 90 days)" in text
     assert "INV-T3  due 2 Dec 2026  £99.99  (not yet due)" in text
@@ -106,3 +107,54 @@ def test_without_first_contact_a_final_notice_claims_no_reminders_that_were_not_
     assert "The following invoice remains unpaid" in mails[0]["text"]
     later = [m for m in mails[1:] if m["subject"].startswith("Final notice")]
     assert later and "Despite our earlier reminders" in later[0]["text"]
+
+
+def test_an_old_invoice_that_arrives_later_starts_its_own_steps_not_a_final_notice(tenant):
+    # GIVEN a debtor taken over today and chased for six weeks (its clock is past due+30)
+    load_book(tenant, [row("T5", "INV-A1", NINETY_DAYS_AGO, "900.00", issued="2026-07-28")],
+              NOW)
+    _chase(42)
+    # WHEN the client's next book (six weeks on) shows INV-A1 paid and a new invoice, already
+    # 60 days overdue, that was never mentioned to the debtor
+    later = NOW + timedelta(days=42)
+    old_due = (later - timedelta(days=60)).date().isoformat()
+    load_book(tenant, [row("T5", "INV-A1", NINETY_DAYS_AGO, "900.00", paid="900.00",
+                           issued="2026-07-28"),
+                       row("T5", "INV-B2", old_due, "400.00", issued="2026-09-01")], later)
+    before = len(sent_emails())
+    for day in range(1, 4):
+        run_cadence(later + timedelta(days=day))
+    # THEN its first reminder is an ordinary one about INV-B2, not a final notice
+    [first, *_] = sent_emails()[before:]
+    assert "INV-B2" in first["text"]
+    assert not first["subject"].startswith("Final notice")
+    assert "collections" not in first["text"].lower()
+
+
+def test_a_white_label_agency_writes_as_the_clients_own_accounts_team(tenant):
+    load_book(tenant, [row("T6", "INV-W1", NINETY_DAYS_AGO, "300.00", issued="2026-07-28")],
+              NOW, settings={"brand": {"white_label": True}})
+    run_cadence(NOW)
+    [mail] = sent_emails("ap@t6.example.com")
+    assert "We are writing from the accounts team at Acme Ltd" in mail["text"]
+    assert "Agency agA" not in mail["text"]
+
+
+def test_a_small_balance_raises_no_call_task_unless_the_client_sets_a_lower_floor(tenant):
+    from chalicelib.workbench import tasks
+
+    # GIVEN two debtors 25 days overdue: one owing £30 (below the £50 call floor), one £300
+    due = (NOW - timedelta(days=25)).date().isoformat()
+    load_book(tenant, [row("C1", "INV-C1", due, "30.00", issued="2026-09-25",
+                           phone="+447400123701"),
+                       row("C2", "INV-C2", due, "300.00", issued="2026-09-25",
+                           phone="+447400123702")], NOW,
+              settings={"first_contact": False})
+    # WHEN the cadence reaches its call step (due+21 has passed)
+    run_cadence(NOW)
+    # THEN only the £300 account is in the call queue
+    from chalicelib.http.auth import Principal
+
+    admin = Principal(tenant.agency_id, f"{tenant.agency_id}-admin", "admin")
+    names = {t["debtor_name"] for t in tasks.list_queue(admin, limit=50, now=NOW)["items"]}
+    assert names == {"C2 Ltd"}

@@ -57,3 +57,15 @@ def test_a_date_earlier_in_the_year_than_today_rolls_to_next_year():
     assert find_date("we pay on 3 January", TODAY) == date(2028, 1, 3)
     assert find_date("nothing here", TODAY) is None
     assert find_amount("no money") == (None, None)
+
+
+def test_asking_to_stop_email_is_an_unsubscribe_but_asking_for_an_email_is_not():
+    for text in ("Please stop emailing me.", "Do not email us again", "Unsubscribe",
+                 "Remove me from your mailing list", "stop sending me these reminders",
+                 "Bitte abmelden", "I want to opt out"):
+        v = classify("Re: Reminder", text, TODAY)
+        assert v.label == "unsubscribe", text
+        assert any(r.startswith("unsubscribe: ") for r in v.reasons)
+    for text in ("Can you email me a copy of the invoice?", "Do not email me a copy please",
+                 "I will pay on Friday, stop worrying"):
+        assert classify("Re: Reminder", text, TODAY).label != "unsubscribe", text

@@ -37,6 +37,9 @@ class Sent:
     # True when retrying cannot help (number opted out, address rejected): the touch must
     # go elsewhere rather than wait.
     permanent: bool = False
+    # True when the provider refused the client's sender identity (not verified): the
+    # touch waits for the sender; the debtor's address is not at fault.
+    sender_fault: bool = False
 
 
 class Channel(Protocol):

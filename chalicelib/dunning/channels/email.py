@@ -53,5 +53,9 @@ class SesEmail:
                 RawMessage={"Data": mime(message)})
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            return Sent(False, error=f"{code}: {exc}", permanent=code in _PERMANENT)
+            text = str(exc.response.get("Error", {}).get("Message", "")).lower()
+            sender = code == "MailFromDomainNotVerifiedException" or (
+                code == "MessageRejected" and "not verified" in text)
+            return Sent(False, error=f"{code}: {exc}", permanent=code in _PERMANENT,
+                        sender_fault=sender)
         return Sent(True, message_id=out["MessageId"])
