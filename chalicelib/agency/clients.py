@@ -36,6 +36,8 @@ def _check_specialists(agency_id: str, ids: list[str]) -> None:
             raise ValidationFailed.one("specialist_ids", f"no user {uid} in your agency") from None
         if u.role not in ("specialist", "admin"):
             raise ValidationFailed.one("specialist_ids", f"user {uid} is not agency staff")
+        if u.active is False:
+            raise ValidationFailed.one("specialist_ids", f"user {uid} is deactivated")
 
 
 def create_client(p: Principal, data: ClientIn, *, now: datetime) -> dict:

@@ -157,6 +157,10 @@ def test_users_invite_assign_and_deactivate_stops_the_token(http, tenants):
                              ).json_body["id"]
     r = _post(http, me, f"/w/users/{admin_id}/active", {"active": "0"}, csrf)
     assert r.status_code == 422 and "yourself" in r.body.decode()
+    # a deactivated user cannot be assigned a client
+    r = _post(http, me, f"/w/clients/{a.client_id}/specialists",
+              {"specialist_ids": [sam["id"]]}, csrf)
+    assert r.status_code == 422 and "deactivated" in r.body.decode()
     # reactivating restores it
     _post(http, me, f"/w/users/{sam['id']}/active", {"active": "1"}, csrf)
     assert http.http.get("/v1/me", headers={
@@ -203,6 +207,14 @@ def test_another_agencys_admin_sees_nothing(http, tenants):
     assert _upload(http, me, a.client_id, HEADER + GOOD, csrf).status_code == 404
     users = http.http.get("/w/users", headers=me).body.decode()
     assert "admin@agA" not in users and "sam@agA" not in users
+
+
+def test_a_specialist_sees_only_their_clients_on_the_home(http, tenants):
+    a, _ = tenants
+    mine = http.http.get("/w/home", headers=_me(http, a.specialist)).body.decode()
+    assert a.client_id in mine and "Onboard a client" not in mine
+    other = http.http.get("/w/home", headers=_me(http, a.outsider)).body.decode()
+    assert a.client_id not in other and "No clients yet" in other
 
 
 def test_a_client_viewer_gets_no_console(http, tenants):
