@@ -152,7 +152,7 @@ def _charges(form: dict, currency: str) -> dict:
         rate = _decimal(form, "annual_rate")
         data["annual_rate"] = None if rate is None else rate / 100
     policy = charge_rules.ChargePolicy.from_dict(data)
-    return policy.to_dict()
+    return {k: v for k, v in policy.to_dict().items() if v is not None}
 
 
 FIELD_OF = {"fixed_minor": "fixed_fee", "percent": "percent", "annual_rate": "annual_rate",

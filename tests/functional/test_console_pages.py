@@ -63,6 +63,32 @@ def test_home_lists_every_client_with_money_formatted_and_sorts(http, tenants):
     assert 'aria-sort="ascending"' in sorted_page.body.decode()
 
 
+def test_home_counts_promises_due_and_disputed_invoices_per_client(http, tenants, now):
+    from chalicelib.workbench import promises
+
+    a, _ = tenants
+    api = {"Authorization": f"Bearer {a.admin}"}
+    r = http.http.post(f"/v1/clients/{a.client_id}/imports", headers={
+        **api, "Content-Type": "text/csv"}, body=(HEADER + GOOD + GOOD.replace(
+            "INV-1", "INV-3").replace("D1,Bramble Bakery", "D3,Oat Mill")).encode())
+    assert r.status_code == 201, r.json_body
+    invs = http.http.get(f"/v1/clients/{a.client_id}/invoices?open=true",
+                         headers=api).json_body["items"]
+    promises.record(a.agency_id, a.client_id, invs[0]["debtor_id"], amount_minor=500,
+                    currency="GBP", promised_for=now.date(), taken_by="test", now=now)
+    r = http.http.request("PATCH", f"/v1/clients/{a.client_id}/debtors/{invs[1]['debtor_id']}"
+                          f"/invoices/{invs[1]['id']}", headers={
+                              **api, "Content-Type": "application/json"},
+                          body=b'{"status": "disputed", "reason": "pricing"}')
+    assert r.status_code == 200, r.json_body
+    page = http.http.get("/w/home", headers=_me(http, a.admin)).body.decode()
+    row = re.search(rf'<tr data-client="{a.client_id}">(.*?)</tr>', page, re.S).group(1)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    assert "£2,400.00" in cells[1]  # receivables, formatted
+    assert cells[6].strip() == "1" and cells[7].strip() == "1"  # promises due, disputed
+    assert "no errors" in cells[8]
+
+
 def test_an_admin_onboards_a_client_uploads_its_book_and_reads_the_row_errors(http, tenants):
     a, _ = tenants
     me = _me(http, a.admin)
