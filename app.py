@@ -15,6 +15,7 @@ from chalicelib.payments import webhooks
 from chalicelib.reporting import jobs as report_jobs
 from chalicelib.reporting import portal_pages
 from chalicelib.reporting import routes as reports
+from chalicelib.workbench import console_pages as console
 from chalicelib.workbench import pages as workspace
 from chalicelib.workbench import routes as workbench
 from chalicelib.kernel.naming import is_local_stage
@@ -37,6 +38,8 @@ app.register_blueprint(report_jobs.bp)
 app.register_blueprint(workbench.bp)
 app.register_blueprint(workspace.bp)
 app.register_blueprint(behaviour_api.bp)
+app.register_blueprint(console.bp)  # agency home, onboarding, books, users
+app.api.binary_types.append("multipart/form-data")  # the book upload form, as bytes
 
 if is_local_stage():  # local and test stages only; local/ is never deployed
     from local import checkout as local_checkout

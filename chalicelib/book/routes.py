@@ -20,6 +20,7 @@ from chalicelib.http.schemas import (
     InvoicePatch,
     NoteIn,
     UserIn,
+    UserPatch,
 )
 from chalicelib.agency import clients
 from chalicelib.book import debtors, importer, invoices
@@ -53,6 +54,12 @@ def list_users(p):
           authorizer=bearer)
 def create_user(p, data):
     return clients.create_user(p, data, now=utcnow())
+
+
+@endpoint(bp, "/v1/users/{user_id}", "PATCH",
+          summary="Deactivate or reactivate a user (admin)", body=UserPatch, authorizer=bearer)
+def patch_user(p, data, user_id):
+    return clients.update_user(p, user_id, data, now=utcnow())
 
 
 @endpoint(bp, "/v1/clients", summary="List clients you may work", query=PAGE,

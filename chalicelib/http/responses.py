@@ -174,6 +174,7 @@ RESPONSES: dict[tuple[str, str], dict] = {
     ("GET", "/v1/me"): USER,
     ("GET", "/v1/users"): page(USER),
     ("POST", "/v1/users"): USER,
+    ("PATCH", "/v1/users/{user_id}"): USER,
     ("GET", "/v1/clients"): page(CLIENT),
     ("POST", "/v1/clients"): CLIENT,
     ("GET", C): CLIENT,

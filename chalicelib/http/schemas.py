@@ -113,6 +113,12 @@ class UserIn(Body):
         return self
 
 
+class UserPatch(Body):
+    """active: false deactivates the user (their tokens stop working); true reactivates."""
+
+    active: bool | None = None
+
+
 class DebtorIn(Body):
     account_ref: Annotated[str, Field(min_length=1, max_length=64)]
     name: Name

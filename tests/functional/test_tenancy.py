@@ -38,8 +38,8 @@ BODIES = {
 }
 # Agency-level routes: they act inside the caller's own agency, so they are checked
 # separately (they must never show tenant A's objects to tenant B).
-AGENCY_LEVEL = {"/v1/me", "/v1/users", "/v1/clients", "/v1/overview", "/v1/tasks",
-                "/v1/tasks/next"}
+AGENCY_LEVEL = {"/v1/me", "/v1/users", "/v1/users/{user_id}", "/v1/clients", "/v1/overview",
+                "/v1/tasks", "/v1/tasks/next"}
 # Report routes: a client viewer may read its own client's report (and only that one).
 REPORT_ROUTES = {"/v1/clients/{client_id}/report"}
 # Client-viewer routes: the client comes from the viewer's token; tenant A's own viewer may
@@ -166,6 +166,11 @@ def test_agency_level_routes_only_show_the_callers_agency(http, world):
     users_b = http.http.get("/v1/users", headers=bearer(b.admin)).json_body["items"]
     assert all(u["email"].lower().endswith("@agb.example.com") for u in users_b), users_b
     assert http.http.get("/v1/users", headers=bearer(a.specialist)).status_code == 403
+    a_user = http.http.get("/v1/me", headers=bearer(a.specialist)).json_body["id"]
+    assert http.http.request("PATCH", f"/v1/users/{a_user}", headers=bearer(b.admin),
+                             body=b'{"active": false}').status_code == 404
+    assert http.http.request("PATCH", f"/v1/users/{a_user}", headers=bearer(a.specialist),
+                             body=b'{"active": false}').status_code == 403
     mine = http.http.get("/v1/clients", headers=bearer(a.outsider)).json_body["items"]
     assert mine == []  # an unassigned specialist sees no clients
     assert http.http.get("/v1/me", headers=bearer(b.admin)).json_body["id"] == "agB-admin"
