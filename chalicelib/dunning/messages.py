@@ -58,8 +58,17 @@ def locale_for(client: ClientModel, debtor: DebtorModel) -> Locale:
     """One locale per debtor, used by every message and page: the client's language (its
     settings["locale"], e.g. "en" or "de_DE") in the debtor's country, so a British debtor
     of a US client reads "10 Aug 2026"; else the country's own locale; else en_GB."""
-    wanted = (client.settings or {}).get("locale")
-    country = (debtor.country or client.country or "")[:2].upper()
+    return _locale((client.settings or {}).get("locale"), debtor.country or client.country)
+
+
+def client_locale(client: ClientModel) -> Locale:
+    """The client's own locale (its language in its country): the portal and the playbook
+    show the client's figures and dates in it, by the same rule as a debtor's."""
+    return _locale((client.settings or {}).get("locale"), client.country)
+
+
+def _locale(wanted: str | None, country_code: str | None) -> Locale:
+    country = (country_code or "")[:2].upper()
     base = None
     if wanted:
         try:
