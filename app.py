@@ -20,7 +20,6 @@ from chalicelib.workbench import routes as workbench
 from chalicelib.kernel.naming import is_local_stage
 
 app = Chalice(app_name="recoup")
-app.api.binary_types.append("application/pdf")  # the playbook download
 app.register_blueprint(authorizer.bp)
 app.register_blueprint(openapi.bp)
 app.register_blueprint(page_edge.bp)  # /favicon.ico

@@ -4,7 +4,8 @@ No PDF library is installed or vendored, and a handover document needs only head
 paragraphs, label/value lines and preformatted text (templates, scripts), so this writes
 them directly: WinAnsi text (characters outside Windows-1252 are replaced), word wrapping
 by Helvetica's real glyph widths, page breaks, and a footer with page numbers. Content
-streams are left uncompressed so the text can be read back (tests do)."""
+streams are left uncompressed so the text can be read back (tests do), and the file is
+7-bit ASCII (strings escape other bytes), so it is served as a plain body."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -73,7 +74,17 @@ def _wrap(text: str, font: str, size: float, width: float) -> list[bytes]:
 
 
 def _escape(data: bytes) -> bytes:
-    return data.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+    """A PDF string's body in 7-bit ASCII: non-ASCII bytes as octal escapes, so the whole
+    file is ASCII and travels as a text body (no binary media type for API Gateway)."""
+    out = bytearray()
+    for b in data:
+        if b in (0x28, 0x29, 0x5C):  # ( ) \\
+            out += b"\\" + bytes([b])
+        elif 32 <= b < 127:
+            out.append(b)
+        else:
+            out += b"\\%03o" % b
+    return bytes(out)
 
 
 def _layout(blocks: list[Block]) -> list[list[tuple[str, float, float, bytes]]]:
@@ -136,7 +147,7 @@ def render(blocks: list[Block], *, title: str, footer: str = "") -> bytes:
     objects[pages_obj - 1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
         b" ".join(b"%d 0 R" % k for k in kids), len(kids))
     info = add(b"<< /Title (%s) /Producer (Recoup) >>" % _escape(_winansi(title)))
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for num, body in enumerate(objects, start=1):
         offsets.append(len(out))
@@ -155,6 +166,7 @@ def text_of(pdf: bytes) -> str:
 
     out = []
     for m in re.finditer(rb"\(((?:\\.|[^\\)])*)\) Tj", pdf):
-        raw = re.sub(rb"\\(.)", rb"\1", m.group(1))
+        raw = re.sub(rb"\\([0-7]{3}|.)", lambda e: bytes([int(e.group(1), 8)])
+                     if len(e.group(1)) == 3 else e.group(1), m.group(1))
         out.append(raw.decode("cp1252", errors="replace"))
     return "\n".join(out)

@@ -35,7 +35,10 @@ def _pdf(book: dict) -> Response:
     headers = edge.headers("pdf", content_type="application/pdf")
     name = re.sub(r"[^A-Za-z0-9]+", "-", book["client"]["brand_name"]).strip("-").lower()
     headers["Content-Disposition"] = f'attachment; filename="{name or "client"}-playbook.pdf"'
-    return Response(body=playbook.pdf_bytes(book), status_code=200, headers=headers)
+    # kernel.pdf writes 7-bit ASCII: a text body, so no binary media type is needed (API
+    # Gateway and Chalice would otherwise refuse a browser whose Accept names none).
+    return Response(body=playbook.pdf_bytes(book).decode("ascii"), status_code=200,
+                    headers=headers)
 
 
 # ---------------------------------------------------------------------- agency staff (/w)
