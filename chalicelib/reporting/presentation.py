@@ -61,7 +61,7 @@ def label(path: str) -> str:
 
 
 def unit(path: str) -> str:
-    if path.endswith("_minor"):
+    if path.endswith("_minor") or path.startswith("aging."):  # aging buckets are balances
         return "money"
     return "days" if path in _DAYS else "percent" if path in _PERCENT else "number"
 
@@ -100,7 +100,10 @@ def delta_text(path: str, delta: Any, money: Money) -> str:
 def change_rows(change: Mapping[str, Any] | None, money: Money) -> list[dict]:
     """The 'since the agency took over' table: one labelled, formatted row per figure."""
     rows = []
-    for path, v in ((change or {}).get("figures") or {}).items():
+    order = list(FIGURE_LABELS)
+    figures = (change or {}).get("figures") or {}
+    for path in sorted(figures, key=lambda k: order.index(k) if k in order else len(order)):
+        v = figures[path]
         rows.append({"key": path, "label": label(path),
                      "then": value_text(path, v.get("baseline"), money),
                      "now": value_text(path, v.get("current"), money),
@@ -139,7 +142,8 @@ def takeover_label(took_over: date | None, as_of: date, locale: Locale) -> str |
     if as_of < took_over:
         return (f"The agency took over on {on}, after this report's date: "
                 f"there is no change to show yet")
-    return f"Since the agency took over on {on} ({_days((as_of - took_over).days)})"
+    n = (as_of - took_over).days
+    return f"Since the agency took over on {on} ({_days(n) if n else 'today'})"
 
 
 def definition(name: str, text: str) -> dict:

@@ -195,3 +195,29 @@ def test_the_playbook_keeps_to_its_tenancy(http, book):
     cookie = session(http, "/portal/login", a.viewer)
     r = http.http.get(f"/portal/clients/{a.client_id}/playbook", headers=cookie)
     assert r.status_code == 200 and b"collection playbook" in r.body
+
+
+def test_the_playbook_follows_the_clients_own_cadences_and_charges(http, book):
+    from chalicelib.store.models import ClientModel
+
+    a, _ = book
+    # GIVEN Acme charges statutory interest and chases its "retail" segment on its own cadence
+    c = ClientModel.get(a.agency_id, a.client_id)
+    c.settings = {**(c.settings or {}), "charges": {"kind": "uk_statutory"},
+                  "brand": {"payment_terms": "30 days from the invoice date"},
+                  "cadences": {"gentle": {"id": "gentle", "name": "Gentle retail", "min_gap_days": 5,
+                                          "steps": [{"key": "d+10", "offset_days": 10, "channel": "email",
+                                                     "template": "friendly", "tone": "friendly"}]}},
+                  "segment_cadences": {"retail": "gentle"},
+                  "escalation": {"days_past_due": 60, "min_amount_minor": 10_000}}
+    c.save()
+    r, text = _get(http, f"/w/clients/{a.client_id}/playbook", a.admin)
+    assert r.status_code == 200
+    # THEN the playbook says so
+    assert "30 days from the invoice date" in text and "Statutory interest" in text
+    assert "Gentle retail" in text and "segments: retail" in text
+    assert "10 days after the due date" in text and "At least 5 days" in text
+    assert "60 days or more past due" in text and "£100.00" in text
+    # and the workspace's clients page links to it
+    listing = http.http.get("/w/clients", headers=bearer(a.admin)).body.decode()
+    assert f"/w/clients/{a.client_id}/playbook" in listing

@@ -27,6 +27,7 @@ def test_the_takeover_label_counts_days_since_and_says_one_day():
         "Since the agency took over on 1 December 2026 (2 days)"
     assert pres.takeover_label(date(2026, 12, 1), date(2026, 12, 2), GB).endswith("(1 day)")
     assert pres.takeover_label(None, date(2026, 12, 2), GB) is None
+    assert pres.takeover_label(date(2026, 12, 2), date(2026, 12, 2), GB).endswith("(today)")
     assert pres.period_label(date(2026, 12, 3), date(2026, 12, 3), GB) == "3 Dec 2026 (1 day)"
     with pytest.raises(ValueError):
         pres.period_label(date(2026, 12, 3), date(2026, 12, 1), GB)
@@ -47,6 +48,9 @@ def test_every_compared_figure_has_a_label_and_a_unit():
     assert rows["dso_countback"]["now"] == "35 days" and rows["dso_countback"]["change"] == "−5.5 days"
     assert rows["cei"]["change"] == "+5.5 points" and rows["cei"]["now"] == "85.5%"
     assert rows["receivables_minor"]["change"] == "no change"
+    assert rows["aging.1_30"]["now"] == "£100.00" and rows["aging.1_30"]["change"] == "−£100.00"
+    ordered = [r["key"] for r in pres.change_rows(compare(snap, now), money)]
+    assert ordered[:3] == ["receivables_minor", "overdue_minor", "credit_sales_minor"]
 
 
 def test_definitions_render_their_markup_and_escape_the_rest():
