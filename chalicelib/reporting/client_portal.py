@@ -257,8 +257,9 @@ def _activity(m: TimelineModel, fmt: Formats) -> dict:
     data = m.data or {}
     if m.kind in ("touch_sent", "letter_to_print"):
         channel = data.get("channel") or ("letter" if m.kind == "letter_to_print" else "")
+        tone = data.get("tone")
         what = "statement" if "statement" in str(data.get("template") or "") else \
-            f"{data.get('tone') or 'reminder'} reminder".replace("reminder reminder", "reminder")
+            f"{tone} reminder" if tone else "reminder"
         text = f"{pres.CHANNEL_LABELS.get(channel, channel.capitalize() or 'Message')} sent: {what}"
     else:
         text = m.summary

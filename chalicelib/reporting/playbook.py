@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from jinja2 import TemplateError
 from jinja2.sandbox import SecurityError
@@ -200,13 +199,16 @@ def _cadences(client: ClientModel, sample: DebtorModel, fmt: Formats) -> list[di
     return out
 
 
-def _render(client: ClientModel, channel: str, template: str, tone: str, ctx: dict,
-            invoices: list | None = None) -> dict:
+def _render(client: ClientModel, channel: str, template: str, tone: str, ctx: dict) -> dict:
+    """One message as the dispatcher renders it (a broken override already falls back to
+    ours inside messages.render); one that still fails is shown as failing, not hidden."""
     try:
         out = messages.render(client, channel, template, tone, {**ctx, "tone": tone,
                                                                 "channel": channel})
         return {"subject": out.subject, "text": out.text, "error": None}
     except (TemplateError, SecurityError, ValueError, TypeError) as exc:
+        log.warning("client %s: %s/%s does not render: %s", client.client_id, channel,
+                    template, exc)
         return {"subject": "", "text": "", "error": f"{type(exc).__name__}: {exc}"}
 
 
