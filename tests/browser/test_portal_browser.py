@@ -82,6 +82,11 @@ def test_viewer_searches_debtors_opens_one_and_downloads_the_playbook(demo, page
     page.click("nav >> text=Playbook")
     page.locator("#playbook-title").wait_for()
     assert page.locator("ol.timeline li").count() >= 5
+    # and printed, the page drops its links bar and keeps the document
+    page.emulate_media(media="print")
+    assert not page.locator("#download-pdf").is_visible()
+    assert page.locator("#playbook-title").is_visible()
+    page.emulate_media(media="screen")
     with page.expect_download() as info:
         page.locator("#download-pdf").click()
     data = open(info.value.path(), "rb").read()
