@@ -13,6 +13,7 @@ from chalicelib.payments import pages as debtor_pages
 from chalicelib.payments import routes as payments_api
 from chalicelib.payments import webhooks
 from chalicelib.reporting import jobs as report_jobs
+from chalicelib.reporting import playbook_pages
 from chalicelib.reporting import portal_pages
 from chalicelib.reporting import routes as reports
 from chalicelib.workbench import console_pages as console
@@ -33,7 +34,8 @@ app.register_blueprint(debtor_pages.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(payment_jobs.bp)
 app.register_blueprint(reports.bp)
-app.register_blueprint(portal_pages.bp)
+app.register_blueprint(portal_pages.bp)  # also the portal's playbook pages
+app.register_blueprint(playbook_pages.bp)  # /w/clients/{id}/playbook(.pdf)
 app.register_blueprint(report_jobs.bp)
 app.register_blueprint(workbench.bp)
 app.register_blueprint(workspace.bp)

@@ -59,10 +59,19 @@ def locale_for(client: ClientModel, debtor: DebtorModel) -> Locale:
     settings["locale"], e.g. "de"; else English, the templates' language) as written in
     the debtor's country, so a British debtor of a US client reads "10 Aug 2026" and a
     German one "9.661,18 €" in an English sentence; else that language alone."""
-    wanted = (client.settings or {}).get("locale") or "en"  # the templates' language
-    country = (debtor.country or client.country or "")[:2].upper()
+    return _locale((client.settings or {}).get("locale"), debtor.country or client.country)
+
+
+def client_locale(client: ClientModel) -> Locale:
+    """The client's own locale (its language in its country): the portal and the playbook
+    show the client's figures and dates in it, by the same rule as a debtor's."""
+    return _locale((client.settings or {}).get("locale"), client.country)
+
+
+def _locale(wanted: str | None, country_code: str | None) -> Locale:
+    country = (country_code or "")[:2].upper()
     try:
-        base = Locale.parse(wanted)
+        base = Locale.parse(wanted or "en")  # the templates' language unless the client says
     except (ValueError, TypeError, UnknownLocaleError):
         base = Locale.parse("en")
     candidates = []

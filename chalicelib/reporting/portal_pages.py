@@ -135,7 +135,13 @@ def dashboard(pg: PortalPage, client_id: str):
 
 @page(P + "/debtors")
 def debtors(pg: PortalPage, client_id: str):
-    return pg.html("debtors.html", **client_portal.debtors(pg.p, client_id, pg.q.get("cursor")))
+    return pg.html("debtors.html", **client_portal.debtors(
+        pg.p, client_id, q=pg.q.get("q"), sort=pg.q.get("sort"), page=pg.q.get("page")))
+
+
+@page(P + "/debtors/{debtor_id}")
+def debtor(pg: PortalPage, client_id: str, debtor_id: str):
+    return pg.html("debtor.html", **client_portal.debtor(pg.p, client_id, debtor_id))
 
 
 @page(P + "/monthly")
