@@ -282,3 +282,89 @@ def test_other_callers_cannot_act_on_the_debtor(http, book):
     base = f"/v1/clients/{a.client_id}/debtors/{ids['page']}"
     assert _api(http, a.admin, base + "/payments")["items"] == []
     assert _api(http, a.admin, base + "/timeline?kind=note")["items"] == []
+
+
+# --------------------------------------------------- the client decides in its portal
+
+
+def _portal_post(http, cookie, a, escalation_id, fields):
+    page = http.http.get(f"/portal/clients/{a.client_id}/escalations", headers=cookie)
+    csrf = page_csrf(page.body)
+    return http.http.post(
+        f"/portal/clients/{a.client_id}/escalations/{escalation_id}/decision",
+        headers={**cookie, **FORM}, body=urlencode({"csrf": csrf, **fields}).encode())
+
+
+def test_the_client_viewer_approves_or_declines_an_escalation_in_the_portal(http, book):
+    from tests.functional.test_portal import _other_viewer
+
+    a, b, ids = book
+    me = session(http, "/w/login", a.specialist)
+    for key in ("page", "other"):
+        _post(http, me, a, ids[key], "escalation", {"reason": "refuses to pay"})
+    esc = {e["debtor_id"]: e["id"] for e in _api(
+        http, a.admin, f"/v1/clients/{a.client_id}/escalations")["items"]}
+    # GIVEN the client's viewer opens the portal's escalations page
+    viewer = session(http, "/portal/login", a.viewer)
+    page = http.http.get(f"/portal/clients/{a.client_id}/escalations", headers=viewer)
+    text = page.body.decode()
+    assert page.status_code == 200 and "Pageant Ltd" in text and "Quayside Cafe" in text
+    assert text.count('value="approve"') == 2 and "£2,500.00" in text
+    # another client's viewer and another agency cannot decide
+    for token in (_other_viewer(a), b.viewer):
+        other = session(http, "/portal/login", token)
+        csrf = page_csrf(http.http.get("/portal/login").body)  # any token: refused before
+        r = http.http.post(
+            f"/portal/clients/{a.client_id}/escalations/{esc[ids['page']]}/decision",
+            headers={**other, **FORM}, body=urlencode({"csrf": csrf, "decision": "approve"})
+            .encode())
+        assert r.status_code in (403, 404) and "Pageant" not in r.body.decode()
+    # WHEN the viewer approves one and declines the other with a note
+    r = _portal_post(http, viewer, a, esc[ids["page"]], {"decision": "approve"})
+    assert r.status_code == 303, r.body
+    assert "letter before action" in unquote(r.headers["Location"].replace("+", " "))
+    r = _portal_post(http, viewer, a, esc[ids["other"]], {"decision": "decline",
+                                                          "note": "we are talking to them"})
+    assert r.status_code == 303
+    # THEN the API and the agency's escalations page show each decision
+    out = {e["debtor_id"]: e for e in _api(
+        http, a.admin, f"/v1/clients/{a.client_id}/escalations")["items"]}
+    assert out[ids["page"]]["status"] == "approved"
+    assert out[ids["other"]]["status"] == "declined"
+    assert out[ids["other"]]["decision_note"] == "we are talking to them"
+    assert _api(http, a.admin, f"/v1/clients/{a.client_id}/debtors/{ids['page']}")[
+        "status"] == "in_collections"
+    w = http.http.get("/w/escalations", headers=me).body.decode()
+    assert "letter before action sent" in w and "declined by the client" in w
+    assert "we are talking to them" in w
+    declined = http.http.get("/w/escalations?status=declined", headers=me).body.decode()
+    assert "Quayside Cafe" in declined and "Pageant Ltd" not in declined
+    # AND deciding again is refused on the page with the reason
+    again = _portal_post(http, viewer, a, esc[ids["page"]], {"decision": "decline"})
+    assert again.status_code == 409 and "escalation already approved" in again.body.decode()
+    bad = _portal_post(http, viewer, a, esc[ids["page"]], {"decision": "maybe"})
+    assert bad.status_code == 422 and "decision: " in bad.body.decode()
+
+
+def test_no_page_makes_the_browser_ask_for_a_refused_favicon(http, book):
+    """Every surface names its icon inline (a data: URI of the page edge's icon), so a
+    browser never fetches /favicon.ico at a path the deployment may refuse; the route
+    itself answers without auth, whatever credentials the browser sends along."""
+    from urllib.parse import quote
+
+    from chalicelib.http.pages import FAVICON
+
+    a, _, ids = book
+    icon = 'rel="icon" type="image/svg+xml" href="data:image/svg+xml,' + quote(FAVICON,
+                                                                              safe=":/= ")
+    me = session(http, "/w/login", a.specialist)
+    pages = [http.http.get("/w/login"), http.http.get("/w/queue", headers=me),
+             http.http.get(f"/w/clients/{a.client_id}/debtors/{ids['page']}", headers=me),
+             http.http.get("/w/clients/nope/debtors/nope", headers=me),
+             http.http.get("/portal/login"), http.http.get(f"/portal/clients/{a.client_id}"),
+             http.http.get("/d/not-a-token")]
+    for r in pages:
+        assert icon in r.body.decode(), r.status_code
+    for headers in ({}, me, {"Authorization": "Bearer forged"}, {"Cookie": "recoup_portal=x"}):
+        r = http.http.get("/favicon.ico", headers=headers)
+        assert r.status_code == 200 and r.headers["Content-Type"] == "image/svg+xml"
