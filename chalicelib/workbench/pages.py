@@ -497,9 +497,11 @@ def _refused(c: edge.Caller, client_id: str, debtor_id: str, name: str, err: Rec
 _GROUPED = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
 
 
-def _minor(form: dict, field: str, currency: str, *, required: bool) -> int | None:
-    """Major units as typed ("1,000.50" too: thousands grouped with commas) -> minor."""
-    raw = (form.get(field) or "").strip()
+def _minor(form: dict, field: str, currency: str, *, required: bool,
+           name: str | None = None) -> int | None:
+    """Major units as typed ("1,000.50" too: thousands grouped with commas) -> minor; the
+    form's `name` field, refusals naming `field`."""
+    raw = (form.get(name or field) or "").strip()
     if not raw:
         if required:
             raise ValidationFailed.one(field, "is required")
@@ -523,7 +525,8 @@ def record_payment(c, client_id, debtor_id):
         given = {k: form[k].strip() for k in ("received_on", "method", "reference")
                  if (form.get(k) or "").strip()}
         data = validate(PaymentIn, {
-            "amount_minor": _minor(form, "amount", d.currency, required=True),
+            "amount_minor": _minor(form, "amount", d.currency, required=True,
+                                   name="payment_amount"),
             "currency": d.currency, **given})
         out = ledger.record_received(c.principal, client_id, debtor_id, data, now=utcnow())
     except REFUSED as err:

@@ -116,7 +116,7 @@ def test_recording_a_payment_lowers_the_balance_the_api_shows(http, book):
     me = session(http, "/w/login", a.specialist)
     # WHEN the specialist records £1,000.50 received by transfer
     r = _post(http, me, a, ids["page"], "payments", {
-        "amount": "1,000.50", "received_on": "2026-11-24", "method": "transfer",
+        "payment_amount": "1,000.50", "received_on": "2026-11-24", "method": "transfer",
         "reference": "BACS 7781"})
     # THEN the page says so and the API shows the payment and the lower balance
     assert _flash(r) == "Payment of £1,000.50 recorded (received 2026-11-24)."
@@ -127,7 +127,7 @@ def test_recording_a_payment_lowers_the_balance_the_api_shows(http, book):
     assert "£1,499.50" in _view(http, me, a, ids["page"])
     # AND the same payment entered again is not applied twice
     again = _post(http, me, a, ids["page"], "payments", {
-        "amount": "1000.50", "received_on": "2026-11-24", "method": "transfer",
+        "payment_amount": "1000.50", "received_on": "2026-11-24", "method": "transfer",
         "reference": "BACS 7781"})
     assert "recorded already; not applied again" in _flash(again)
     assert _api(http, a.admin, path)["balance_minor"] == 250_000 - 100_050
@@ -136,11 +136,11 @@ def test_recording_a_payment_lowers_the_balance_the_api_shows(http, book):
 def test_a_bad_payment_is_refused_naming_the_field_and_keeps_the_form(http, book):
     a, _, ids = book
     me = session(http, "/w/login", a.specialist)
-    r = _post(http, me, a, ids["page"], "payments", {"amount": "12.345", "received_on":
+    r = _post(http, me, a, ids["page"], "payments", {"payment_amount": "12.345", "received_on":
                                                      "2026-11-24", "reference": "X1"})
     body = r.body.decode()
     assert r.status_code == 422 and "amount: " in body and 'value="12.345"' in body
-    r = _post(http, me, a, ids["page"], "payments", {"amount": "10", "received_on": ""})
+    r = _post(http, me, a, ids["page"], "payments", {"payment_amount": "10", "received_on": ""})
     body = r.body.decode()
     assert r.status_code == 422 and "received_on: Field required" in body
     assert "reference: Field required" in body
@@ -271,7 +271,7 @@ def test_other_callers_cannot_act_on_the_debtor(http, book):
     for token, status in ((b.admin, 404), (a.outsider, 403)):
         cookie = session(http, "/w/login", token)
         csrf = page_csrf(http.http.get("/w/queue", headers=cookie).body)
-        for action, fields in (("payments", {"amount": "10", "received_on": "2026-11-24",
+        for action, fields in (("payments", {"payment_amount": "10", "received_on": "2026-11-24",
                                              "reference": "X"}),
                                ("notes", {"text": "hi"}), ("link", {}),
                                ("escalation", {"reason": "x"})):
