@@ -197,7 +197,8 @@ def _work_panel(p: Principal, client, d, act: dict) -> dict:
     (`act`: name, errors, form) or just answered (a pay link)."""
     return {"act": act.get("name"), "errors": act.get("errors") or [],
             "form": act.get("form") or {}, "pay_link": act.get("pay_link"),
-            "today": utcnow().date().isoformat(),
+            "today": utcnow().astimezone(ZoneInfo(d.timezone or client.timezone)).date()
+            .isoformat(),  # the day a payment arrived, as the debtor's books see it
             "methods": ("transfer", "cheque", "cash", "card_offline", "other"),
             "payments": sorted(ledger.list_payments(p.agency_id, client.client_id,
                                                      d.debtor_id),
