@@ -131,6 +131,14 @@ SEND_PREVIEW = obj({**_SEND, "subject": S, "text": S, "html": S, "attachments": 
                         {"template": S, "tone": S, "label": S})}})
 SENT = obj({**_SEND, "outcome": {"enum": ["sent", "already_sent", "in_flight", "unknown"]}})
 
+SEARCH_HIT = obj({"client_id": S, "client_name": S, "debtor_id": S, "name": S,
+                  "account_ref": S, "status": S, "currency": S, "balance_minor": I,
+                  "overdue_minor": I, "open_invoices": I,
+                  "match": {"enum": ["invoice", "account_ref", "email", "phone", "name"]},
+                  "matched": S})
+SEARCH = obj({"q": S, "items": {"type": "array", "items": SEARCH_HIT}, "truncated": B,
+              "partial_clients": strings(), "next_cursor": S_})
+
 C = "/v1/clients/{client_id}"
 D = C + "/debtors/{debtor_id}"
 E = C + "/escalations/{escalation_id}"
@@ -240,4 +248,8 @@ RESPONSES: dict[tuple[str, str], dict] = {
     ("POST", C + "/chasing"): CLIENT,
     ("POST", C + "/sender/check"): CLIENT,
     ("GET", D + "/behaviour"): BEHAVIOUR,
+    # the specialist's debtor work (search, escalate, decline a plan)
+    ("GET", "/v1/search"): SEARCH,
+    ("POST", D + "/escalation"): ESCALATION,
+    ("POST", D + "/plans/{plan_id}/decline"): PLAN,
 }

@@ -291,6 +291,12 @@ class EscalationDecisionIn(Body):
     note: Annotated[str, Field(max_length=2000)] | None = None
 
 
+class EscalationProposeIn(Body):
+    """A specialist proposes an account for collections; the client decides in its portal."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
 class CasePatch(Body):
     status: Literal["open", "letter_sent", "in_recovery", "recovered", "closed"] | None = None
     recovery_minor: Minor | None = None  # a recovery to add
