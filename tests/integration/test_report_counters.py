@@ -75,3 +75,17 @@ def test_a_client_stored_as_json_parts_reads_the_same_and_moves_to_counters(aws)
     assert again.agg.figures(date(2026, 11, 20)) == want
     assert not [p for p in again.items if p.startswith("open#")]
     assert report_store.load("legacy", cid, "GBP").agg.figures(date(2026, 11, 20)) == want
+
+
+def test_a_marker_batch_racing_its_twin_lands_once(aws):
+    cid = _client("race")
+    ckey = f"race#{cid}"
+
+    def touch(delta, olds, news):
+        delta.head["activity"]["2026-11"] = {"touches": {"sms": 1}}
+
+    # the twin wrote its marker and counters between our check and our transaction
+    assert report_store._apply_counters_once(ckey, "GBP", "batch#t1", touch, [False], T0)
+    assert not report_store._apply_counters_once(ckey, "GBP", "batch#t1", touch, [False], T0)
+    assert report_store.load("race", cid, "GBP").head["activity"]["2026-11"]["touches"] == {
+        "sms": 1}
