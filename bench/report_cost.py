@@ -28,17 +28,15 @@ def _measure(size: int) -> tuple[int, int, float, tuple[int, int]]:
     from chalicelib.reporting import reports
     from chalicelib.book.importer import import_book
     from chalicelib.kernel.clock import utcnow
-    from chalicelib.store.keys import client_key
-    from chalicelib.reporting.models import ReportModel
+    from chalicelib.reporting import store as report_store
     from local.progress import bar
 
     client = _client(f"bench-report-{size}")
     import_book(client.agency_id, client.client_id, generate(size), actor="bench",
                 progress=bar(f"seed {size}"), now=utcnow())
     as_of = date(2026, 11, 25)
-    stored = list(ReportModel.query(client_key(client.agency_id, client.client_id),
-                                    ReportModel.part.startswith("agg#")))
-    parts = (len(stored), sum(len(m.body) for m in stored))
+    stored = report_store.load(client.agency_id, client.client_id, client.currency).items
+    parts = (len(stored), sum(stored.values()))
     reports.build(client, as_of)  # warm
     times = []
     for _ in range(3):

@@ -1,7 +1,7 @@
-"""Reporting facts: stored invoice states to KPI facts, money paid outside, aggregate parts."""
+"""Reporting facts: stored invoice states to KPI facts, money paid outside, the aggregate as
+counter items."""
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import replace
 from datetime import date
@@ -14,7 +14,6 @@ from chalicelib.reporting.kpis import ClientAggregate, InvoiceFact, PaymentFact,
 # money collected, so it leaves the book like a void invoice (weak point: it also leaves
 # past credit sales; kpis has no write-off notion yet).
 NOT_RECEIVABLE = frozenset({"written_off", "void", "cancelled"})
-PART_LIMIT = 300_000  # bytes of one stored open-balance part; DynamoDB's item limit is 400 KB
 
 
 # ------------------------------------------------------------------------------- the facts
@@ -84,47 +83,98 @@ def dispute_activity(activity: dict, old: Mapping | None, new: Mapping | None, d
         bump_activity(activity, month, "disputes_resolved")
 
 
-# ---------------------------------------------------------------- splitting the aggregate
+# ------------------------------------------------------- the aggregate as counter items
+
+# The aggregate is stored as small counter items (numbers added to atomically), bucketed by
+# what an event changes, so one event writes a few small items whatever the book's size:
+#   m#sales#YYYY-MM    {issue day: credit sales}
+#   m#coll#YYYY-MM     {"day#source": collected}
+#   m#settled#YYYY-MM  {"day#n" | "day#days_late" | "day#minor" | "day#minor_days_late": sum}
+#   m#prom#YYYY-MM     {"day#n" | "day#kept": count}
+#   m#act#YYYY-MM      {"name": count} or {"name#key": count} (activity of the month)
+#   d#<debtor id>      {"o#due day": open balance, "x#due day": disputed balance}
+# A month item holds at most 31 days of keys; a debtor item grows with that debtor's due
+# days, not with the client's book.
+
+_BY_DAY = (("sales_by_issue_day", "sales"),)
+_BY_DAY_KEY = (("collected_by_day", "coll"), ("settled_by_day", "settled"),
+               ("promises_by_due_day", "prom"))
 
 
-def _shard(debtor_id: str, shards: int) -> int:
-    return int(hashlib.sha1(debtor_id.encode()).hexdigest()[:8], 16) % shards
+def counter_parts(agg: ClientAggregate, activity: Mapping[str, Any] | None = None
+                  ) -> dict[str, dict[str, int]]:
+    """What to add to which counter item: {part: {attribute: delta}} (zeros left out).
+    ``agg`` is usually a delta (an empty aggregate the batch applied its before → after to)."""
+    out: dict[str, dict[str, int]] = {}
+
+    def add(part: str, attr: str, value: int) -> None:
+        if value:
+            row = out.setdefault(part, {})
+            row[attr] = row.get(attr, 0) + int(value)
+
+    for field, kind in _BY_DAY:
+        for day, value in getattr(agg, field).items():
+            add(f"m#{kind}#{day[:7]}", day, value)
+    for field, kind in _BY_DAY_KEY:
+        for day, row in getattr(agg, field).items():
+            for key, value in row.items():
+                add(f"m#{kind}#{day[:7]}", f"{day}#{key}", value)
+    for field, prefix in (("open_by_due_day", "o"), ("disputed_by_due_day", "x")):
+        for due, by_debtor in getattr(agg, field).items():
+            for debtor, value in by_debtor.items():
+                add(f"d#{debtor}", f"{prefix}#{due}", value)
+    for month, row in (activity or {}).items():
+        for name, value in row.items():
+            if isinstance(value, Mapping):
+                for key, n in value.items():
+                    add(f"m#act#{month}", f"{name}#{key}", n)
+            else:
+                add(f"m#act#{month}", name, value)
+    return out
 
 
-def split(agg: ClientAggregate, extra: Mapping[str, Any], shards: Mapping[str, int]) -> dict[str, dict]:
-    """The aggregate as stored parts: ``head`` (day-keyed sums, activity, bookkeeping) and
-    ``open#YYYY-MM#n`` parts (balances by due day and debtor, sharded by debtor hash)."""
-    data = agg.to_dict()
-    opened = data.pop("open_by_due_day")
-    disputed = data.pop("disputed_by_due_day")
-    parts: dict[str, dict] = {"head": {**data, **extra, "shards": dict(shards)}}
-    for name, source in (("open", opened), ("disputed", disputed)):
-        for due, by_debtor in source.items():
-            month = due[:7]
-            n = shards.get(month, 1)
-            for debtor, bal in by_debtor.items():
-                key = f"open#{month}#{_shard(debtor, n)}"
-                part = parts.setdefault(key, {"open": {}, "disputed": {}})
-                part[name].setdefault(due, {})[debtor] = bal
-    return parts
+def from_counters(currency: str, parts: Mapping[str, Mapping[str, int]]
+                  ) -> tuple[ClientAggregate, dict]:
+    """The aggregate and the activity by month back from counter items (zeros dropped)."""
+    fields: dict[str, dict] = {name: {} for name in ClientAggregate._FIELDS}
+    activity: dict[str, dict] = {}
+    kinds = dict((kind, field) for field, kind in _BY_DAY + _BY_DAY_KEY)
+    for part, attrs in parts.items():
+        if part.startswith("d#"):
+            debtor = part[2:]
+            for attr, value in attrs.items():
+                if value and attr[:2] in ("o#", "x#"):
+                    target = fields["open_by_due_day" if attr[0] == "o" else "disputed_by_due_day"]
+                    target.setdefault(attr[2:], {})[debtor] = int(value)
+            continue
+        if not part.startswith("m#"):
+            continue
+        _, kind, month = part.split("#", 2)
+        for attr, value in attrs.items():
+            if not value:
+                continue
+            if kind == "act":
+                name, _, key = attr.partition("#")
+                row = activity.setdefault(month, {})
+                if key:
+                    row.setdefault(name, {})[key] = int(value)
+                else:
+                    row[name] = int(value)
+            elif kind == "sales":
+                fields["sales_by_issue_day"][attr] = int(value)
+            elif kind in kinds:
+                day, _, key = attr.partition("#")
+                fields[kinds[kind]].setdefault(day, {})[key] = int(value)
+    return ClientAggregate.from_dict({"version": ClientAggregate.VERSION, "currency": currency,
+                                      **fields}), activity
 
 
-def split_within_limit(agg: ClientAggregate, extra: Mapping[str, Any],
-                       shards: Mapping[str, int] | None = None) -> dict[str, dict]:
-    """Split, doubling a month's shards until every part is under PART_LIMIT bytes."""
-    shards = dict(shards or {})
-    while True:
-        parts = split(agg, extra, shards)
-        big = {k.split("#")[1] for k, v in parts.items()
-               if k != "head" and len(dumps(v)) > PART_LIMIT}
-        if not big:
-            return parts
-        for month in big:
-            shards[month] = shards.get(month, 1) * 2
+# ------------------------------------------------ the aggregate as JSON parts (before counters)
 
 
 def merge(parts: Mapping[str, Mapping[str, Any]]) -> tuple[ClientAggregate, dict]:
-    """The aggregate and the head's extra fields back from stored parts."""
+    """The aggregate and the head's extra fields back from the JSON parts stored before the
+    counters (``head`` and ``open#YYYY-MM#n``): read once to move such a client over."""
     head = dict(parts["head"])
     opened: dict[str, dict] = {}
     disputed: dict[str, dict] = {}

@@ -13,9 +13,11 @@ def _meta(name: str) -> type:
 
 
 class ReportModel(Model):
-    """One client's report items under ``agency#client``: ``agg#head`` and ``agg#open#…``
-    (the aggregate, read together by one query), ``baseline``, ``summary`` (headline figures
-    for the agency overview) and ``snap#YYYY-MM-DD`` (figures as of a day)."""
+    """One client's report items under ``agency#client``: ``baseline``, ``summary`` (headline
+    figures for the agency overview) and ``snap#YYYY-MM-DD`` (figures as of a day). The
+    aggregate's counter items (``agg#head``, ``agg#m#…``, ``agg#d#…``) and applied-batch
+    markers (``batch#…``) share the partition but are read and written raw by
+    reporting/store.py (their attributes are the counters), never through this model."""
 
     Meta = _meta("reports")
     client_key = UnicodeAttribute(hash_key=True)  # agency#client
@@ -27,15 +29,16 @@ class ReportModel(Model):
 
 class ContributionModel(Model):
     """What one invoice currently contributes to its client's aggregate (its state and the
-    Recoup payments on it), the contribution before the last batch (``prev``) and that
-    batch's id: a replayed batch finds its own id here and applies prev → entry again only
-    if the aggregate does not list the batch as applied."""
+    Recoup payments on it) and the batch that wrote it. It is written in the same transaction
+    as the counters its change adds to, conditional on ``rev``: a replayed batch finds the
+    contribution already equal to its new state and adds nothing."""
 
     Meta = _meta("report_contributions")
     client_key = UnicodeAttribute(hash_key=True)  # agency#client
     invoice_id = UnicodeAttribute(range_key=True)
     entry = UnicodeAttribute(null=True)  # JSON {"state": {...}, "payments": [...]} or null
-    prev = UnicodeAttribute(null=True)
+    prev = UnicodeAttribute(null=True)  # before the counters: the entry before its batch
     batch = UnicodeAttribute()
     invoice_version = NumberAttribute(default=0)
+    rev = NumberAttribute(null=True)  # +1 per write: the next write is conditional on it
 

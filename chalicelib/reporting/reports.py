@@ -51,7 +51,7 @@ def store_snapshots(agency_id: str, client_id: str, state: report_store.Loaded,
                "debtors_overdue": len(state.agg.overdue_by_debtor(day)),
                "promise_kept_rate": snap["promise_kept_rate"], "activity": month}
     report_store.put_item(agency_id, client_id, "summary", summary, now)
-    if baseline or not state.items:  # the client's first batch: list it for the monthly job
+    if baseline or state.first:  # the client's first batch: list it for the monthly job
         report_store.register(agency_id, client_id, now)
     if baseline:
         report_store.put_item(agency_id, client_id, "baseline", snap, now, only_if_new=True)
