@@ -38,13 +38,6 @@ class Playbook:
     policy: cw.ContactPolicy | None = None  # None: the planner's default per debtor kind
 
 
-XERO_STYLE = cad.Cadence(
-    id="xero-style", name="E-mail at +7/+14/+21 days",
-    steps=(cad.Step("due+7", 7, "email", "overdue_friendly", "friendly"),
-           cad.Step("due+14", 14, "email", "overdue_firm", "firm"),
-           cad.Step("due+21", 21, "email", "overdue_firm2", "firm")))
-
-
 @dataclass
 class Outcome:
     debtor: pop.Debtor
@@ -188,3 +181,11 @@ def as_dict(f: Figures) -> dict:
         "touches_by_channel": {k: round(v, 2) for k, v in f.by_channel.items()},
         "calls_per_debtor": round(f.calls_per_debtor, 2),
     }
+
+
+def dso_floor(population: list[pop.Debtor], horizon_days: int = HORIZON_DAYS) -> float:
+    """The DSO if every debtor who ever pays paid on the due date (non-payers still not):
+    no playbook can do better, so it bounds the reduction any cadence can show."""
+    total = sum(d.amount_minor for d in population) or 1
+    return sum(d.amount_minor * (horizon_days if d.natural_pay is None else d.terms_days)
+               for d in population) / total
