@@ -31,6 +31,7 @@ BODIES = {
     "EscalationDecisionIn": {"decision": "approve"},
     "CasePatch": {"note": "x"},
     "PreviewIn": {"days": 1},
+    "WhatIfIn": {"samples": 1},
     "ChasingIn": {"mode": "active"},
     "CallScriptIn": {"template": "Hello {{ debtor_name }}"},
     "SendIn": {"kind": "statement"},
