@@ -72,3 +72,27 @@ def test_other_tenants_and_client_viewers_get_nothing(http, tenants):
     assert _what_if(http, b.admin, a.client_id, {}).status_code == 404
     assert _what_if(http, a.viewer, a.client_id, {}).status_code == 403
     assert _what_if(http, a.outsider, a.client_id, {}).status_code in (403, 404)
+
+
+def test_the_workspace_page_shows_the_comparison_and_tries_a_proposal(http, tenants):
+    from urllib.parse import urlencode
+
+    from tests.page_support import FORM, page_csrf, session
+
+    a, b = tenants
+    _import(http, a.admin, a.client_id)
+    cookie = session(http, "/w/login", a.specialist)
+    r = http.http.get(f"/w/clients/{a.client_id}/what-if?samples=2", headers=cookie)
+    assert r.status_code == 200, r.body
+    page = r.body.decode()
+    for row in ("current", "proposed", "baseline", "none"):
+        assert f'id="row-{row}"' in page
+    assert "No reminders" in page and "E-mail at +7/+14/+21" in page
+    bad = {"csrf": page_csrf(r.body), "samples": "2", "cadence": "{not json"}
+    r = http.http.post(f"/w/clients/{a.client_id}/what-if", headers={**cookie, **FORM},
+                       body=urlencode(bad).encode())
+    assert r.status_code == 422 and "cadence: is not JSON" in r.body.decode()
+    # Another agency's staff see nothing of it.
+    other = session(http, "/w/login", b.admin)
+    assert http.http.get(f"/w/clients/{a.client_id}/what-if",
+                         headers=other).status_code == 404
