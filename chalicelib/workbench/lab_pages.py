@@ -18,7 +18,7 @@ from chalicelib.workbench import pages as ws
 bp = Blueprint(__name__)
 
 
-def _what_if_page(c, client_id: str, form: dict):
+def _what_if_page(c, client_id: str, form: dict, now):
     client = agency_clients.get_client(c.principal, client_id)
     data: dict = {"samples": form.get("samples") or 20}
     errors, status, result = [], 200, None
@@ -29,7 +29,7 @@ def _what_if_page(c, client_id: str, form: dict):
             except ValueError as exc:
                 raise ValidationFailed.one("cadence", f"is not JSON: {exc}") from None
         result = lab.for_principal(c.principal, client_id, validate(WhatIfIn, data),
-                                   now=utcnow())
+                                   now=now)
     except ValidationFailed as err:
         errors, status = err.fields, 422
     return ws._html("what_if.html", status, **ws._ctx(c, client=client, result=result,
@@ -39,11 +39,11 @@ def _what_if_page(c, client_id: str, form: dict):
 @bp.route("/w/clients/{client_id}/what-if", methods=["GET"])
 @ws.page
 def what_if_page(c, client_id):
-    return _what_if_page(c, client_id, dict(bp.current_request.query_params or {}))
+    return _what_if_page(c, client_id, dict(bp.current_request.query_params or {}), utcnow())
 
 
 @bp.route("/w/clients/{client_id}/what-if", methods=["POST"], content_types=ws.FORM)
 @ws.page
 def what_if_proposed(c, client_id):
     """Try a proposed cadence (POSTed: a cadence is too long for a URL)."""
-    return _what_if_page(c, client_id, ws._form(c))
+    return _what_if_page(c, client_id, ws._form(c), utcnow())
