@@ -29,7 +29,7 @@ from chalicelib.lab import simulator as sim
 from chalicelib.store.keys import client_key
 from chalicelib.store.models import ClientModel, DebtorModel, InvoiceModel
 
-MAX_SIMULATED = 3000  # simulated invoices per playbook: a few seconds, whatever the book
+MAX_SIMULATED = 1000  # simulated invoices per playbook: about a second each, whatever the book
 ASSUMES = ("Each open invoice is simulated from issue with its amount and terms; each "
            "debtor behaves like its own paid history (else like the population mix); "
            "payer types, channel responses and their sources are in docs/ARCHITECTURE.md "

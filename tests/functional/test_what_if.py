@@ -96,3 +96,30 @@ def test_the_workspace_page_shows_the_comparison_and_tries_a_proposal(http, tena
     other = session(http, "/w/login", b.admin)
     assert http.http.get(f"/w/clients/{a.client_id}/what-if",
                          headers=other).status_code == 404
+
+
+def test_debtors_who_paid_late_before_are_simulated_as_slower_payers(http, tenants):
+    from datetime import date, timedelta
+
+    from chalicelib.store.models import InvoiceModel
+
+    a, _ = tenants
+    _import(http, a.admin, a.client_id)
+    before = _what_if(http, a.admin, a.client_id, {"samples": 5}).json_body
+    assert before["debtors_with_history"] == 0
+    # Every debtor gets a settled invoice paid 60 days after its due date.
+    items = http.http.get(f"/v1/clients/{a.client_id}/debtors?limit=100",
+                          headers=bearer(a.admin)).json_body["items"]
+    for d in items:
+        InvoiceModel(f"{a.agency_id}#{a.client_id}#{d['id']}", "old-1",
+                     client_key=f"{a.agency_id}#{a.client_id}", debtor_id=d["id"],
+                     number=f"OLD-{d['id']}", issue_date="2026-01-01", due_date="2026-01-31",
+                     currency="GBP", total_minor=1000, balance_minor=0, status="paid",
+                     paid_on=(date(2026, 1, 31) + timedelta(days=60)).isoformat(),
+                     created_at="2026-01-01T00:00:00Z", updated_at="2026-04-01T00:00:00Z",
+                     ).save()
+    after = _what_if(http, a.admin, a.client_id, {"samples": 5}).json_body
+    assert after["debtors_with_history"] == len(items)
+    cur = {r["playbook"]: r for r in after["playbooks"]}["current"]
+    was = {r["playbook"]: r for r in before["playbooks"]}["current"]
+    assert cur["days_beyond_terms"] > was["days_beyond_terms"]
