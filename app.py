@@ -1,6 +1,7 @@
 """Recoup: the Chalice app. It registers the blueprints and nothing else."""
 from chalice import Chalice
 
+from chalicelib.behaviour import routes as behaviour_api
 from chalicelib.book import routes as api
 from chalicelib.dunning import jobs
 from chalicelib.dunning import routes as chasing_api
@@ -37,6 +38,7 @@ app.register_blueprint(report_jobs.bp)
 app.register_blueprint(workbench.bp)
 app.register_blueprint(workspace.bp)
 app.register_blueprint(lab_pages.bp)  # /w/clients/{c}/what-if
+app.register_blueprint(behaviour_api.bp)
 
 if is_local_stage():  # local and test stages only; local/ is never deployed
     from local import checkout as local_checkout

@@ -40,7 +40,8 @@ CONTACT = obj({"id": S, "role": S, "name": S_, "email": S_, "phone": S_, "timezo
                "preferred_channel": S, "opted_out": strings(), "notes": S_})
 DELETED = obj({"id": S, "deleted": B})
 DEBTOR = obj({"id": S, "account_ref": S, "name": S, "kind": S, "notes": S_, "currency": S,
-              "timezone": S_, "country": S_, "segment": S_, "status": S, "balance_minor": I,
+              "timezone": S_, "country": S_, "segment": S_, "segment_pinned": B,
+              "segment_reason": S_, "status": S, "balance_minor": I,
               "overdue_minor": I, "credit_minor": I, "open_invoices": I, "oldest_due": S_,
               "paused_until": S_, "next_action_at": S_, "version": I_})
 DEBTOR_WITH_CONTACTS = {**DEBTOR, "required": [*DEBTOR["required"], "contacts"],
@@ -162,6 +163,25 @@ PREVIEW = obj({"client_id": S, "chasing": {"enum": ["preview", "active"]}, "from
                "messages": {"type": "array", "items": PREVIEW_MESSAGE}, "truncated": B,
                "proposed_cadence": B, "assumes": S})
 # tests/functional/test_openapi_document.py fails when a JSON operation has none.
+F_ = {"type": ["number", "null"]}
+N = {"type": "number"}
+BEHAVIOUR = obj({
+    "summary": strings(),
+    "segment": obj({"name": S_, "label": S_, "reason": S_, "pinned": B, "computed": S,
+                    "computed_label": S, "computed_reason": S}),
+    "profile": obj({"paid_invoices": I, "settled_invoices": I, "mean_days_late": F_,
+                    "weighted_days_late": F_, "typical_days_late": F_, "spread_days": F_,
+                    "trend_days": F_, "trend": S_, "share_late": F_, "paid_in_parts": I,
+                    "invoices_seen": I, "promises_made": I, "promises_kept": I,
+                    "promises_broken": I, "disputes_raised": I, "open_disputes": I,
+                    "channels": A, "best_channel": S_}),
+    "predictions": {"type": "array", "items": obj({
+        "invoice_id": S, "number": S, "due_date": S, "balance_minor": I, "currency": S,
+        "pay_on": S, "days_late": N, "p_late": N, "expected_days_late": N,
+        "moved": strings()})},
+    "expected_overdue_minor_days": I, "p_late": N, "expected_days_late": N,
+    "prior": obj({"invoices": I, "typical_days_late": N, "k": N}),
+})
 RESPONSES: dict[tuple[str, str], dict] = {
     ("GET", "/v1/me"): USER,
     ("GET", "/v1/users"): page(USER),
@@ -231,4 +251,5 @@ RESPONSES: dict[tuple[str, str], dict] = {
     ("POST", C + "/what-if"): WHAT_IF,
     ("POST", C + "/chasing"): CLIENT,
     ("POST", C + "/sender/check"): CLIENT,
+    ("GET", D + "/behaviour"): BEHAVIOUR,
 }

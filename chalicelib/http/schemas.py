@@ -133,6 +133,9 @@ class DebtorPatch(Body):
     timezone: TimeZone | None = None
     country: Country | None = None
     segment: Annotated[str, Field(max_length=ID_MAX)] | None = None
+    # A segment set by hand is pinned (behaviour's recompute leaves it) unless this says
+    # false; false alone unpins, and the next recompute puts the debtor where it pays.
+    segment_pinned: bool = None
     status: Literal["active", "on_hold", "in_collections", "written_off"] = None
 
 

@@ -25,6 +25,7 @@ from chalicelib.http.edge import validate
 from chalicelib.http.schemas import OutcomeIn, PreviewIn, ReplyConfirmIn, SendIn
 from chalicelib.agency import clients as agency_clients
 from chalicelib.dunning import preview as dry_run
+from chalicelib.behaviour import profiles as behaviour_profiles
 from chalicelib.dunning import sender as sender_identity
 from chalicelib.book import debtors
 from chalicelib.dunning import manual
@@ -167,6 +168,7 @@ def _debtor_view(c: edge.Caller, client_id: str, debtor_id: str, task: dict | No
         plans=[e for e in entries if e["kind"].startswith("plan")],
         promises=promises.list_promises(p.agency_id, client_id, debtor_id),
         disputes=disputes.list_disputes(p, client_id, debtor_id)["items"], task=task,
+        behaviour=behaviour_profiles.view(d, utcnow()),
         outcomes=outcomes.LABELS, dispute_reasons=disputes.REASONS, errors=errors or [],
         form=form or {}, send=_send_panel(client, d, **(send or {})),
         reply=reply_proposals.pending(p, client_id, debtor_id)))
