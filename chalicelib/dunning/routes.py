@@ -8,10 +8,9 @@ from chalicelib.agency import clients
 from chalicelib.dunning import manual
 from chalicelib.dunning import preview as dry_run
 from chalicelib.dunning import sender
-from chalicelib.dunning import what_if as lab
 from chalicelib.http.authorizer import bearer
 from chalicelib.http.edge import endpoint
-from chalicelib.http.schemas import ChasingIn, PreviewIn, SendIn, WhatIfIn
+from chalicelib.http.schemas import ChasingIn, PreviewIn, SendIn
 from chalicelib.kernel.clock import utcnow
 
 bp = Blueprint(__name__)
@@ -24,13 +23,6 @@ D = C + "/debtors/{debtor_id}"
                   "with counts per day and step (optionally for a proposed cadence)")
 def preview(p, data, client_id):
     return dry_run.for_principal(p, client_id, data, now=utcnow())
-
-
-@endpoint(bp, C + "/what-if", "POST", body=WhatIfIn, authorizer=bearer,
-          summary="What if: the client's current cadence vs a proposed one on its own book, "
-                  "simulated through the planner (DSO, collected in 30/60/90 days, touches)")
-def what_if(p, data, client_id):
-    return lab.for_principal(p, client_id, data, now=utcnow())
 
 
 @endpoint(bp, C + "/chasing", "POST", body=ChasingIn, authorizer=bearer,

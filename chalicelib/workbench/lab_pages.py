@@ -8,12 +8,12 @@ import json
 from chalice import Blueprint
 
 from chalicelib.agency import clients as agency_clients
-from chalicelib.dunning import what_if as lab
 from chalicelib.http.edge import validate
 from chalicelib.http.schemas import WhatIfIn
 from chalicelib.kernel.clock import utcnow
 from chalicelib.kernel.errors import ValidationFailed
 from chalicelib.workbench import pages as ws
+from chalicelib.workbench import what_if as lab
 
 bp = Blueprint(__name__)
 

@@ -116,6 +116,7 @@ def test_debtors_who_paid_late_before_are_simulated_as_slower_payers(http, tenan
                      number=f"OLD-{d['id']}", issue_date="2026-01-01", due_date="2026-01-31",
                      currency="GBP", total_minor=1000, balance_minor=0, status="paid",
                      paid_on=(date(2026, 1, 31) + timedelta(days=60)).isoformat(),
+                     paid_latest=(date(2026, 1, 31) + timedelta(days=60)).isoformat(),
                      created_at="2026-01-01T00:00:00Z", updated_at="2026-04-01T00:00:00Z",
                      ).save()
     after = _what_if(http, a.admin, a.client_id, {"samples": 5}).json_body

@@ -17,6 +17,8 @@ from __future__ import annotations
 import random
 from datetime import date, datetime
 
+from chalicelib.behaviour import profile_rules as behaviour
+from chalicelib.book import invoices as book_invoices
 from chalicelib.dunning import cadence as cad
 from chalicelib.dunning import planner
 from chalicelib.dunning.contact_window import local_date
@@ -41,13 +43,19 @@ def _day(value: str | None) -> date | None:
 
 
 def _history(invoices: list[InvoiceModel]) -> tuple[list[int], int]:
+    """Days late of each settled invoice whose paid day is known closely enough, and how
+    many were disputed: the payment history as the behaviour profile counts it."""
     late, disputed = [], 0
     for inv in invoices:
-        paid = _day(inv.paid_on)
+        if not inv.paid_latest:
+            continue
+        row = book_invoices.history_row(inv)
+        paid = behaviour.paid_day(_day(row["paid_on"]), _day(row["paid_earliest"]),
+                                  _day(row["paid_latest"]))
         if paid is None:
             continue
-        late.append((paid - date.fromisoformat(inv.due_date)).days)
-        disputed += bool(inv.dispute or inv.disputed_in_book)
+        late.append((paid - date.fromisoformat(row["due_date"])).days)
+        disputed += bool(row["was_disputed"])
     return late, disputed
 
 
