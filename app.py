@@ -17,6 +17,7 @@ from chalicelib.reporting import playbook_pages
 from chalicelib.reporting import portal_pages
 from chalicelib.reporting import routes as reports
 from chalicelib.workbench import console_pages as console
+from chalicelib.workbench import lab_pages
 from chalicelib.workbench import pages as workspace
 from chalicelib.workbench import routes as workbench
 from chalicelib.kernel.naming import is_local_stage
@@ -39,6 +40,7 @@ app.register_blueprint(playbook_pages.bp)  # /w/clients/{id}/playbook(.pdf)
 app.register_blueprint(report_jobs.bp)
 app.register_blueprint(workbench.bp)
 app.register_blueprint(workspace.bp)
+app.register_blueprint(lab_pages.bp)  # /w/clients/{c}/what-if
 app.register_blueprint(behaviour_api.bp)
 app.register_blueprint(console.bp)  # agency home, onboarding, books, users
 app.api.binary_types.append("multipart/form-data")  # the book upload form, as bytes

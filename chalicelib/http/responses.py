@@ -149,6 +149,18 @@ PREVIEW_MESSAGE = obj({"at": S, "day": S, "debtor_id": S, "debtor_name": S, "cha
                        "step": S, "occurrence": S, "tone": S, "template": S,
                        "first_contact": B, "fallback": B, "to": S_, "local_time": S, "tz": S,
                        "invoice_ids": A, "subject": S, "text": S, "html": S, "held": S_})
+N = {"type": "number"}
+WHAT_IF_ROW = obj({"playbook": {"enum": ["current", "proposed", "baseline", "none"]},
+                   "debtors": I, "dso_days": N, "days_beyond_terms": N, "mean_days_late": N,
+                   "on_time_ratio": N,
+                   "collected_ratio": obj({"30d": N, "60d": N, "90d": N}),
+                   "touches_per_debtor": N,
+                   "touches_by_channel": obj({"email": N, "sms": N, "call": N, "letter": N}),
+                   "calls_per_debtor": N})
+WHAT_IF = obj({"debtors": I, "invoices": I, "samples": I, "debtors_with_history": I,
+               "seed": I, "assumes": S, "proposed_cadence": {"type": "object"},
+               "playbooks": {"type": "array", "items": WHAT_IF_ROW},
+               "dso_change_vs_current": N, "dso_reduction_vs_current": N})
 PREVIEW = obj({"client_id": S, "chasing": {"enum": ["preview", "active"]}, "from": S, "to": S,
                "sender_email": S, "sender_status": S,
                "days": {"type": "array", "items": obj({"date": S, "messages": I,
@@ -245,6 +257,7 @@ RESPONSES: dict[tuple[str, str], dict] = {
     ("POST", D + "/plans/{plan_id}/approve"): PLAN,
     ("POST", D + "/charges/{charge_id}/waive"): CHARGE,
     ("POST", C + "/preview"): PREVIEW,
+    ("POST", C + "/what-if"): WHAT_IF,
     ("POST", C + "/chasing"): CLIENT,
     ("POST", C + "/sender/check"): CLIENT,
     ("GET", D + "/behaviour"): BEHAVIOUR,

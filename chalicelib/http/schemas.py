@@ -318,6 +318,15 @@ class PreviewIn(Body):
     debtor_id: Id | None = None
 
 
+class WhatIfIn(Body):
+    """The outcomes lab on the client's own book: its current cadence vs a proposed one
+    (the product's default unless given), the Xero-style e-mails and no reminders."""
+
+    cadence: Settings | None = None  # a cadence as GET/PATCH settings.cadence takes it
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 2026
+    samples: Annotated[int, Field(ge=1, le=50)] = 20  # simulated copies of each invoice
+
+
 class ChasingIn(Body):
     mode: Literal["preview", "active"]
 

@@ -18,9 +18,11 @@ from chalicelib.http.schemas import (
     OutcomeIn,
     ReplyConfirmIn,
     TaskIn,
+    WhatIfIn,
 )
 from chalicelib.workbench import call_scripts, disputes, escalations, outcomes, promises, tasks
 from chalicelib.workbench import reply_proposals
+from chalicelib.workbench import what_if as lab
 from chalicelib.http.access import require_admin, require_staff
 from chalicelib.book.debtors import load_debtor
 from chalicelib.store.paging import parse_limit
@@ -29,6 +31,13 @@ bp = Blueprint(__name__)
 C = "/v1/clients/{client_id}"
 D = C + "/debtors/{debtor_id}"
 T = C + "/tasks/{task_id}"
+
+
+@endpoint(bp, C + "/what-if", "POST", body=WhatIfIn, authorizer=bearer,
+          summary="What if: the client's current cadence vs a proposed one on its own book, "
+                  "simulated through the planner (DSO, collected in 30/60/90 days, touches)")
+def what_if(p, data, client_id):
+    return lab.for_principal(p, client_id, data, now=utcnow())
 E = C + "/escalations/{escalation_id}"
 
 

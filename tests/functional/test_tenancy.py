@@ -33,6 +33,7 @@ BODIES = {
     "EscalationProposeIn": {"reason": "x"},
     "CasePatch": {"note": "x"},
     "PreviewIn": {"days": 1},
+    "WhatIfIn": {"samples": 1},
     "ChasingIn": {"mode": "active"},
     "CallScriptIn": {"template": "Hello {{ debtor_name }}"},
     "SendIn": {"kind": "statement"},

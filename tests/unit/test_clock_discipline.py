@@ -15,8 +15,7 @@ PACKAGE = ROOT / "chalicelib"
 # page, job and webhook handlers, and the HTTP edge) may call clock.utcnow(), nothing else.
 CLOCK = "chalicelib/kernel/clock.py"
 EDGE_FILES = {"routes.py", "pages.py", "portal_pages.py", "console_pages.py",
-              "playbook_pages.py", "jobs.py",
-              "webhooks.py"}
+              "playbook_pages.py", "lab_pages.py", "jobs.py", "webhooks.py"}
 EDGE_DIRS = ("chalicelib/http/",)
 
 WALL_CLOCK = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"),
