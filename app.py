@@ -14,6 +14,8 @@ from chalicelib.payments import webhooks
 from chalicelib.reporting import jobs as report_jobs
 from chalicelib.reporting import portal_pages
 from chalicelib.reporting import routes as reports
+from chalicelib.workbench import cadence_pages
+from chalicelib.workbench import cadence_routes
 from chalicelib.workbench import pages as workspace
 from chalicelib.workbench import routes as workbench
 from chalicelib.kernel.naming import is_local_stage
@@ -35,6 +37,8 @@ app.register_blueprint(portal_pages.bp)
 app.register_blueprint(report_jobs.bp)
 app.register_blueprint(workbench.bp)
 app.register_blueprint(workspace.bp)
+app.register_blueprint(cadence_routes.bp)  # the cadence and template editor's API
+app.register_blueprint(cadence_pages.bp)  # /w/clients/{id}/cadences, templates
 
 if is_local_stage():  # local and test stages only; local/ is never deployed
     from local import checkout as local_checkout
