@@ -286,7 +286,7 @@ def _template_page(c, client_id: str, name: str | None, *, text: str | None = No
                 errors, status = _problems(err), 422
         versions = cadences.list_versions(p, client_id, "template", name)["items"]
     return ws._html("cadence/template.html", status, **ws._ctx(
-        c, client=client, name=name, text=text or "", listing=listing, debtors=debtors,
+        c, client=client, tname=name, text=text or "", listing=listing, debtors=debtors,
         debtor_id=debtor_id, rendered=rendered, errors=errors or [], versions=versions,
         own=name in ((client.settings or {}).get("templates") or {}) if name else False))
 
