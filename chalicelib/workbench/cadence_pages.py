@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 
 from chalice import Blueprint, Response
 
+from chalicelib.agency import clients as agency_clients
 from chalicelib.dunning import cadence as cad
 from chalicelib.http.edge import validate
 from chalicelib.http.schemas import TrySendIn
@@ -70,7 +71,7 @@ def cadences_page(c, client_id):
     for item in view["items"]:
         item["timeline"] = _timeline(item["cadence"])
     return ws._html("cadence/index.html", **ws._ctx(
-        c, client=client, view=view, day_label=_day_label, errors=[]))
+        c, client=agency_clients.render(client), view=view, day_label=_day_label, errors=[]))
 
 
 @bp.route(C + "/cadences/new", methods=["POST"], content_types=ws.FORM)
@@ -186,7 +187,7 @@ def _editor(c, client_id: str, slot: str, *, body: dict | None = None,
     by_key = {pr["key"]: pr for pr in previews}
     versions = cadences.list_versions(p, client_id, "cadence", slot)["items"]
     return ws._html("cadence/edit.html", status, **ws._ctx(
-        c, client=client, slot=slot, body=body, rows=rows or [], effect=effect,
+        c, client=agency_clients.render(client), slot=slot, body=body, rows=rows or [], effect=effect,
         errors=errors or [], previews=by_key, debtors=debtors, debtor_id=debtor_id,
         versions=versions, channels=cad.CHANNELS, tones=cad.TONES, day_label=_day_label,
         timeline=_timeline(body) if not errors else []))
@@ -286,7 +287,7 @@ def _template_page(c, client_id: str, name: str | None, *, text: str | None = No
                 errors, status = _problems(err), 422
         versions = cadences.list_versions(p, client_id, "template", name)["items"]
     return ws._html("cadence/template.html", status, **ws._ctx(
-        c, client=client, tname=name, text=text or "", listing=listing, debtors=debtors,
+        c, client=agency_clients.render(client), tname=name, text=text or "", listing=listing, debtors=debtors,
         debtor_id=debtor_id, rendered=rendered, errors=errors or [], versions=versions,
         own=name in ((client.settings or {}).get("templates") or {}) if name else False))
 
