@@ -16,7 +16,6 @@ from chalicelib.http.schemas import (
     TrySendIn,
 )
 from chalicelib.kernel.clock import utcnow
-from chalicelib.kernel.errors import ValidationFailed
 from chalicelib.workbench import cadences
 
 bp = Blueprint(__name__)
@@ -66,10 +65,7 @@ def save_template(p, data, client_id):
           authorizer=bearer)
 def list_versions(p, client_id):
     q = query_params(bp)
-    kind, name = q.get("kind") or "", q.get("name") or ""
-    if not name:
-        raise ValidationFailed.one("name", "required")
-    return cadences.list_versions(p, client_id, kind, name)
+    return cadences.list_versions(p, client_id, q.get("kind") or "", q.get("name") or "")
 
 
 @endpoint(bp, C + "/settings-versions/restore", "POST",

@@ -86,6 +86,8 @@ def list_versions(p: Principal, client_id: str, kind: str, name: str) -> dict:
     load_client(p, client_id)
     if kind not in KINDS:
         raise ValidationFailed.one("kind", "must be cadence or template")
+    if not name or len(name) > 120:
+        raise ValidationFailed.one("name", "the cadence slot or template name (1-120)")
     return {"kind": kind, "name": name,
             "items": [_version_dict(m) for m in _history(p.agency_id, client_id, kind, name)],
             "next_cursor": None}
