@@ -180,7 +180,7 @@ def _editor(c, client_id: str, slot: str, *, body: dict | None = None,
     previews: list[dict] = []
     try:
         proposed = cadences.parse_cadence(body)
-        trial = cadences._with_cadence(client, slot, cad.to_dict(proposed))
+        trial = cadences.with_cadence(client, slot, cad.to_dict(proposed))
         previews = cadences.step_previews(trial, proposed, debtor_id, now) if debtors else []
     except ValidationFailed:
         pass
@@ -276,7 +276,7 @@ def _template_page(c, client_id: str, name: str | None, *, text: str | None = No
     debtors = cadences.debtor_choices(client)
     rendered, versions = None, []
     if name:
-        cadences._template_parts(name) if name else None
+        cadences.template_parts(name)
         if text is None:
             text = cadences.template_text(client, name)
         if not errors and debtors:

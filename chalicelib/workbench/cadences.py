@@ -161,7 +161,7 @@ def overview(p: Principal, client_id: str) -> dict:
             "templates": template_list(client), "next_cursor": None}
 
 
-def _with_cadence(client: ClientModel, slot: str, body: dict) -> ClientModel:
+def with_cadence(client: ClientModel, slot: str, body: dict) -> ClientModel:
     trial = copy.deepcopy(client)
     settings = dict(trial.settings or {})
     if slot == CLIENT:
@@ -188,7 +188,7 @@ def effect(p: Principal, client_id: str, slot: str, data, *, now: datetime,
     proposed = parse_cadence(data)
     _check_slot(client, slot, proposed)
     current = _counts(preview.preview(client, now, days=days, messages_limit=0))
-    trial = _counts(preview.preview(_with_cadence(client, slot, cad.to_dict(proposed)), now,
+    trial = _counts(preview.preview(with_cadence(client, slot, cad.to_dict(proposed)), now,
                                     days=days, messages_limit=0))
     steps = sorted(set(current["by_step"]) | set(trial["by_step"]))
     return {"slot": slot, "days": days, "current": current, "proposed": trial,
@@ -347,7 +347,7 @@ def step_previews(client: ClientModel, cadence: cad.Cadence, debtor_id: str | No
 # ------------------------------------------------------------------------------ templates
 
 
-def _template_parts(name: str) -> tuple[str, str, str]:
+def template_parts(name: str) -> tuple[str, str, str]:
     m = _TEMPLATE_NAME.match(name or "")
     if not m:
         raise ValidationFailed.one("name", "like email/friendly.txt.j2: email, sms or letter, "
@@ -378,7 +378,7 @@ def template_text(client: ClientModel, name: str) -> str:
 
 def _render_template(client: ClientModel, name: str, text: str | None, debtor: DebtorModel,
                      now: datetime) -> dict:
-    channel, stem, _ = _template_parts(name)
+    channel, stem, _ = template_parts(name)
     if text is not None and len(text) > TEMPLATE_MAX:
         raise ValidationFailed.one("text", f"at most {TEMPLATE_MAX} characters")
     if stem.startswith("_"):
@@ -405,7 +405,7 @@ def save_template(p: Principal, client_id: str, name: str, text: str | None, *,
     never saved broken; None removes the override (ours again). Kept as a version."""
     require_admin(p)
     client = load_client(p, client_id)
-    _template_parts(name)
+    template_parts(name)
     if text is not None:
         _render_template(client, name, text, _debtor(client, debtor_id), now)
     own = dict((client.settings or {}).get("templates") or {})
