@@ -286,6 +286,20 @@ def _problem(exc: Exception) -> str:
 _RENDER_ERRORS = (TemplateError, SecurityError, ArithmeticError, TypeError, ValueError)
 
 
+def _strict_check(acc, touch, route, now: datetime, overrides: dict) -> None:
+    """Refuse a name the context does not have, unless ours needs it too (a message whose
+    facts this preview cannot supply, like a thank-you's payment)."""
+    try:
+        dispatch.compose(acc, touch, route, now, overrides=overrides, strict=True)
+    except UndefinedError as exc:
+        try:
+            dispatch.compose(acc, touch, route, now, overrides={k: None for k in overrides},
+                             strict=True)
+        except UndefinedError:
+            return
+        raise exc from None
+
+
 def render_for(client: ClientModel, debtor: DebtorModel, channel: str, template: str,
                tone: str, now: datetime, *, overrides: dict | None = None,
                field: str = "text") -> dict:
@@ -314,13 +328,7 @@ def render_for(client: ClientModel, debtor: DebtorModel, channel: str, template:
         claim_key="preview")
     try:
         if overrides:
-            try:
-                dispatch.compose(acc, touch, route, now, overrides=overrides, strict=True)
-            except UndefinedError:
-                # A name this context lacks: refused only when ours renders without it.
-                dispatch.compose(acc, touch, route, now,
-                                 overrides={k: None for k in overrides}, strict=True)
-                raise
+            _strict_check(acc, touch, route, now, overrides)
         _, out = dispatch.compose(acc, touch, route, now, overrides=overrides or {})
     except _RENDER_ERRORS as exc:
         name = next(iter(overrides), template) if overrides else template

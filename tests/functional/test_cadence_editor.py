@@ -225,3 +225,54 @@ def test_the_editor_keeps_tenancy_and_roles(http, book):
     page = http.http.get(f"/w/clients/{a.client_id}/cadences/client", headers=cookie)
     assert "Only an admin may save." in page.body.decode()
     assert not ClientModel.get(a.agency_id, a.client_id).settings.get("cadence")
+
+
+def test_no_test_is_sent_while_the_sender_is_unverified(http, book):
+    from local import outbox
+
+    a, _, d = book
+    c = ClientModel.get(a.agency_id, a.client_id)
+    c.sender_status, c.sender_checked_at = "pending", "2026-11-25T09:59:00Z"
+    c.save()
+    r = _json(http, "post", a.admin, C.format(a.client_id) + "/test-sends",
+              {"name": "email/friendly.txt.j2", "debtor_id": d})
+    assert r.status_code == 409
+    assert r.json_body["error"]["fields"][0]["field"] == "sender"
+    assert "not verified" in r.json_body["error"]["message"]
+    assert outbox.emails() == []
+
+
+def test_a_segment_gets_its_own_named_cadence_and_its_edit_moves_only_that_segment(
+        http, book):
+    """GIVEN Bramble Bakery (segment "retail") and Corner Cafe (no segment)
+    WHEN an admin creates a named cadence "retail", assigns the segment to it and previews
+    moving all its steps past the next two weeks
+    THEN the overview shows the segment on it; the effect drops only Bramble's messages;
+    the edit page renders each step (a call step as its call script) for the debtor."""
+    a, _, d = book
+    _debtor(http, a, "CORN", "Corner Cafe")
+    _json(http, "patch", a.admin, f"{C.format(a.client_id)}/debtors/{d}", {"segment": "retail"})
+    cookie = session(http, "/w/login", a.admin)
+    r = _page_post(http, cookie, f"/w/clients/{a.client_id}/cadences/new",
+                   {"id": "retail", "name": "Retail"})
+    assert r.status_code == 303 and r.headers["Location"].startswith(
+        f"/w/clients/{a.client_id}/cadences/retail?")
+    r = _page_post(http, cookie, f"/w/clients/{a.client_id}/segments",
+                   {"segment": "retail", "cadence_id": "retail"})
+    assert r.status_code == 303
+    over = _json(http, "get", a.specialist, C.format(a.client_id) + "/cadences").json_body
+    assert over["segment_cadences"] == {"retail": "retail"}
+    assert [(i["slot"], i["segments"]) for i in over["items"]] == [("client", []),
+                                                                   ("retail", ["retail"])]
+    page = http.http.get(f"/w/clients/{a.client_id}/cadences", headers=cookie).body.decode()
+    assert "Used by segment: retail" in page
+    later = {"id": "retail", "name": "Retail", "steps": [
+        {"key": "due+120", "offset_days": 120, "channel": "email", "template": "friendly",
+         "tone": "friendly"}]}
+    eff = _json(http, "post", a.admin, C.format(a.client_id) + "/cadences/retail/effect",
+                {"cadence": later}).json_body
+    assert eff["current"]["accounts_contacted"] == 2
+    assert eff["proposed"]["accounts_contacted"] == 1  # Corner Cafe keeps the client's
+    edit = http.http.get(f"/w/clients/{a.client_id}/cadences/retail?debtor_id={d}",
+                         headers=cookie).body.decode()
+    assert "for Bramble Bakery" in edit and "Call script:" in edit
