@@ -164,6 +164,18 @@ def test_a_template_is_previewed_for_a_real_debtor_and_a_broken_one_is_refused(h
     page = http.http.get(f"/w/clients/{a.client_id}/templates?"
                          + urlencode({"name": "email/friendly.txt.j2"}), headers=cookie)
     assert "Dear Bramble Bakery, you owe £2,500.00." in page.body.decode()
+    # restoring version 1 (ours) removes the client's own again, as version 3
+    r = _json(http, "post", a.admin, C.format(a.client_id) + "/settings-versions/restore",
+              {"kind": "template", "name": "email/friendly.txt.j2", "version": 1})
+    assert r.status_code == 200 and r.json_body["version"]["version"] == 3
+    assert r.json_body["source"] == "default"
+    assert "email/friendly.txt.j2" not in ClientModel.get(
+        a.agency_id, a.client_id).settings["templates"]
+    # a form without its CSRF token changes nothing
+    forged = http.http.post(f"/w/clients/{a.client_id}/templates", headers={**FORM, **cookie},
+                            body=urlencode({"name": "email/friendly.txt.j2", "text": "x",
+                                            "action": "save"}).encode())
+    assert forged.status_code == 403
 
 
 def test_send_me_a_test_reaches_only_the_signed_in_user(http, book):
