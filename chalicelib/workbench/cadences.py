@@ -28,6 +28,7 @@ from chalicelib.http.access import load_client, require_admin, require_staff
 from chalicelib.http.auth import Principal
 from chalicelib.http.schemas import ClientPatch
 from chalicelib.kernel.clock import iso
+from chalicelib.kernel.settings import get_settings
 from chalicelib.kernel.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from chalicelib.dunning import messages
 from chalicelib.store.keys import client_key
@@ -434,6 +435,8 @@ def save_template(p: Principal, client_id: str, name: str, text: str | None, *,
 
 # ----------------------------------------------------------------------- send me a test
 
+_LINK_PLACEHOLDER = "https://example.invalid/the-debtors-own-link"
+
 
 def send_test(p: Principal, client_id: str, data, *, now: datetime) -> dict:
     """The rendered message (a step's, or a template as proposed) emailed to the signed-in
@@ -456,6 +459,12 @@ def send_test(p: Principal, client_id: str, data, *, now: datetime) -> dict:
                        f"({client.sender_status or 'unknown'}): nothing can be sent from it yet",
                        [FieldProblem("sender", "not verified")])
     channel = rendered["channel"]
+    # The debtor's signed links would act on the real account (pay, opt out): a test
+    # carries a placeholder instead.
+    links = re.compile(re.escape(get_settings().public_base_url.rstrip("/"))
+                       + r"/d/[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+")
+    rendered = {**rendered, **{k: links.sub(_LINK_PLACEHOLDER, rendered[k])
+                               for k in ("text", "html")}}
     label = {"email": "", "sms": " SMS", "letter": " letter", "call": " call script"}[channel]
     subject = f"[Test{label}] {rendered['subject'] or debtor.name}"
     note = (f"This is a test of {client.name}'s {channel} message as {debtor.name} would get "

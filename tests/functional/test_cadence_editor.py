@@ -201,6 +201,8 @@ def test_send_me_a_test_reaches_only_the_signed_in_user(http, book):
     assert "Bramble Bakery" in sent[0]["text"] and "sent only to you" in sent[0]["text"]
     assert sent[0]["from"] == ClientModel.get(a.agency_id, a.client_id).sender_email
     assert "bram.example.com" not in json.dumps(sent)
+    # the debtor's own signed links (pay, opt out) are not in a test
+    assert "/d/" not in sent[0]["text"] and "example.invalid" in sent[0]["text"]
     assert _json(http, "get", a.admin, timeline).json_body["items"] == entries
     # an SMS step's text comes by email too, labelled
     r = _json(http, "post", a.specialist, C.format(a.client_id) + "/test-sends",
