@@ -17,6 +17,8 @@ from chalice import Blueprint, Response
 
 from chalicelib.agency import clients as agency_clients
 from chalicelib.dunning import cadence as cad
+from chalicelib.dunning import planner
+from chalicelib.kernel.money import format_money
 from chalicelib.http.edge import validate
 from chalicelib.http.schemas import TrySendIn
 from chalicelib.kernel.clock import utcnow
@@ -51,6 +53,15 @@ def _timeline(cadence: dict) -> list[dict]:
     return out
 
 
+def _conditions(client) -> dict[str, str]:
+    """When a step is skipped (the client's thresholds), by what it depends on."""
+    cur = client.currency
+    return {"final": "skipped when less than "
+                     f"{format_money(planner.final_notice_min(client), cur)} is owed",
+            "call": "skipped when less than "
+                    f"{format_money(planner.call_task_min(client), cur)} is owed"}
+
+
 def _day_label(day) -> str:
     if not isinstance(day, int):
         return f"day {day}"
@@ -71,7 +82,8 @@ def cadences_page(c, client_id):
     for item in view["items"]:
         item["timeline"] = _timeline(item["cadence"])
     return ws._html("cadence/index.html", **ws._ctx(
-        c, client=agency_clients.render(client), view=view, day_label=_day_label, errors=[]))
+        c, client=agency_clients.render(client), view=view, day_label=_day_label, errors=[],
+        conditions=_conditions(client)))
 
 
 @bp.route(C + "/cadences/new", methods=["POST"], content_types=ws.FORM)
@@ -190,6 +202,7 @@ def _editor(c, client_id: str, slot: str, *, body: dict | None = None,
         c, client=agency_clients.render(client), slot=slot, body=body, rows=rows or [], effect=effect,
         errors=errors or [], previews=by_key, debtors=debtors, debtor_id=debtor_id,
         versions=versions, channels=cad.CHANNELS, tones=cad.TONES, day_label=_day_label,
+        conditions=_conditions(client),
         timeline=_timeline(body) if not errors else []))
 
 

@@ -280,6 +280,8 @@ def test_a_segment_gets_its_own_named_cadence_and_its_edit_moves_only_that_segme
                                                                    ("retail", ["retail"])]
     page = http.http.get(f"/w/clients/{a.client_id}/cadences", headers=cookie).body.decode()
     assert "Used by segment: retail" in page
+    # the step cards say when a step is skipped (the client's thresholds)
+    assert "skipped when less than £50.00 is owed" in page
     later = {"id": "retail", "name": "Retail", "steps": [
         {"key": "due+120", "offset_days": 120, "channel": "email", "template": "friendly",
          "tone": "friendly"}]}
