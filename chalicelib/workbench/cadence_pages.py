@@ -11,6 +11,7 @@
 Every action calls the use case the API calls (workbench/cadences.py)."""
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, urlencode
 
 from chalice import Blueprint, Response
@@ -129,8 +130,12 @@ def _from_form(form: dict) -> tuple[dict, list[dict]]:
             for i in range(n)]
     action = form.get("action") or ""
     if action == "add":
-        last = max((int(r["offset_days"]) for r in rows
-                    if r["offset_days"].lstrip("-").isdigit()), default=0)
+        def _n(v: str) -> int:
+            return int(v) if re.fullmatch(r"-?\d{1,4}", v) else 0
+
+        # after the last day anything sends, repeats included
+        last = max((_n(r["offset_days"]) + _n(r["repeat_every_days"]) * _n(r["repeat_limit"])
+                    for r in rows), default=0)
         rows.append({"key": "", "offset_days": str(last + 7), "channel": "email",
                      "template": "friendly", "tone": rows[-1]["tone"] if rows else "friendly",
                      "repeat_every_days": "", "repeat_limit": ""})
@@ -190,12 +195,13 @@ def _editor(c, client_id: str, slot: str, *, body: dict | None = None,
     debtor_id = _q().get("debtor_id") or None
     debtors = cadences.debtor_choices(client)
     previews: list[dict] = []
+    proposed = None
     try:
         proposed = cadences.parse_cadence(body)
         trial = cadences.with_cadence(client, slot, cad.to_dict(proposed))
         previews = cadences.step_previews(trial, proposed, debtor_id, now) if debtors else []
-    except ValidationFailed:
-        pass
+    except ValidationFailed as err:
+        errors = errors or _problems(err)  # after add/remove/move: say what is wrong now
     by_key = {pr["key"]: pr for pr in previews}
     versions = cadences.list_versions(p, client_id, "cadence", slot)["items"]
     return ws._html("cadence/edit.html", status, **ws._ctx(
@@ -203,7 +209,7 @@ def _editor(c, client_id: str, slot: str, *, body: dict | None = None,
         errors=errors or [], previews=by_key, debtors=debtors, debtor_id=debtor_id,
         versions=versions, channels=cad.CHANNELS, tones=cad.TONES, day_label=_day_label,
         conditions=_conditions(client),
-        timeline=_timeline(body) if not errors else []))
+        timeline=_timeline(cad.to_dict(proposed)) if proposed is not None else []))
 
 
 @bp.route(C + "/cadences/{slot}", methods=["GET"])

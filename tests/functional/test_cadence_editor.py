@@ -70,6 +70,16 @@ def test_a_broken_cadence_is_refused_naming_the_field(http, book):
     assert page.status_code == 422
     assert "cadence.steps[2].tone" in page.body.decode()
     assert "Not saved" in page.body.decode()
+    # odd form input is named, never a server error
+    for fields, named in (({"steps-3-offset_days": "--5", "action": "add"}, None),
+                          ({"steps-3-offset_days": "soon", "action": "effect"},
+                           "cadence.steps[3].offset_days"),
+                          ({"n": "x", "action": "effect"}, "cadence.steps"),
+                          ({"min_gap_days": "two", "action": "save"}, "cadence.min_gap_days")):
+        page = _page_post(http, cookie, f"/w/clients/{a.client_id}/cadences/client",
+                          {**_form_of(_cadence()), **fields})
+        assert page.status_code in (200, 422), (fields, page.status_code)
+        assert named is None or named in page.body.decode(), fields
     settings = ClientModel.get(a.agency_id, a.client_id).settings
     assert not settings.get("cadence")
 
