@@ -135,6 +135,18 @@ def test_preview_effect_counts_the_proposal_next_to_the_current_cadence(http, bo
     assert re.search(r"message.? now, <span id=\"proposed-total\">0</span> with this change",
                      page)
     assert not ClientModel.get(a.agency_id, a.client_id).settings.get("cadence")
+    # add, move and remove steps with plain form buttons (nothing saved)
+    std = _cadence()
+    page = _page_post(http, cookie, f"/w/clients/{a.client_id}/cadences/client",
+                      {**_form_of(std), "action": "add"}).body.decode()
+    assert page.count('class="step-row"') == 8
+    assert 'name="steps-7-offset_days" value="51"' in page  # after the final's repeats
+    page = _page_post(http, cookie, f"/w/clients/{a.client_id}/cadences/client",
+                      {**_form_of(std), "action": "remove-2"}).body.decode()
+    assert page.count('class="step-row"') == 6 and 'value="due+3"' not in page
+    page = _page_post(http, cookie, f"/w/clients/{a.client_id}/cadences/client",
+                      {**_form_of(std), "action": "down-0"}).body.decode()
+    assert 'name="steps-1-key" value="due-3"' in page
 
 
 def test_a_template_is_previewed_for_a_real_debtor_and_a_broken_one_is_refused(http, book):
