@@ -1,6 +1,7 @@
 """Recoup: the Chalice app. It registers the blueprints and nothing else."""
 from chalice import Chalice
 
+from chalicelib.behaviour import routes as behaviour_api
 from chalicelib.book import routes as api
 from chalicelib.dunning import jobs
 from chalicelib.dunning import routes as chasing_api
@@ -12,10 +13,12 @@ from chalicelib.payments import pages as debtor_pages
 from chalicelib.payments import routes as payments_api
 from chalicelib.payments import webhooks
 from chalicelib.reporting import jobs as report_jobs
+from chalicelib.reporting import playbook_pages
 from chalicelib.reporting import portal_pages
 from chalicelib.reporting import routes as reports
 from chalicelib.workbench import cadence_pages
 from chalicelib.workbench import cadence_routes
+from chalicelib.workbench import console_pages as console
 from chalicelib.workbench import pages as workspace
 from chalicelib.workbench import routes as workbench
 from chalicelib.kernel.naming import is_local_stage
@@ -33,12 +36,16 @@ app.register_blueprint(debtor_pages.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(payment_jobs.bp)
 app.register_blueprint(reports.bp)
-app.register_blueprint(portal_pages.bp)
+app.register_blueprint(portal_pages.bp)  # also the portal's playbook pages
+app.register_blueprint(playbook_pages.bp)  # /w/clients/{id}/playbook(.pdf)
 app.register_blueprint(report_jobs.bp)
 app.register_blueprint(workbench.bp)
 app.register_blueprint(workspace.bp)
 app.register_blueprint(cadence_routes.bp)  # the cadence and template editor's API
 app.register_blueprint(cadence_pages.bp)  # /w/clients/{id}/cadences, templates
+app.register_blueprint(behaviour_api.bp)
+app.register_blueprint(console.bp)  # agency home, onboarding, books, users
+app.api.binary_types.append("multipart/form-data")  # the book upload form, as bytes
 
 if is_local_stage():  # local and test stages only; local/ is never deployed
     from local import checkout as local_checkout

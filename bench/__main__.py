@@ -10,7 +10,8 @@ import sys
 
 BENCHMARKS = ["bench.import_book", "bench.sweep_cost", "bench.dispatch_rate", "bench.payments",
               "bench.report_cost", "bench.next_task", "bench.api_latency", "bench.app_import",
-              "bench.package_size", "bench.cost_model", "bench.reply_classifier"]
+              "bench.package_size", "bench.cost_model", "bench.reply_classifier",
+              "bench.prediction"]
 
 
 def main(argv: list[str]) -> int:

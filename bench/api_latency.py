@@ -31,7 +31,7 @@ def run(full: bool = False) -> None:
     size = 100_000 if full else int(os.environ.get("RECOUP_BENCH_LATENCY", "10000"))
     admin = Principal("bench-latency", "bench", "admin")
     c = clients.create_client(admin, ClientIn(name="Big Book Ltd",
-                                               sender_email="ar@big.example.com"), now=utcnow())
+                                               sender_email="ar@big.example.com", settings={"chasing": "active"}), now=utcnow())
     for part in range(0, size, 20_000):  # in slices: one import per 20k invoices
         import_book(admin.agency_id, c["id"], generate(min(20_000, size - part), seed=part,
                                                        prefix=f"P{part}"),

@@ -29,7 +29,7 @@ def run(full: bool = False) -> None:
     provision()
     accounts = 1000 if full else int(os.environ.get("RECOUP_BENCH_DISPATCH", "200"))
     c = clients.create_client(Principal("bench-dispatch", "bench", "admin"), ClientIn(
-        name="Bench Ltd", sender_email="ar@dispatch.example.com", timezone="Europe/London"), now=utcnow())
+        name="Bench Ltd", sender_email="ar@dispatch.example.com", settings={"chasing": "active"}, timezone="Europe/London"), now=utcnow())
     verify_sender("ar@dispatch.example.com")
     rows = ["debtor_ref,debtor_name,email,timezone,country,invoice_number,issue_date,due_date,"
             "currency,amount,amount_paid"]

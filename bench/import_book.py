@@ -17,7 +17,7 @@ def _tenant(agency: str) -> tuple[str, str]:
 
     create_tables()
     c = clients.create_client(Principal(agency, "bench", "admin"),
-                              ClientIn(name="Bench Ltd", sender_email="ar@bench.example.com"), now=utcnow())
+                              ClientIn(name="Bench Ltd", sender_email="ar@bench.example.com", settings={"chasing": "active"}), now=utcnow())
     return agency, c["id"]
 
 

@@ -27,7 +27,7 @@ def _account():
     agency = f"bench-pay-{int(time.time())}"
     AgencyModel(agency, name="Bench", created_at="2026-01-01T00:00:00Z").save()
     admin = Principal(agency, "bench", "admin")
-    c = clients.create_client(admin, ClientIn(name="Bench Ltd", sender_email="ar@b.example.com"), now=utcnow())
+    c = clients.create_client(admin, ClientIn(name="Bench Ltd", sender_email="ar@b.example.com", settings={"chasing": "active"}), now=utcnow())
     d = debtors.create_debtor(admin, c["id"], DebtorIn(account_ref="B-1", name="Bench Debtor"), now=utcnow())
     start = utcnow().date() - timedelta(days=90)
     for n in range(INVOICES):

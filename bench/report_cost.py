@@ -20,7 +20,7 @@ def _client(agency: str):
 
     create_tables()
     c = clients.create_client(Principal(agency, "bench", "admin"),
-                              ClientIn(name="Bench Ltd", sender_email="ar@bench.example.com"), now=utcnow())
+                              ClientIn(name="Bench Ltd", sender_email="ar@bench.example.com", settings={"chasing": "active"}), now=utcnow())
     return ClientModel.get(agency, c["id"])
 
 

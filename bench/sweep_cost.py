@@ -26,7 +26,7 @@ def _book(agency: str, invoices: int) -> list:
     from chalicelib.store.models import DebtorModel, InvoiceModel
 
     c = clients.create_client(Principal(agency, "bench", "admin"),
-                              ClientIn(name="Bench Ltd", sender_email="ar@bench.example.com"), now=utcnow())
+                              ClientIn(name="Bench Ltd", sender_email="ar@bench.example.com", settings={"chasing": "active"}), now=utcnow())
     ckey, stamp = f"{agency}#{c['id']}", iso(NOW)
     due_accounts = []
     with DebtorModel.batch_write() as dw, InvoiceModel.batch_write() as iw:

@@ -51,13 +51,25 @@ def run_as_of(at: datetime, clock_file: str | None = None) -> Counter:
 
     if clock_file:
         clock.write_travel(clock_file, at=at)  # the running stack stands at `at` too
+    from local.progress import bar
+
+    show = bar(at.strftime("%a %d %b %H:%M"))
+    show("finding due accounts", 0, 1)
     counts = sweep.sweep(at)
+    show("finding due accounts", 1, 1)
     outcomes: Counter = Counter()
+    done, due = 0, counts["due"]
+    show("dispatching", 0, due)
     while True:
         batch = drain_once(now=at)
         if not batch:
             break
         outcomes.update(batch)
+        done += len(batch)
+        # a failed message comes back later: the bar counts deliveries, never past the end
+        show("dispatching", min(done, max(due - 1, 0)) if done < due else due, due)
+    if done < due:
+        show("dispatching", due, due)
     print(f"{at.isoformat()}: {counts['due']} due, outcomes {dict(outcomes) or '-'}", flush=True)
     return outcomes
 
@@ -91,6 +103,7 @@ def main(argv: list[str]) -> int:
         os.environ["AWS_ENDPOINT_URL"] = endpoint
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+        os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-2")  # as local/stack.py
         print(f"using the running local stack at {endpoint}")
     else:
         from local.resources import verify_senders

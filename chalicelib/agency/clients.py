@@ -9,7 +9,7 @@ from chalicelib.http.auth import Principal
 from chalicelib.kernel import events
 from chalicelib.kernel.clock import iso
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.http.schemas import ClientIn, ClientPatch, UserIn
+from chalicelib.http.schemas import ClientIn, ClientPatch, UserIn, UserPatch
 from chalicelib.http.access import load_client, require_admin
 from chalicelib.store import paging
 from chalicelib.store.keys import new_id
@@ -36,6 +36,8 @@ def _check_specialists(agency_id: str, ids: list[str]) -> None:
             raise ValidationFailed.one("specialist_ids", f"no user {uid} in your agency") from None
         if u.role not in ("specialist", "admin"):
             raise ValidationFailed.one("specialist_ids", f"user {uid} is not agency staff")
+        if u.active is False:
+            raise ValidationFailed.one("specialist_ids", f"user {uid} is deactivated")
 
 
 def create_client(p: Principal, data: ClientIn, *, now: datetime) -> dict:
@@ -160,6 +162,25 @@ def create_user(p: Principal, data: UserIn, *, now: datetime) -> dict:
     u = UserModel(p.agency_id, new_id("u"), email=data.email, name=data.name, role=data.role,
                   client_id=data.client_id, created_at=iso(now))
     u.save(condition=UserModel.user_id.does_not_exist())
+    return render_user(u)
+
+
+def update_user(p: Principal, user_id: str, patch: UserPatch, *, now: datetime) -> dict:
+    """Deactivate a user (their tokens and page sessions stop working at the next request:
+    http.access.require_active) or reactivate them. An admin cannot deactivate themself."""
+    require_admin(p)
+    try:
+        u = UserModel.get(p.agency_id, user_id)
+    except UserModel.DoesNotExist:
+        raise NotFound("user") from None
+    if patch.active is False and user_id == p.user_id:
+        raise ValidationFailed.one("active", "you cannot deactivate yourself")
+    if patch.active is not None and bool(u.active) != patch.active:
+        u.active = patch.active
+        try:
+            u.save()
+        except PutError as exc:
+            raise Conflict("user changed meanwhile; reload and retry") from exc
     return render_user(u)
 
 

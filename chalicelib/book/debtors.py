@@ -19,7 +19,9 @@ from chalicelib.store.models import ClientModel, ContactModel, DebtorModel
 def render(d: DebtorModel) -> dict:
     return {"id": d.debtor_id, "account_ref": d.account_ref, "name": d.name, "kind": d.kind,
             "notes": d.notes, "currency": d.currency, "timezone": d.timezone,
-            "country": d.country, "segment": d.segment, "status": d.status,
+            "country": d.country, "segment": d.segment,
+            "segment_pinned": bool(d.segment_pinned), "segment_reason": d.segment_reason,
+            "status": d.status,
             "balance_minor": int(d.balance_minor), "overdue_minor": int(d.overdue_minor),
             "credit_minor": int(d.credit_minor or 0), "open_invoices": int(d.open_invoices),
             "oldest_due": d.oldest_due, "paused_until": d.paused_until,
@@ -48,7 +50,8 @@ def create_debtor(p: Principal, client_id: str, data: DebtorIn, *, now: datetime
     d = DebtorModel(client_key(p.agency_id, client_id), did, account_ref=data.account_ref,
                     name=data.name, kind=data.kind, notes=data.notes,
                     currency=data.currency or client.currency, timezone=data.timezone,
-                    country=data.country, segment=data.segment, created_at=stamp, updated_at=stamp)
+                    country=data.country, segment=data.segment, created_at=stamp, updated_at=stamp,
+                    segment_pinned=True if data.segment else None)
     try:
         d.save(condition=DebtorModel.debtor_id.does_not_exist())
     except PutError:
@@ -85,6 +88,14 @@ def update_debtor(p: Principal, client_id: str, debtor_id: str, patch: DebtorPat
     require_staff(p)
     _, d = load_debtor(p, client_id, debtor_id)
     changes = patch.model_dump(exclude_unset=True)
+    if changes.get("segment") is not None:  # chosen by hand: behaviour leaves it alone
+        changes.setdefault("segment_pinned", True)
+        changes.setdefault("segment_reason", "set by hand")
+    if "segment" in changes and changes["segment"] is None:  # cleared: behaviour decides
+        changes.update(segment_pinned=None, segment_reason=None)
+    if changes.get("segment_pinned") is False:
+        changes["segment_pinned"] = None
+
     def change(debtor) -> None:
         for k, v in changes.items():
             setattr(debtor, k, v)

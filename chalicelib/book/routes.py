@@ -20,9 +20,10 @@ from chalicelib.http.schemas import (
     InvoicePatch,
     NoteIn,
     UserIn,
+    UserPatch,
 )
 from chalicelib.agency import clients
-from chalicelib.book import debtors, importer, invoices
+from chalicelib.book import debtors, importer, invoices, search
 from chalicelib.http.access import load_client, require_staff
 from chalicelib.store.paging import parse_limit
 
@@ -53,6 +54,21 @@ def list_users(p):
           authorizer=bearer)
 def create_user(p, data):
     return clients.create_user(p, data, now=utcnow())
+
+
+@endpoint(bp, "/v1/users/{user_id}", "PATCH",
+          summary="Deactivate or reactivate a user (admin)", body=UserPatch, authorizer=bearer)
+def patch_user(p, data, user_id):
+    return clients.update_user(p, user_id, data, now=utcnow())
+
+
+@endpoint(bp, "/v1/search", summary="Find debtors across the clients you may work",
+          query={"q": "2-100 characters: an invoice number (or its start), an account ref, "
+                      "part of a name, an email or a phone number",
+                 "limit": "1-200 (default 50)"}, authorizer=bearer)
+def search_debtors(p):
+    q = query_params(bp)
+    return search.search(p, q.get("q"), limit=parse_limit(q.get("limit")))
 
 
 @endpoint(bp, "/v1/clients", summary="List clients you may work", query=PAGE,

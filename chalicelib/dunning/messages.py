@@ -56,16 +56,24 @@ def environment(client: ClientModel) -> ImmutableSandboxedEnvironment:
 
 def locale_for(client: ClientModel, debtor: DebtorModel) -> Locale:
     """One locale per debtor, used by every message and page: the client's language (its
-    settings["locale"], e.g. "en" or "de_DE") in the debtor's country, so a British debtor
-    of a US client reads "10 Aug 2026"; else the country's own locale; else en_GB."""
-    wanted = (client.settings or {}).get("locale")
-    country = (debtor.country or client.country or "")[:2].upper()
-    base = None
-    if wanted:
-        try:
-            base = Locale.parse(wanted)
-        except (ValueError, TypeError, UnknownLocaleError):
-            base = None
+    settings["locale"], e.g. "de"; else English, the templates' language) as written in
+    the debtor's country, so a British debtor of a US client reads "10 Aug 2026" and a
+    German one "9.661,18 €" in an English sentence; else that language alone."""
+    return _locale((client.settings or {}).get("locale"), debtor.country or client.country)
+
+
+def client_locale(client: ClientModel) -> Locale:
+    """The client's own locale (its language in its country): the portal and the playbook
+    show the client's figures and dates in it, by the same rule as a debtor's."""
+    return _locale((client.settings or {}).get("locale"), client.country)
+
+
+def _locale(wanted: str | None, country_code: str | None) -> Locale:
+    country = (country_code or "")[:2].upper()
+    try:
+        base = Locale.parse(wanted or "en")  # the templates' language unless the client says
+    except (ValueError, TypeError, UnknownLocaleError):
+        base = Locale.parse("en")
     candidates = []
     if base is not None and country:
         candidates.append(f"{base.language}_{country}")
@@ -87,10 +95,15 @@ def money(minor: int, currency: str, locale: Locale) -> str:
 
 def brand(client: ClientModel) -> dict:
     b = (client.settings or {}).get("brand") or {}
-    return {"display_name": b.get("display_name") or client.brand_name or client.name,
+    display = b.get("display_name") or client.brand_name or client.name
+    agency = None if b.get("white_label") else b.get("agency_name")
+    return {"display_name": display,
+            # how every message is signed: the agency on the client's behalf, or white-label
+            "sign_off": b.get("signature") or (f"{agency}, on behalf of {display}" if agency
+                                               else f"Accounts team, {display}"),
             "sender": client.sender_email, "reply_to": client.reply_to,
             "signature": b.get("signature"), "logo_url": b.get("logo_url"),
-            "agency_name": b.get("agency_name"),
+            "agency_name": agency,
             "payment_terms": b.get("payment_terms")}
 
 

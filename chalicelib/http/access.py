@@ -3,8 +3,20 @@ clients, client viewers their own client's reports only. Misses look like 404s."
 from __future__ import annotations
 
 from chalicelib.http.auth import Principal
-from chalicelib.kernel.errors import Forbidden, NotFound
-from chalicelib.store.models import ClientModel
+from chalicelib.kernel.errors import Forbidden, NotFound, Unauthorised
+from chalicelib.store.models import ClientModel, UserModel
+
+
+def require_active(p: Principal) -> Principal:
+    """A deactivated user's token (and page session) stops working. A token whose user has
+    no record (minted by a script or a test) is judged by its signature alone."""
+    try:
+        u = UserModel.get(p.agency_id, p.user_id, attributes_to_get=["active"])
+    except UserModel.DoesNotExist:
+        return p
+    if u.active is False:
+        raise Unauthorised("this user has been deactivated")
+    return p
 
 
 def require_admin(p: Principal) -> None:

@@ -11,6 +11,7 @@ import json
 
 from chalice import AuthResponse, Blueprint
 
+from chalicelib.http.access import require_active
 from chalicelib.http.auth import verify_token
 from chalicelib.kernel.errors import Unauthorised
 from chalicelib.kernel.settings import get_settings
@@ -44,7 +45,7 @@ def bearer(auth_request):
     if token is None:
         return AuthResponse(routes=[], principal_id="anonymous")
     try:
-        principal = verify_token(get_settings().jwt_secret, token)
+        principal = require_active(verify_token(get_settings().jwt_secret, token))
     except Unauthorised:
         return AuthResponse(routes=[], principal_id="anonymous")
     return AuthResponse(routes=["*"], principal_id=principal.user_id,

@@ -198,8 +198,10 @@ def start_session(token: str, now: datetime, *, surface: str) -> tuple[Principal
     """Check an API token posted to a sign-in form; (principal, session value, max-age).
     The session is a new HS256 token with its own id and an audience the API refuses;
     it ends at the earlier of the token's expiry and MAX_SESSION_SECONDS from now."""
+    from chalicelib.http.access import require_active
+
     secret = get_settings().jwt_secret
-    principal = verify_token(secret, token)
+    principal = require_active(verify_token(secret, token))
     issued = int(now.timestamp())
     expires = issued + MAX_SESSION_SECONDS
     token_exp = _unverified(token).get("exp")
@@ -262,13 +264,16 @@ def end_session(value: str, now: datetime, *, surface: str) -> None:
 
 def caller(req: Any, cookie_name: str, now: datetime, *, surface: str) -> Caller:
     """The page's caller: `Authorization: Bearer <API token>` or the session cookie."""
+    from chalicelib.http.access import require_active
+
     token = bearer(req)
     if token:
-        return Caller(verify_token(get_settings().jwt_secret, token), "token:" + token)
+        return Caller(require_active(verify_token(get_settings().jwt_secret, token)),
+                      "token:" + token)
     value = cookies(req).get(cookie_name, "")
     if not value:
         raise Unauthorised("please sign in")
-    principal = open_session(value, now, surface=surface)
+    principal = require_active(open_session(value, now, surface=surface))
     return Caller(principal, "session:" + value, value)
 
 

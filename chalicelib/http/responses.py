@@ -40,7 +40,8 @@ CONTACT = obj({"id": S, "role": S, "name": S_, "email": S_, "phone": S_, "timezo
                "preferred_channel": S, "opted_out": strings(), "notes": S_})
 DELETED = obj({"id": S, "deleted": B})
 DEBTOR = obj({"id": S, "account_ref": S, "name": S, "kind": S, "notes": S_, "currency": S,
-              "timezone": S_, "country": S_, "segment": S_, "status": S, "balance_minor": I,
+              "timezone": S_, "country": S_, "segment": S_, "segment_pinned": B,
+              "segment_reason": S_, "status": S, "balance_minor": I,
               "overdue_minor": I, "credit_minor": I, "open_invoices": I, "oldest_due": S_,
               "paused_until": S_, "next_action_at": S_, "version": I_})
 DEBTOR_WITH_CONTACTS = {**DEBTOR, "required": [*DEBTOR["required"], "contacts"],
@@ -130,6 +131,14 @@ SEND_PREVIEW = obj({**_SEND, "subject": S, "text": S, "html": S, "attachments": 
                         {"template": S, "tone": S, "label": S})}})
 SENT = obj({**_SEND, "outcome": {"enum": ["sent", "already_sent", "in_flight", "unknown"]}})
 
+SEARCH_HIT = obj({"client_id": S, "client_name": S, "debtor_id": S, "name": S,
+                  "account_ref": S, "status": S, "currency": S, "balance_minor": I,
+                  "overdue_minor": I, "open_invoices": I,
+                  "match": {"enum": ["invoice", "account_ref", "email", "phone", "name"]},
+                  "matched": S})
+SEARCH = obj({"q": S, "items": {"type": "array", "items": SEARCH_HIT}, "truncated": B,
+              "partial_clients": strings(), "next_cursor": S_})
+
 C = "/v1/clients/{client_id}"
 D = C + "/debtors/{debtor_id}"
 E = C + "/escalations/{escalation_id}"
@@ -172,10 +181,30 @@ SETTINGS_VERSIONS = obj({"kind": S, "name": S, "items": {"type": "array",
 TEST_SENT = obj({"to": S, "channel": S, "subject": S, "debtor_id": S, "debtor_name": S,
                  "message_id": S_})
 # tests/functional/test_openapi_document.py fails when a JSON operation has none.
+F_ = {"type": ["number", "null"]}
+N = {"type": "number"}
+BEHAVIOUR = obj({
+    "summary": strings(),
+    "segment": obj({"name": S_, "label": S_, "reason": S_, "pinned": B, "computed": S,
+                    "computed_label": S, "computed_reason": S}),
+    "profile": obj({"paid_invoices": I, "settled_invoices": I, "mean_days_late": F_,
+                    "weighted_days_late": F_, "typical_days_late": F_, "spread_days": F_,
+                    "trend_days": F_, "trend": S_, "share_late": F_, "paid_in_parts": I,
+                    "invoices_seen": I, "promises_made": I, "promises_kept": I,
+                    "promises_broken": I, "disputes_raised": I, "open_disputes": I,
+                    "channels": A, "best_channel": S_}),
+    "predictions": {"type": "array", "items": obj({
+        "invoice_id": S, "number": S, "due_date": S, "balance_minor": I, "currency": S,
+        "pay_on": S, "days_late": N, "p_late": N, "expected_days_late": N,
+        "moved": strings()})},
+    "expected_overdue_minor_days": I, "p_late": N, "expected_days_late": N,
+    "prior": obj({"invoices": I, "typical_days_late": N, "k": N}),
+})
 RESPONSES: dict[tuple[str, str], dict] = {
     ("GET", "/v1/me"): USER,
     ("GET", "/v1/users"): page(USER),
     ("POST", "/v1/users"): USER,
+    ("PATCH", "/v1/users/{user_id}"): USER,
     ("GET", "/v1/clients"): page(CLIENT),
     ("POST", "/v1/clients"): CLIENT,
     ("GET", C): CLIENT,
@@ -248,4 +277,9 @@ RESPONSES: dict[tuple[str, str], dict] = {
     ("GET", C + "/settings-versions"): SETTINGS_VERSIONS,
     ("POST", C + "/settings-versions/restore"): {"anyOf": [CADENCE_SAVED, TEMPLATE_SAVED]},
     ("POST", C + "/test-sends"): TEST_SENT,
+    ("GET", D + "/behaviour"): BEHAVIOUR,
+    # the specialist's debtor work (search, escalate, decline a plan)
+    ("GET", "/v1/search"): SEARCH,
+    ("POST", D + "/escalation"): ESCALATION,
+    ("POST", D + "/plans/{plan_id}/decline"): PLAN,
 }

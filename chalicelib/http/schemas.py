@@ -113,6 +113,12 @@ class UserIn(Body):
         return self
 
 
+class UserPatch(Body):
+    """active: false deactivates the user (their tokens stop working); true reactivates."""
+
+    active: bool | None = None
+
+
 class DebtorIn(Body):
     account_ref: Annotated[str, Field(min_length=1, max_length=64)]
     name: Name
@@ -133,6 +139,9 @@ class DebtorPatch(Body):
     timezone: TimeZone | None = None
     country: Country | None = None
     segment: Annotated[str, Field(max_length=ID_MAX)] | None = None
+    # A segment set by hand is pinned (behaviour's recompute leaves it) unless this says
+    # false; false alone unpins, and the next recompute puts the debtor where it pays.
+    segment_pinned: bool = None
     status: Literal["active", "on_hold", "in_collections", "written_off"] = None
 
 
@@ -280,6 +289,12 @@ class DisputePatch(Body):
 class EscalationDecisionIn(Body):
     decision: Literal["approve", "decline"]
     note: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class EscalationProposeIn(Body):
+    """A specialist proposes an account for collections; the client decides in its portal."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class CasePatch(Body):

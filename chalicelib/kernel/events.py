@@ -266,4 +266,5 @@ SUBSCRIBERS: list[str] = [
     "chalicelib.dunning.chasing",  # client_changed -> accounts re-planned
     "chalicelib.reporting.subscribers",  # money, touches, promises, escalations -> reports
     "chalicelib.workbench.subscribers",  # needs and debtor actions -> call tasks
+    "chalicelib.behaviour.subscribers",  # payments, promises, imports -> behaviour segments
 ]

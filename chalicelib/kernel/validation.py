@@ -70,3 +70,30 @@ def check_country(value: str) -> str:
     if v not in _countries():
         raise ValueError(f"{value!r} is not an ISO 3166 country code")
     return v
+
+
+# Brand colours: #rrggbb that white text on is readable (WCAG AA for normal text, 4.5:1).
+COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+MIN_CONTRAST = 4.5
+
+
+def contrast_with_white(colour: str) -> float:
+    """WCAG contrast ratio of white text on `colour` (#rrggbb)."""
+    def channel(hex2: str) -> float:
+        c = int(hex2, 16) / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(colour[i:i + 2]) for i in (1, 3, 5))
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return 1.05 / (luminance + 0.05)
+
+
+def check_brand_colour(value: str) -> str:
+    """A brand colour white text stays readable on; ValueError saying why not."""
+    if not COLOUR.match(value or ""):
+        raise ValueError("must be a colour like #1f4e79")
+    ratio = contrast_with_white(value)
+    if ratio < MIN_CONTRAST:
+        raise ValueError(f"white text on {value} has a contrast of {ratio:.1f}:1; it needs "
+                         f"at least {MIN_CONTRAST}:1 (pick a darker colour)")
+    return value

@@ -16,6 +16,7 @@ from chalicelib.kernel.clock import iso
 from chalicelib.book.invoice_rules import OWED
 from chalicelib.kernel.money import MoneyError, format_money, parse_major
 from chalicelib.kernel.errors import ValidationFailed
+from chalicelib.kernel.validation import check_brand_colour, contrast_with_white  # noqa: F401
 from chalicelib.payments import stripe_gateway as gw
 from chalicelib.payments import charges, plans
 from chalicelib.store import accounts, timeline
@@ -30,26 +31,15 @@ from chalicelib.store.models import (
 )
 
 CHANNELS = {"email": "Email", "sms": "Text messages", "call": "Phone calls", "letter": "Letters"}
-_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _ATTEMPT = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-
-
-def contrast_with_white(colour: str) -> float:
-    """WCAG contrast ratio of white text on `colour` (#rrggbb)."""
-    def channel(hex2: str) -> float:
-        c = int(hex2, 16) / 255
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (channel(colour[i:i + 2]) for i in (1, 3, 5))
-    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    return 1.05 / (luminance + 0.05)
 
 
 def _colour(value: str | None, default: str) -> str:
     """A brand colour, if it is #rrggbb and white text on it is readable (WCAG AA, 4.5:1)."""
-    if value and _COLOUR.match(value) and contrast_with_white(value) >= 4.5:
-        return value
-    return default
+    try:
+        return check_brand_colour(value) if value else default
+    except ValueError:
+        return default
 
 
 def brand(client: ClientModel) -> dict:

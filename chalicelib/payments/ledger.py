@@ -18,6 +18,8 @@ from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.kernel import events
 from chalicelib.store import accounts, timeline
 from chalicelib.book.invoices import index_fields, record_settlement
+from chalicelib.book.debtors import load_debtor
+from chalicelib.http.access import require_staff
 from chalicelib.store.keys import client_key, debtor_key
 from chalicelib.store.models import DebtorModel, InvoiceModel, OutboxModel, PaymentModel
 
@@ -65,6 +67,21 @@ def _less(item: alloc_domain.OpenItem, discount: int) -> alloc_domain.OpenItem:
     if not discount or discount >= item.balance_minor:
         return item
     return dataclasses.replace(item, balance_minor=item.balance_minor - discount)
+
+
+def record_received(p, client_id: str, debtor_id: str, data, *, now: datetime) -> dict:
+    """A payment a specialist records (bank transfer, cheque, cash): the API's POST
+    .../payments and the debtor view's form. The id comes from method, reference, amount and
+    day, so the same payment entered twice (a double click, a retry) is applied once."""
+    require_staff(p)
+    load_debtor(p, client_id, debtor_id)
+    return apply_payment(
+        p.agency_id, client_id, debtor_id, amount_minor=data.amount_minor,
+        currency=data.currency, source=data.method,
+        payment_id=payment_id_for("manual", data.method, data.reference,
+                                  str(data.amount_minor), data.received_on.isoformat()),
+        received_on=data.received_on, now=now, actor=p.user_id,
+        invoice_ids=data.invoice_ids, reference=data.reference)
 
 
 def apply_payment(agency_id: str, client_id: str, debtor_id: str, *, amount_minor: int,

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.kernel import rate
+from chalicelib.book.debtors import load_debtor
+from chalicelib.http.access import require_staff
 from chalicelib.kernel.clock import iso
 from chalicelib.kernel.errors import RecoupError
 from chalicelib.kernel.settings import get_settings
@@ -90,6 +92,13 @@ def debtor_link(agency_id: str, client_id: str, debtor_id: str, now: datetime) -
     """The hosted-page URL a message carries: {public_base_url}/d/{token}."""
     base = get_settings().public_base_url.rstrip("/")
     return f"{base}/d/{make_token(agency_id, client_id, debtor_id, now)}"
+
+
+def issue(p, client_id: str, debtor_id: str, now: datetime) -> str:
+    """A fresh link for staff to give the debtor (the API's POST .../link, the debtor view)."""
+    require_staff(p)
+    load_debtor(p, client_id, debtor_id)
+    return debtor_link(p.agency_id, client_id, debtor_id, now)
 
 
 def verify(token: str, now: datetime) -> Link:

@@ -36,7 +36,7 @@ class PlanModel(Model):
     Meta = _meta("plans")
     debtor_key = UnicodeAttribute(hash_key=True)  # agency#client#debtor
     plan_id = UnicodeAttribute(range_key=True)
-    status = UnicodeAttribute()  # pending_approval | active | broken | completed | cancelled
+    status = UnicodeAttribute()  # pending_approval | active | broken | completed | cancelled | declined
     currency = UnicodeAttribute()
     total_minor = NumberAttribute()
     paid_minor = NumberAttribute(default=0)

@@ -129,6 +129,21 @@ def approve_plan(agency_id: str, client_id: str, debtor: DebtorModel, plan_id: s
     return render(plan)
 
 
+def decline_plan(agency_id: str, client_id: str, debtor: DebtorModel, plan_id: str, *,
+                 actor: str, now: datetime) -> dict:
+    """A plan the debtor proposed is not accepted: chasing goes on as before (a pending plan
+    never paused it) and the debtor may propose another."""
+    plan = _get(agency_id, client_id, debtor.debtor_id, plan_id)
+    if plan.status != "pending_approval":
+        raise Conflict(f"plan is {plan.status}")
+    plan.status, plan.updated_at = "declined", iso(now)
+    _set_check(plan)
+    plan.save()
+    timeline.record(agency_id, client_id, debtor.debtor_id, "plan_declined",
+                    "Payment plan declined", actor=actor, data={"plan_id": plan_id}, at=now)
+    return render(plan)
+
+
 def _get(agency_id: str, client_id: str, debtor_id: str, plan_id: str) -> PlanModel:
     try:
         return PlanModel.get(debtor_key(agency_id, client_id, debtor_id), plan_id,

@@ -18,15 +18,7 @@ D = "/v1/clients/{client_id}/debtors/{debtor_id}"
 @endpoint(bp, D + "/payments", "POST", summary="Record a payment received outside Stripe",
           body=PaymentIn, status=201, authorizer=bearer)
 def record_payment(p, data, client_id, debtor_id):
-    require_staff(p)
-    load_debtor(p, client_id, debtor_id)
-    return payments.apply_payment(
-        p.agency_id, client_id, debtor_id, amount_minor=data.amount_minor,
-        currency=data.currency, source=data.method,
-        payment_id=payments.payment_id_for("manual", data.method, data.reference,
-                                           str(data.amount_minor), data.received_on.isoformat()),
-        received_on=data.received_on, now=utcnow(), actor=p.user_id,
-        invoice_ids=data.invoice_ids, reference=data.reference)
+    return payments.record_received(p, client_id, debtor_id, data, now=utcnow())
 
 
 @endpoint(bp, D + "/payments", summary="A debtor's payments, refunds, chargebacks and charges",
@@ -66,6 +58,15 @@ def approve_plan(p, client_id, debtor_id, plan_id):
                               now=utcnow())
 
 
+@endpoint(bp, D + "/plans/{plan_id}/decline", "POST",
+          summary="Decline a plan a debtor proposed (chasing goes on)", authorizer=bearer)
+def decline_plan(p, client_id, debtor_id, plan_id):
+    require_staff(p)
+    _, debtor = load_debtor(p, client_id, debtor_id)
+    return plans.decline_plan(p.agency_id, client_id, debtor, plan_id, actor=p.user_id,
+                              now=utcnow())
+
+
 @endpoint(bp, D + "/charges", summary="Late charges on a debtor's invoices", authorizer=bearer)
 def list_charges(p, client_id, debtor_id):
     load_debtor(p, client_id, debtor_id)
@@ -85,9 +86,7 @@ def waive_charge(p, data, client_id, debtor_id, charge_id):
 @endpoint(bp, D + "/link", "POST", summary="A fresh signed payment-page link for the debtor",
           status=201, authorizer=bearer)
 def new_link(p, client_id, debtor_id):
-    require_staff(p)
-    load_debtor(p, client_id, debtor_id)
-    return {"url": links.debtor_link(p.agency_id, client_id, debtor_id, utcnow())}
+    return {"url": links.issue(p, client_id, debtor_id, utcnow())}
 
 
 @endpoint(bp, D + "/link/revoke-all", "POST",

@@ -3,19 +3,25 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
+from babel import Locale
+from babel.dates import format_date, format_datetime
+
+from chalicelib.book.invoice_rules import OWED
+from chalicelib.dunning import messages
 from chalicelib.http.auth import Principal
 from chalicelib.reporting import charts
+from chalicelib.reporting import presentation as pres
 from chalicelib.reporting.kpis import BUCKETS
-from chalicelib.kernel.money import format_money
 from chalicelib.kernel.errors import NotFound, ValidationFailed
 from chalicelib.reporting import reports
 from chalicelib.http.access import load_client
-from chalicelib.store import paging
-from chalicelib.store.keys import client_key
-from chalicelib.store.models import ClientModel, DebtorModel, InvoiceModel
+from chalicelib.store.keys import client_key, debtor_key
+from chalicelib.store.models import ClientModel, DebtorModel, InvoiceModel, TimelineModel
 
 BUCKET_LABELS = {"not_due": "Not due", "1_30": "1–30", "31_60": "31–60", "61_90": "61–90",
                  "90_plus": "90+"}
@@ -33,44 +39,96 @@ def brand(client: ClientModel) -> dict:
     return {"name": client.brand_name or client.name, "colour": brand_colour(client)}
 
 
-def _money(minor: Any, currency: str) -> str:
-    return format_money(int(minor or 0), currency) if minor is not None else "—"
+def _money(minor: Any, currency: str, loc: Locale) -> str:
+    return messages.money(int(minor or 0), currency, loc) if minor is not None else "—"
 
 
-def _charts(report: dict, colour: str) -> dict:
-    f, cur = report["figures"], report["client"]["currency"]
+class Formats:
+    """Money and dates as the client reads them: its currency in its own locale."""
+
+    def __init__(self, client: ClientModel) -> None:
+        self.locale = messages.client_locale(client)
+        self.currency = client.currency
+        self.tz = client.timezone or "UTC"
+
+    def money(self, minor: Any, currency: str | None = None) -> str:
+        return _money(minor, currency or self.currency, self.locale)
+
+    def day(self, value: Any, fmt: str = "medium") -> str:
+        return pres.day_text(value, self.locale, fmt)
+
+    def month(self, value: str) -> str:
+        y, m = (int(x) for x in value[:7].split("-"))
+        return format_date(date(y, m, 1), "MMM y", locale=self.locale)
+
+    def when(self, instant: str) -> str:
+        at = datetime.fromisoformat(instant.replace("Z", "+00:00"))
+        return format_datetime(at, "medium", tzinfo=ZoneInfo(self.tz), locale=self.locale)
+
+    def context(self) -> dict:
+        return {"money": self.money, "day": self.day, "month_label": self.month,
+                "when": self.when}
+
+
+def presented(report: dict, fmt: Formats) -> dict:
+    """What the figures partial shows besides the raw report: labelled rows and periods."""
+    f = report["figures"]
+    as_of = date.fromisoformat(report["as_of"])
+    took = report.get("took_over_on")
+    return {
+        "period": pres.period_label(date.fromisoformat(f["period_start"]),
+                                    date.fromisoformat(f["as_of"]), fmt.locale),
+        "takeover": pres.takeover_label(date.fromisoformat(took) if took else None, as_of,
+                                        fmt.locale),
+        "change_rows": pres.change_rows(report.get("change_since_takeover"), fmt.money),
+        "definitions": pres.definitions(report["definitions"]),
+        "sources": [(pres.SOURCE_LABELS.get(k, k), v)
+                    for k, v in f["collected"]["by_source"].items()],
+        "channels": pres.CHANNEL_LABELS,
+        "value": lambda path, v: pres.value_text(path, v, fmt.money),
+    }
+
+
+def _charts(report: dict, colour: str, fmt: Formats) -> dict:
+    f = report["figures"]
     aging = f["aging"]
     trend = report["trend"]
+    months = [fmt.month(t["month"]) for t in trend]
     return {
         "aging": charts.bar_chart(
             "Receivables by age (days past due)", [BUCKET_LABELS[b] for b in BUCKETS],
-            [aging[b] for b in BUCKETS], [_money(aging[b], cur) for b in BUCKETS],
+            [aging[b] for b in BUCKETS], [fmt.money(aging[b]) for b in BUCKETS],
             css_id="aging-chart", colour=colour),
         "collected": charts.bar_chart(
-            "Collected per month", [t["month"] for t in trend],
+            "Collected per month", months,
             [t["collected_minor"] for t in trend],
-            [_money(t["collected_minor"], cur) for t in trend], css_id="collected-chart",
+            [fmt.money(t["collected_minor"]) for t in trend], css_id="collected-chart",
             colour=colour),
         "dso": charts.line_chart(
-            "DSO (countback) at each month end", [t["month"] for t in trend],
+            "DSO (countback) at each month end", months,
             [t["dso_countback"] for t in trend], css_id="dso-chart", colour=colour,
             unit=" days"),
     }
 
 
-def _waiting(client: ClientModel, limit: int = 100) -> dict[str, list[dict]]:
+def _waiting(client: ClientModel, limit: int = 100,
+             fmt: Formats | None = None) -> dict[str, list[dict]]:
     """Open invoices waiting on the client: disputes needing their documents, escalations
     needing their approval (the approval action is the workbench's)."""
     ckey = client_key(client.agency_id, client.client_id)
     out: dict[str, list[dict]] = {"disputes": [], "escalations": []}
+    fmt = fmt or Formats(client)
     query = InvoiceModel.open_by_due.query(
         ckey, filter_condition=InvoiceModel.status.is_in(*WAITING), limit=limit)
     for inv in query:
         row = {"debtor_id": inv.debtor_id, "number": inv.number, "due_date": inv.due_date,
-               "balance": _money(inv.balance_minor, inv.currency),
+               "balance": fmt.money(inv.balance_minor, inv.currency),
+               "due": fmt.day(inv.due_date),
                "balance_minor": int(inv.balance_minor),
                "reason": (inv.dispute or {}).get("reason", ""),
                "since": ((inv.dispute or {}).get("opened_at") or inv.updated_at)[:10]}
+        row["since_text"] = fmt.day(row["since"])
+        row["reason_text"] = row["reason"].replace("_", " ").capitalize()
         out["disputes" if inv.status == "disputed" else "escalations"].append(row)
     return out
 
@@ -78,21 +136,175 @@ def _waiting(client: ClientModel, limit: int = 100) -> dict[str, list[dict]]:
 def dashboard(p: Principal, client_id: str, as_of: str | None = None, *, today: date) -> dict:
     client = load_client(p, client_id, for_reports=True)
     report = reports.build(client, reports.parse_as_of(as_of, today))
-    b = brand(client)
-    return {"client": client, "brand": b, "report": report, "charts": _charts(report, b["colour"]),
-            "waiting": _waiting(client), "money": lambda m: _money(m, client.currency)}
+    return _report_page(client, report, waiting=True)
 
 
-def debtors(p: Principal, client_id: str, cursor: str | None) -> dict:
+def _report_page(client: ClientModel, report: dict, *, waiting: bool) -> dict:
+    b, fmt = brand(client), Formats(client)
+    out = {"client": client, "brand": b, "report": report,
+           "charts": _charts(report, b["colour"], fmt), "shown": presented(report, fmt),
+           **fmt.context()}
+    if waiting:
+        out["waiting"] = _waiting(client, fmt=fmt)
+    return out
+
+
+# ------------------------------------------------------------------------- the debtor list
+
+PAGE_SIZE = 50
+# ?sort= values: the column and whether it reads largest first by default.
+SORTS = {"name": ("name", False), "account": ("account_ref", False),
+         "status": ("status", False), "balance": ("balance_minor", True),
+         "overdue": ("overdue_minor", True), "open": ("open_invoices", True),
+         "oldest": ("oldest_due", False)}
+_LIST_FIELDS = ["debtor_id", "name", "account_ref", "status", "balance_minor", "overdue_minor",
+                "open_invoices", "oldest_due"]
+
+
+def _sort_key(column: str):
+    def key(row: dict):
+        value = row[column]
+        if column == "oldest_due":  # no open invoice sorts last either way
+            return (value == "", value)
+        return value.casefold() if isinstance(value, str) else value
+    return key
+
+
+def list_rows(rows: list[dict], q: str | None, sort: str | None) -> tuple[list[dict], str]:
+    """Filter by a search (name or account reference, any case) and sort by a column;
+    `-col` reverses. Unknown sorts fall back to the most overdue first."""
+    needle = (q or "").strip().casefold()
+    if needle:
+        rows = [r for r in rows if needle in r["name"].casefold()
+                or needle in (r["account_ref"] or "").casefold()]
+    sort = sort if (sort or "").lstrip("-") in SORTS else "overdue"
+    name = sort.lstrip("-")
+    column, desc = SORTS[name]
+    if sort.startswith("-"):
+        desc = not desc
+    rows = sorted(rows, key=lambda r: (r["name"].casefold(), r["debtor_id"]))
+    if column == "oldest_due":
+        dated = sorted((r for r in rows if r["oldest_due"]), key=_sort_key(column), reverse=desc)
+        rows = dated + [r for r in rows if not r["oldest_due"]]
+    else:
+        rows = sorted(rows, key=_sort_key(column), reverse=desc)
+    return rows, sort
+
+
+def debtors(p: Principal, client_id: str, *, q: str | None = None, sort: str | None = None,
+            page: str | None = None) -> dict:
+    """The client's debtors, searchable and sortable, 50 a page. The whole list is one
+    Query of the client's debtor partition (only the listed attributes)."""
     client = load_client(p, client_id, for_reports=True)
-    page = paging.page(DebtorModel.query, limit=50, cursor=cursor, hash_attr="client_key",
-                       hash_value=client_key(p.agency_id, client_id), render=_debtor_row)
-    return {"client": client, "brand": brand(client), "page": page,
-            "money": lambda m: _money(m, client.currency)}
+    fmt = Formats(client)
+    all_rows = [_debtor_row(d) for d in DebtorModel.query(
+        client_key(p.agency_id, client_id), attributes_to_get=_LIST_FIELDS)]
+    rows, sort = list_rows(all_rows, q, sort)
+    try:
+        number = max(1, int(page or 1))
+    except ValueError:
+        raise ValidationFailed.one("page", "must be a whole number") from None
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    number = min(number, pages)
+    shown = rows[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]
+    base = f"/portal/clients/{client_id}/debtors"
+
+    def link(**changes: Any) -> str:
+        params = {"q": q or "", "sort": sort, "page": number, **changes}
+        return base + "?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
+
+    columns = []
+    for name, title in (("name", "Debtor"), ("account", "Account"), ("status", "Status"),
+                        ("balance", "Balance"), ("overdue", "Overdue"),
+                        ("open", "Open invoices"), ("oldest", "Oldest due")):
+        active = sort.lstrip("-") == name
+        columns.append({"name": name, "title": title, "numeric": name in (
+            "balance", "overdue", "open"), "href": link(sort=f"-{name}" if active
+                                                         and not sort.startswith("-")
+                                                         else name, page=1),
+            "aria": ("descending" if SORTS[name][1] != sort.startswith("-") else "ascending")
+            if active else None})
+    for r in shown:
+        r["href"] = f"{base}/{r['debtor_id']}"
+        r["status_text"] = STATUS_LABELS.get(r["status"], r["status"].replace("_", " "))
+        r["oldest_text"] = fmt.day(r["oldest_due"]) if r["oldest_due"] else "—"
+    return {"client": client, "brand": brand(client), "rows": shown, "columns": columns,
+            "q": q or "", "sort": sort, "total": len(rows), "all": len(all_rows),
+            "page_no": number, "pages": pages,
+            "prev": link(page=number - 1) if number > 1 else None,
+            "next": link(page=number + 1) if number < pages else None, **fmt.context()}
+
+
+STATUS_LABELS = {"active": "Being chased", "on_hold": "On hold",
+                 "in_collections": "With collections", "written_off": "Written off",
+                 "open": "Open", "part_paid": "Part paid", "paid": "Paid",
+                 "disputed": "Disputed", "settled_outside": "Settled outside"}
+
+
+# -------------------------------------------------------------------- one debtor (drill-down)
+
+# What a client sees of an account's history: touches sent, payments, promises, plans,
+# disputes and escalations. Notes, failed sends, contact edits and replies stay with the agency.
+PORTAL_KINDS = ("touch_sent", "letter_to_print", "payment", "promise_recorded", "promise_kept",
+                "promise_broken", "plan_created", "plan_approved", "plan_completed",
+                "plan_broken", "dispute_opened", "dispute_updated", "escalation_proposed",
+                "escalation_decided", "letter_before_action", "debtor_promise",
+                "debtor_dispute", "debtor_plan")
+TIMELINE_LIMIT = 30
+
+
+def _activity(m: TimelineModel, fmt: Formats) -> dict:
+    data = m.data or {}
+    if m.kind in ("touch_sent", "letter_to_print"):
+        channel = data.get("channel") or ("letter" if m.kind == "letter_to_print" else "")
+        tone = data.get("tone")
+        what = "statement" if "statement" in str(data.get("template") or "") else \
+            f"{tone} reminder" if tone else "reminder"
+        text = f"{pres.CHANNEL_LABELS.get(channel, channel.capitalize() or 'Message')} sent: {what}"
+    else:
+        text = m.summary
+    return {"at": m.at, "when": fmt.when(m.at), "kind": m.kind, "text": text,
+            "who": "Your customer" if m.actor == "debtor" else "The agency"}
+
+
+def debtor(p: Principal, client_id: str, debtor_id: str) -> dict:
+    """One debtor of the viewer's client: its open invoices and the activity a client may
+    see. Another client's debtor is the same 404 as one that does not exist."""
+    client = load_client(p, client_id, for_reports=True)
+    fmt = Formats(client)
+    try:
+        d = DebtorModel.get(client_key(p.agency_id, client_id), debtor_id)
+    except DebtorModel.DoesNotExist:
+        raise NotFound("debtor") from None
+    dkey = debtor_key(p.agency_id, client_id, debtor_id)
+    invoices = sorted((i for i in InvoiceModel.query(dkey)
+                       if i.status in OWED and int(i.balance_minor) > 0),
+                      key=lambda i: (i.due_date, i.number))
+    rows = [{"number": i.number, "issued": fmt.day(i.issue_date), "due": fmt.day(i.due_date),
+             "total": fmt.money(i.total_minor, i.currency),
+             "balance": fmt.money(i.balance_minor, i.currency),
+             "status": STATUS_LABELS.get(i.status, i.status.replace("_", " ")),
+             "reason": ((i.dispute or {}).get("reason") or "").replace("_", " ")}
+            for i in invoices]
+    entries = []
+    for m in TimelineModel.query(dkey, scan_index_forward=False, page_size=100,
+                                 filter_condition=TimelineModel.kind.is_in(*PORTAL_KINDS)):
+        entries.append(_activity(m, fmt))
+        if len(entries) >= TIMELINE_LIMIT:
+            break
+    return {"client": client, "brand": brand(client),
+            "debtor": {"id": d.debtor_id, "name": d.name, "account_ref": d.account_ref,
+                       "status": STATUS_LABELS.get(d.status, d.status),
+                       "balance": fmt.money(d.balance_minor, d.currency),
+                       "overdue": fmt.money(d.overdue_minor, d.currency),
+                       "credit": fmt.money(d.credit_minor or 0, d.currency)
+                       if int(d.credit_minor or 0) else None,
+                       "open_invoices": int(d.open_invoices or 0)},
+            "invoices": rows, "activity": entries, **fmt.context()}
 
 
 def _debtor_row(d: DebtorModel) -> dict:
-    return {"name": d.name, "account_ref": d.account_ref, "status": d.status,
+    return {"debtor_id": d.debtor_id, "name": d.name, "account_ref": d.account_ref, "status": d.status,
             "balance_minor": int(d.balance_minor or 0), "overdue_minor": int(d.overdue_minor or 0),
             "open_invoices": int(d.open_invoices or 0), "oldest_due": d.oldest_due or ""}
 
@@ -111,9 +323,7 @@ def month_end(month: str | None, today: date) -> date:
 def monthly(p: Principal, client_id: str, month: str | None, *, today: date) -> dict:
     client = load_client(p, client_id, for_reports=True)
     report = reports.build(client, month_end(month, today))
-    b = brand(client)
-    return {"client": client, "brand": b, "report": report, "charts": _charts(report, b["colour"]),
-            "money": lambda m: _money(m, client.currency)}
+    return _report_page(client, report, waiting=False)
 
 
 def table(p: Principal, client_id: str, name: str, *, today: date) -> tuple[list[str], list[list]]:
@@ -151,5 +361,6 @@ def table(p: Principal, client_id: str, name: str, *, today: date) -> tuple[list
                     rows.append([month, what, "", value])
         return ["month", "activity", "detail", "count"], rows
     change = report["change_since_takeover"] or {"figures": {}}
-    return (["figure", "baseline", "current", "delta"],
-            [[k, v["baseline"], v["current"], v["delta"]] for k, v in change["figures"].items()])
+    return (["figure", "key", "baseline", "current", "delta"],
+            [[pres.label(k), k, v["baseline"], v["current"], v["delta"]]
+             for k, v in change["figures"].items()])

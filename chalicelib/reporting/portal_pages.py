@@ -16,8 +16,13 @@ from chalicelib.http import pages as edge
 from chalicelib.http.auth import Principal
 from chalicelib.kernel.clock import utcnow
 from chalicelib.kernel.exports import to_csv
-from chalicelib.kernel.errors import RecoupError, Unauthorised
+from chalicelib.kernel.errors import Conflict, RecoupError, Unauthorised, ValidationFailed
+from chalicelib.kernel.money import format_money
+from chalicelib.http.access import load_client
+from chalicelib.http.edge import validate
+from chalicelib.http.schemas import EscalationDecisionIn
 from chalicelib.reporting import client_portal
+from chalicelib.workbench import escalations
 
 bp = Blueprint(__name__)
 COOKIE = "recoup_portal"
@@ -135,7 +140,13 @@ def dashboard(pg: PortalPage, client_id: str):
 
 @page(P + "/debtors")
 def debtors(pg: PortalPage, client_id: str):
-    return pg.html("debtors.html", **client_portal.debtors(pg.p, client_id, pg.q.get("cursor")))
+    return pg.html("debtors.html", **client_portal.debtors(
+        pg.p, client_id, q=pg.q.get("q"), sort=pg.q.get("sort"), page=pg.q.get("page")))
+
+
+@page(P + "/debtors/{debtor_id}")
+def debtor(pg: PortalPage, client_id: str, debtor_id: str):
+    return pg.html("debtor.html", **client_portal.debtor(pg.p, client_id, debtor_id))
 
 
 @page(P + "/monthly")
@@ -150,3 +161,62 @@ def export(pg: PortalPage, client_id: str, table: str):
     resp_headers = edge.headers("csv", content_type="text/csv; charset=utf-8")
     resp_headers["Content-Disposition"] = f'attachment; filename="{table}.csv"'
     return Response(body=to_csv(header, rows), status_code=200, headers=resp_headers)
+
+
+# ------------------------------------------- escalations: the client approves or declines
+# (the same use case as POST /v1/portal/escalations/{id}/decision)
+ESCALATION_STATES = {"proposed": "waiting for your decision", "approved": "approved by you",
+                     "declined": "declined by you", "closed": "closed"}
+
+
+def _escalations(pg: PortalPage, client_id: str, status: int = 200, *,
+                 error: RecoupError | None = None, msg: str | None = None) -> Response:
+    client = load_client(pg.p, client_id, for_reports=True)
+    items = sorted(escalations.portal_list(pg.p)["items"],
+                   key=lambda e: (e["status"] != "proposed", e["created_at"]))
+    for e in items:
+        e["state"] = ESCALATION_STATES.get(e["status"], e["status"])
+        e["amount"] = format_money(e["amount_minor"], e["currency"])
+        case = e.get("case") or {}
+        if case.get("status"):
+            e["state"] += " · " + case["status"].replace("_", " ")
+    return pg.html("escalations.html", status, client=client, brand=client_portal.brand(client),
+                   items=items, msg=msg or pg.q.get("msg"), error=error)
+
+
+@page(P + "/escalations")
+def escalations_page(pg: PortalPage, client_id: str):
+    """Accounts the agency proposes to send to collections: approve or decline each."""
+    return _escalations(pg, client_id)
+
+
+@bp.route(P + "/escalations/{escalation_id}/decision", methods=["POST"],
+          content_types=edge.FORM)
+def decide_escalation(client_id: str, escalation_id: str):
+    req = bp.current_request
+    try:
+        c = portal_caller(req)
+    except RecoupError as err:
+        return error_page(err)
+    csrf = edge.session_csrf(c, SURFACE)
+    pg = PortalPage(c.principal, {}, csrf)
+
+    def run() -> Response:
+        data = edge.form(req)
+        edge.require_csrf(data.pop("csrf", None), csrf)
+        load_client(c.principal, client_id, for_reports=True)
+        fields = {"decision": data.get("decision", "")}
+        if (data.get("note") or "").strip():
+            fields["note"] = data["note"]
+        try:
+            out = escalations.decide_as_client(c.principal, escalation_id,
+                                               validate(EscalationDecisionIn, fields),
+                                               now=utcnow())
+        except (ValidationFailed, Conflict) as err:
+            return _escalations(pg, client_id, err.status, error=err)
+        said = ("approved: the agency sends a letter before action and chasing stops"
+                if out["status"] == "approved" else "declined: the agency keeps chasing")
+        return edge.redirect(f"/portal/clients/{quote(client_id)}/escalations?" + urlencode(
+            {"msg": f"{out['debtor_name']}: {said}."}))
+
+    return edge.run(run, lambda err: error_page(err, csrf))

@@ -118,7 +118,9 @@ def build(client: ClientModel, as_of: date) -> dict:
         source = "live"
     baseline = report_store.get_item(aid, cid, "baseline")
     change = None
-    if baseline and baseline.get("currency") == figures.get("currency"):
+    # A report dated before the takeover has no "since": comparing would count days back.
+    if baseline and baseline.get("currency") == figures.get("currency") \
+            and baseline["as_of"] <= figures["as_of"]:
         change = kpis.compare(baseline, figures)
     names = _debtor_names(aid, cid, [r["debtor_id"] for r in figures["top_overdue_debtors"]])
     for row in figures["top_overdue_debtors"]:
@@ -132,6 +134,7 @@ def build(client: ClientModel, as_of: date) -> dict:
                      **activity.get(as_of.isoformat()[:7], {})},
         "activity_by_month": activity,
         "trend": trend, "baseline": baseline, "change_since_takeover": change,
+        "took_over_on": baseline.get("as_of") if baseline else None,
         "definitions": {**kpis.DEFINITIONS, **ACTIVITY_DEFINITIONS},
     })
 

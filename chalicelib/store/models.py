@@ -107,6 +107,10 @@ class DebtorModel(Model):
     status = UnicodeAttribute(default="active")  # active | on_hold | in_collections | written_off
     cadence_id = UnicodeAttribute(null=True)
     segment = UnicodeAttribute(null=True)
+    # Behaviour (chalicelib/behaviour): why the debtor is in its segment, and whether a
+    # specialist pinned it (the recompute then leaves the segment alone).
+    segment_reason = UnicodeAttribute(null=True)
+    segment_pinned = BooleanAttribute(null=True)
     paused_until = UnicodeAttribute(null=True)
     stopped_reason = UnicodeAttribute(null=True)
     # A debtor's reply a specialist has not handled yet: the cadence waits (dunning/replies).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from chalicelib.kernel.field_errors import FieldError
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, Iterable, Mapping, NamedTuple
@@ -103,39 +104,14 @@ def may_call(attempts: Iterable[CallAttempt], now: datetime, *, consent_at: date
                           "; ".join(text for _, text in blocks))
 
 
-# ---------------------------------------------------------------------------------- risk
-
-
-def _count(name: str, value: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"{name} must be a non-negative int")
-    return value
-
-
-def risk_score(broken_promises: int, days_overdue: int, bounced: int, disputes: int) -> int:
-    """Risk 0..100 (higher = less likely to pay unprompted), the capped sum of:
-    20 per broken promise (at most 40); 1 per 4 days overdue (at most 30, reached at 120
-    days; not yet due scores 0); 15 per bounced payment - returned cheque, failed debit or
-    card (at most 30); 10 per dispute raised (at most 20)."""
-    _count("broken_promises", broken_promises)
-    _count("bounced", bounced)
-    _count("disputes", disputes)
-    if not isinstance(days_overdue, int) or isinstance(days_overdue, bool):
-        raise ValueError("days_overdue must be an int")
-    score = (min(40, 20 * broken_promises) + min(30, max(0, days_overdue) // 4)
-             + min(30, 15 * bounced) + min(20, 10 * disputes))
-    return min(100, score)
-
-
 # ------------------------------------------------------------------------------ priority
 
-# Weights, so the score can be read: a due callback outranks everything else; otherwise the
-# most a task can score is 40 + 30 + 20 + 20 + 20 = 130.
+# The queue ranks by expected overdue value: Σ owed × P(paid late) × expected days late, from
+# the behaviour model (behaviour.predict_rules.outlook). Points are logarithmic so the
+# score stays small and readable: 10 points per doubling of the value in major units × days.
+# A due callback outranks everything (a value of 2^100 would be needed to reach it).
 CALLBACK_DUE_POINTS = 1000
-AMOUNT_POINTS_PER_DOUBLING, AMOUNT_POINTS_MAX = 2, 40   # 2 x bit length of the major amount
-DAYS_PER_POINT, DAYS_POINTS_MAX = 3, 30                  # 1 per 3 days begun; 88+ days = 30
-BROKEN_PROMISE_POINTS, BROKEN_PROMISES_MAX = 10, 20
-RISK_PER_POINT = 5                                       # risk 0..100 -> 0..20
+VALUE_POINTS_PER_DOUBLING = 10
 CLIENT_POINTS_PER_STEP = 5                               # P1 20, P2 15, P3 10, P4 5, P5 0
 
 MAX_SCORE = 999_999  # rank_key pads the score to 6 digits
@@ -145,15 +121,21 @@ _SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€", "JPY": "¥", "AUD": "A$", "CA
 @dataclass(frozen=True)
 class CallFacts:
     """What the queue knows about one call task. ``client_priority`` 1 is the agency's most
-    important client, 5 the least."""
+    important client, 5 the least. ``expected_overdue_minor_days`` (with ``owed_minor``,
+    ``p_late`` and ``expected_days_late``) comes from the behaviour model; without it the
+    value is what is overdue × the days it is overdue. ``behaviour`` lists the facts that
+    moved the prediction (they explain the value, and score nothing by themselves)."""
 
     amount_overdue_minor: int
     currency: str
     days_overdue: int
-    broken_promises: int = 0
-    risk_score: int = 0
     client_priority: int = 3
     callback_at: datetime | None = None
+    expected_overdue_minor_days: int | None = None
+    owed_minor: int = 0
+    p_late: float = 0.0
+    expected_days_late: float = 0.0
+    behaviour: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -183,33 +165,60 @@ def _clock(moment: datetime, now: datetime) -> str:
     return local.strftime("%H:%M") if local.date() == now.date() else local.strftime("%Y-%m-%d %H:%M")
 
 
+def _count(name: str, value: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{name} must be a non-negative int")
+    return value
+
+
+def _plural(n: float, word: str) -> str:
+    k = int(round(n))
+    return f"{k} {word}{'s' if k != 1 else ''}"
+
+
+def value_points(value_minor_days: int, currency: str) -> int:
+    """10 points per doubling of the expected overdue value (major units × days)."""
+    major_days = max(0, value_minor_days) / 10 ** exponent(currency)
+    return int(round(VALUE_POINTS_PER_DOUBLING * math.log2(1 + major_days)))
+
+
 def priority(facts: CallFacts, now: datetime) -> Priority:
     """Score a call task (higher first) and say why, in the order the points were added."""
     _count("amount_overdue_minor", facts.amount_overdue_minor)
-    _count("broken_promises", facts.broken_promises)
-    if not 0 <= _count("risk_score", facts.risk_score) <= 100:
-        raise ValueError("risk_score is 0..100")
     if facts.client_priority not in (1, 2, 3, 4, 5):
         raise ValueError("client_priority is 1..5")
-    n = facts.broken_promises
+    if not 0.0 <= facts.p_late <= 1.0:
+        raise ValueError("p_late is a probability")
     candidates: list[tuple[str, int, str]] = []
     if facts.callback_at is not None and _same_kind(facts.callback_at, now) <= now:
         candidates.append(("callback", CALLBACK_DUE_POINTS,
                            f"callback requested for {_clock(facts.callback_at, now)}"))
-    major = facts.amount_overdue_minor // 10 ** exponent(facts.currency)
-    candidates += [
-        ("amount", min(AMOUNT_POINTS_MAX, AMOUNT_POINTS_PER_DOUBLING * major.bit_length()),
-         f"{money_text(facts.amount_overdue_minor, facts.currency)} overdue"),
-        ("days", min(DAYS_POINTS_MAX, -(-max(0, facts.days_overdue) // DAYS_PER_POINT)),
-         f"{facts.days_overdue} day{'s' if facts.days_overdue != 1 else ''} past due"),
-        ("broken_promises", min(BROKEN_PROMISES_MAX, BROKEN_PROMISE_POINTS * n),
-         f"{n} broken promise{'s' if n != 1 else ''}"),
-        ("risk", facts.risk_score // RISK_PER_POINT, f"risk {facts.risk_score}/100"),
-        ("client", (5 - facts.client_priority) * CLIENT_POINTS_PER_STEP, f"P{facts.client_priority} client"),
-    ]
-    # Only what scored is given as a reason, so the reasons always explain the score.
+    if facts.expected_overdue_minor_days is None:
+        days = max(0, facts.days_overdue)
+        value = facts.amount_overdue_minor * days
+        text = (f"{money_text(facts.amount_overdue_minor, facts.currency)} overdue × "
+                f"{_plural(days, 'day')}")
+    else:
+        value = _count("expected_overdue_minor_days", facts.expected_overdue_minor_days)
+        text = (f"{money_text(facts.owed_minor, facts.currency)} owed: "
+                f"{facts.p_late:.0%} likely paid late, "
+                f"{_plural(facts.expected_days_late, 'day')} late expected")
+    candidates.append(("value", value_points(value, facts.currency), text))
+    candidates.append(("client", (5 - facts.client_priority) * CLIENT_POINTS_PER_STEP,
+                       f"P{facts.client_priority} client"))
+    # Only what scored is given as a reason (the behaviour facts explain the value's), so
+    # the reasons always explain the score.
     parts = {name: points for name, points, _ in candidates if points > 0}
-    reasons = [text for name, points, text in candidates if points > 0]
+    reasons = []
+    for name, points, text in candidates:
+        if points > 0:
+            reasons.append(text)
+            if name == "value" and facts.expected_overdue_minor_days is not None:
+                if facts.amount_overdue_minor:
+                    reasons.append(f"{money_text(facts.amount_overdue_minor, facts.currency)} overdue")
+                if facts.days_overdue > 0:
+                    reasons.append(f"{_plural(facts.days_overdue, 'day')} past due")
+                reasons.extend(facts.behaviour)
     return Priority(sum(parts.values()), reasons, parts)
 
 

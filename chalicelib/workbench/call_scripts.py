@@ -135,6 +135,7 @@ def save_script(p: Principal, client_id: str, situation: str, data, *, now: date
 _SAMPLE_PROMISE = {"amount": "£1,200.00", "date": "1 Dec 2026", "status": "broken",
                    "broken": True, "paid": "£0.00", "paid_any": False}
 SAMPLE = {"brand": {"display_name": "Acme Ltd", "agency_name": "Recoup", "signature": None,
+                    "sign_off": "Recoup, on behalf of Acme Ltd",
                     "sender": "ar@example.com", "reply_to": None, "logo_url": None,
                     "payment_terms": None},
           "debtor_name": "Bramble Bakery", "contact_name": "Jo Bloggs",

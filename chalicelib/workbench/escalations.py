@@ -56,8 +56,28 @@ def propose(agency_id: str, client_id: str, debtor_id: str, rules: list[str], *,
     return _propose(agency_id, client_id, debtor_id, rules, now)[0]
 
 
+def propose_by_staff(p: Principal, client_id: str, debtor_id: str, reason: str, *,
+                     now: datetime) -> dict:
+    """A specialist proposes the account for collections (page and API); the client decides
+    in its portal. Refused when nothing is owed, or the account was proposed before (one
+    proposal per account: a declined one is not proposed again)."""
+    require_staff(p)
+    load_client(p, client_id)
+    try:
+        debtor = DebtorModel.get(client_key(p.agency_id, client_id), debtor_id)
+    except DebtorModel.DoesNotExist:
+        raise NotFound("debtor") from None
+    if int(debtor.balance_minor) <= 0:
+        raise Conflict("nothing is owed on this account")
+    proposed, created = _propose(p.agency_id, client_id, debtor_id, [reason], now,
+                                 actor=p.user_id)
+    if not created:
+        raise Conflict(f"this account was proposed before and is {proposed['status']}")
+    return proposed
+
+
 def _propose(agency_id: str, client_id: str, debtor_id: str, rules: list[str],
-             now: datetime) -> tuple[dict | None, bool]:
+             now: datetime, actor: str = "system") -> tuple[dict | None, bool]:
     try:
         debtor = DebtorModel.get(client_key(agency_id, client_id), debtor_id)
     except DebtorModel.DoesNotExist:
@@ -71,7 +91,7 @@ def _propose(agency_id: str, client_id: str, debtor_id: str, rules: list[str],
     except PutError:
         return render(EscalationModel.get(m.client_key, m.escalation_id)), False
     timeline.record(agency_id, client_id, debtor_id, "escalation_proposed",
-                    "Proposed for collections: " + "; ".join(rules), actor="system", at=now,
+                    "Proposed for collections: " + "; ".join(rules), actor=actor, at=now,
                     data={"escalation_id": m.escalation_id})
     _announce(m, agency_id, client_id, "requested", iso(now))
     return render(m), True
@@ -135,6 +155,15 @@ def list_escalations(p: Principal, client_id: str, status: str | None = None) ->
     filt = EscalationModel.status == status if status else None
     items = EscalationModel.query(client_key(p.agency_id, client_id), filter_condition=filt)
     return {"items": [render(m) for m in items], "next_cursor": None}
+
+
+def for_debtor(agency_id: str, client_id: str, debtor_id: str) -> dict | None:
+    """The account's escalation, if it was ever proposed (one per account)."""
+    try:
+        return render(EscalationModel.get(client_key(agency_id, client_id),
+                                          escalation_id_for(debtor_id)))
+    except EscalationModel.DoesNotExist:
+        return None
 
 
 def get_escalation(p: Principal, client_id: str, escalation_id: str) -> dict:

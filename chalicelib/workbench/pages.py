@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import secrets
 from datetime import datetime
 from urllib.parse import quote, urlencode
@@ -20,21 +21,26 @@ from chalicelib.http import pages as edge
 from chalicelib.http.auth import Principal
 from chalicelib.kernel.clock import utcnow
 from chalicelib.kernel.money import MoneyError, format_money, parse_major
-from chalicelib.kernel.errors import Forbidden, RecoupError, Unauthorised, ValidationFailed
+from chalicelib.kernel.errors import (Conflict, Forbidden, NotFound, RecoupError, Unauthorised,
+                                     ValidationFailed)
 from chalicelib.http.edge import validate
-from chalicelib.http.schemas import OutcomeIn, PreviewIn, ReplyConfirmIn, SendIn
+from chalicelib.http.schemas import (DisputePatch, EscalationProposeIn, NoteIn, OutcomeIn,
+                                     PaymentIn, PreviewIn, ReplyConfirmIn, SendIn)
 from chalicelib.agency import clients as agency_clients
 from chalicelib.dunning import preview as dry_run
+from chalicelib.behaviour import profiles as behaviour_profiles
 from chalicelib.dunning import sender as sender_identity
+from chalicelib.dunning.step_labels import humane_summary
 from chalicelib.book import debtors
+from chalicelib.book import search as debtor_search
 from chalicelib.dunning import manual
+from chalicelib.payments import ledger, links, plans as payment_plans
 from chalicelib.workbench import call_scripts, disputes, escalations, outcomes, promises, tasks
 from chalicelib.workbench import reply_proposals
 from chalicelib.http.access import require_staff
 from chalicelib.store import timeline as timeline_svc
 from chalicelib.store.keys import debtor_key
 from chalicelib.store.models import ClientModel, InvoiceModel
-from chalicelib.workbench.models import EscalationModel
 
 bp = Blueprint(__name__)
 COOKIE = "recoup_token"
@@ -60,8 +66,20 @@ def _form(c: edge.Caller) -> dict[str, str]:
     return data
 
 
+def _who(p: Principal | None) -> str | None:
+    """The header's name for the caller (one user read per page); the id if none is stored."""
+    if p is None:
+        return None
+    try:
+        return agency_clients.me(p)["name"] or p.user_id
+    except NotFound:
+        return p.user_id
+
+
 def _html(template: str, status: int = 200, **ctx) -> Response:
     nonce = edge.new_nonce()
+    if "who" not in ctx:
+        ctx["who"] = _who(ctx.get("p"))
     body = templating.render(f"workspace/{template}", nonce=nonce, **ctx)
     return edge.html(body, status, nonce)
 
@@ -151,13 +169,15 @@ def take_next(c):
 
 def _debtor_view(c: edge.Caller, client_id: str, debtor_id: str, task: dict | None = None,
                  errors: list | None = None, form: dict | None = None, status: int = 200,
-                 send: dict | None = None):
+                 send: dict | None = None, act: dict | None = None):
     p = c.principal
     client, d = debtors.load_debtor(p, client_id, debtor_id)
     dkey = debtor_key(p.agency_id, client_id, debtor_id)
     invoices = sorted(InvoiceModel.query(dkey), key=lambda i: i.due_date)
-    entries = timeline_svc.list_entries(p.agency_id, client_id, debtor_id, limit=40,
-                                        cursor=None)["items"]
+    entries = [{**e, "summary": humane_summary(e["summary"], e.get("data"))}
+               if e["kind"] == "touch_sent" else e
+               for e in timeline_svc.list_entries(p.agency_id, client_id, debtor_id, limit=40,
+                                                  cursor=None)["items"]]
     contacts = debtors.get_debtor(p, client_id, debtor_id)["contacts"]
     return _html("debtor.html", status, **_ctx(
         c, client=client, debtor=debtors.render(d), invoices=invoices,
@@ -167,9 +187,29 @@ def _debtor_view(c: edge.Caller, client_id: str, debtor_id: str, task: dict | No
         plans=[e for e in entries if e["kind"].startswith("plan")],
         promises=promises.list_promises(p.agency_id, client_id, debtor_id),
         disputes=disputes.list_disputes(p, client_id, debtor_id)["items"], task=task,
+        behaviour=behaviour_profiles.view(d, utcnow()),
         outcomes=outcomes.LABELS, dispute_reasons=disputes.REASONS, errors=errors or [],
         form=form or {}, send=_send_panel(client, d, **(send or {})),
-        reply=reply_proposals.pending(p, client_id, debtor_id)))
+        reply=reply_proposals.pending(p, client_id, debtor_id),
+        work=_work_panel(p, client, d, act or {})))
+
+
+def _work_panel(p: Principal, client, d, act: dict) -> dict:
+    """The debtor view's action forms: what they need, and the one that was just refused
+    (`act`: name, errors, form) or just answered (a pay link)."""
+    return {"act": act.get("name"), "errors": act.get("errors") or [],
+            "form": act.get("form") or {}, "pay_link": act.get("pay_link"),
+            "today": utcnow().astimezone(ZoneInfo(d.timezone or client.timezone)).date()
+            .isoformat(),  # the day a payment arrived, as the debtor's books see it
+            "methods": ("transfer", "cheque", "cash", "card_offline", "other"),
+            "payments": sorted(ledger.list_payments(p.agency_id, client.client_id,
+                                                     d.debtor_id),
+                               key=lambda x: x["created_at"] or "", reverse=True)[:10],
+            "plans": payment_plans.list_plans(p.agency_id, client.client_id, d.debtor_id),
+            "escalation": escalations.for_debtor(p.agency_id, client.client_id, d.debtor_id),
+            "dispute_statuses": (("waiting_on_client", "waiting on the client"),
+                                 ("resolved_for_debtor", "resolved for the debtor (credit note)"),
+                                 ("resolved_for_client", "resolved for the client (owed)"))}
 
 
 def _send_panel(client, d, *, form: dict | None = None, preview: dict | None = None,
@@ -296,17 +336,44 @@ def log_outcome(c, client_id, task_id):
     return _redirect("/w/queue?" + urlencode({"msg": msg}))
 
 
+ESCALATION_STATES = {"proposed": "awaiting the client's decision",
+                     "approved": "approved: with collections", "declined": "declined by the client",
+                     "closed": "closed"}
+CASE_STATES = {"open": "case open", "letter_sent": "letter before action sent",
+               "in_recovery": "in recovery", "recovered": "recovered", "closed": "case closed"}
+
+
+def _tracking(e: dict) -> str:
+    """One line of where an escalation stands (its status, then its case's)."""
+    said = ESCALATION_STATES.get(e["status"], e["status"])
+    case = e.get("case") or {}
+    if e["status"] == "approved" and case.get("status"):
+        said = CASE_STATES.get(case["status"], case["status"])
+        if case.get("recoveries_minor"):
+            said += f" ({format_money(int(case['recoveries_minor']), e['currency'])} recovered)"
+    return said
+
+
 @bp.route("/w/escalations", methods=["GET"])
 @page
 def escalations_page(c):
+    """Every escalation of the caller's clients with where it stands; ?status= filters."""
     p = c.principal
-    clients = tasks._clients_of(p, None)
+    want = (bp.current_request.query_params or {}).get("status") or None
+    if want and want not in ESCALATION_STATES:
+        raise ValidationFailed.one("status", "must be one of " + ", ".join(ESCALATION_STATES))
     items = []
-    for client_id in clients:
-        for m in EscalationModel.query(f"{p.agency_id}#{client_id}",
-                                       filter_condition=EscalationModel.status == "proposed"):
-            items.append({**escalations.render(m), "client_id": client_id})
-    return _html("escalations.html", **_ctx(c, items=items))
+    for client in agency_clients.list_clients(p, limit=200, cursor=None)["items"]:
+        for e in escalations.list_escalations(p, client["id"])["items"]:
+            case = e.get("case") or {}
+            state = case.get("status") if e["status"] == "approved" else e["status"]
+            items.append({**e, "client_id": client["id"], "client_name": client["name"],
+                          "tracking": _tracking(e), "state": state or e["status"]})
+    items.sort(key=lambda e: (e["status"] != "proposed", e["created_at"]))
+    counts = {k: sum(1 for e in items if e["status"] == k) for k in ESCALATION_STATES}
+    items = [e for e in items if want is None or e["status"] == want]
+    return _html("escalations.html", **_ctx(c, items=items, want=want, counts=counts,
+                                            states=ESCALATION_STATES))
 
 
 # --------------------------------------------------------------- clients, dry run, activation
@@ -415,3 +482,152 @@ def reply_handled(c, client_id, debtor_id, reply_id):
     _form(c)
     reply_proposals.mark_handled(c.principal, client_id, debtor_id, reply_id, now=utcnow())
     return _back_to_debtor(client_id, debtor_id, "Reply handled: chasing resumes.")
+
+
+# ----------------------------------------------------- the debtor view's actions (same use
+# cases as the JSON API: payments, pay link, notes, escalation, plans, disputes)
+DEBTOR = "/w/clients/{client_id}/debtors/{debtor_id}"
+REFUSED = (ValidationFailed, Conflict)
+
+
+def _refused(c: edge.Caller, client_id: str, debtor_id: str, name: str, err: RecoupError,
+             form: dict) -> Response:
+    """The debtor view again, the refused form kept, its problems named by field."""
+    return _debtor_view(c, client_id, debtor_id, status=err.status,
+                        act={"name": name, "errors": _problems(err), "form": form})
+
+
+_GROUPED = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
+
+
+def _minor(form: dict, field: str, currency: str, *, required: bool,
+           name: str | None = None) -> int | None:
+    """Major units as typed ("1,000.50" too: thousands grouped with commas) -> minor; the
+    form's `name` field, refusals naming `field`."""
+    raw = (form.get(name or field) or "").strip()
+    if not raw:
+        if required:
+            raise ValidationFailed.one(field, "is required")
+        return None
+    if _GROUPED.fullmatch(raw):
+        raw = raw.replace(",", "")
+    try:
+        return parse_major(raw, currency)
+    except MoneyError as exc:
+        raise ValidationFailed.one(field, str(exc)) from None
+
+
+@bp.route(DEBTOR + "/payments", methods=["POST"], content_types=FORM)
+@page
+def record_payment(c, client_id, debtor_id):
+    """A payment received outside Stripe: amount in pounds (or the debtor's currency), the
+    day it arrived and the bank reference; the same payment entered twice is applied once."""
+    form = _form(c)
+    _, d = debtors.load_debtor(c.principal, client_id, debtor_id)
+    try:
+        given = {k: form[k].strip() for k in ("received_on", "method", "reference")
+                 if (form.get(k) or "").strip()}
+        data = validate(PaymentIn, {
+            "amount_minor": _minor(form, "amount", d.currency, required=True,
+                                   name="payment_amount"),
+            "currency": d.currency, **given})
+        out = ledger.record_received(c.principal, client_id, debtor_id, data, now=utcnow())
+    except REFUSED as err:
+        return _refused(c, client_id, debtor_id, "payment", err, form)
+    amount = format_money(out["amount_minor"], out["currency"])
+    msg = (f"That payment ({amount}, reference {out['reference']}) was recorded already; "
+           "not applied again." if out.get("replayed")
+           else f"Payment of {amount} recorded (received {out['received_on']}).")
+    return _back_to_debtor(client_id, debtor_id, msg)
+
+
+@bp.route(DEBTOR + "/link", methods=["POST"], content_types=FORM)
+@page
+def pay_link(c, client_id, debtor_id):
+    """A fresh pay link to read out or paste (not put in a URL: the page shows it)."""
+    _form(c)
+    url = links.issue(c.principal, client_id, debtor_id, utcnow())
+    return _debtor_view(c, client_id, debtor_id, act={"name": "link", "pay_link": url})
+
+
+@bp.route(DEBTOR + "/notes", methods=["POST"], content_types=FORM)
+@page
+def add_note(c, client_id, debtor_id):
+    form = _form(c)
+    try:
+        data = validate(NoteIn, {"text": form.get("text", "")})
+        debtors.add_note(c.principal, client_id, debtor_id, data.text, now=utcnow())
+    except REFUSED as err:
+        return _refused(c, client_id, debtor_id, "note", err, form)
+    return _back_to_debtor(client_id, debtor_id, "Note added.")
+
+
+@bp.route(DEBTOR + "/escalation", methods=["POST"], content_types=FORM)
+@page
+def propose_escalation(c, client_id, debtor_id):
+    form = _form(c)
+    try:
+        data = validate(EscalationProposeIn, {"reason": form.get("reason", "")})
+        escalations.propose_by_staff(c.principal, client_id, debtor_id, data.reason,
+                                     now=utcnow())
+    except REFUSED as err:
+        return _refused(c, client_id, debtor_id, "escalation", err, form)
+    return _back_to_debtor(client_id, debtor_id, "Proposed for collections: the client "
+                                                 "decides in their portal.")
+
+
+@bp.route(DEBTOR + "/plans/{plan_id}/{decision}", methods=["POST"], content_types=FORM)
+@page
+def decide_plan(c, client_id, debtor_id, plan_id, decision):
+    form = _form(c)
+    if decision not in ("approve", "decline"):
+        raise NotFound("page")
+    p = c.principal
+    _, d = debtors.load_debtor(p, client_id, debtor_id)
+    decide = payment_plans.approve_plan if decision == "approve" else payment_plans.decline_plan
+    try:
+        decide(p.agency_id, client_id, d, plan_id, actor=p.user_id, now=utcnow())
+    except REFUSED as err:
+        return _refused(c, client_id, debtor_id, "plan", err, form)
+    return _back_to_debtor(client_id, debtor_id, "Payment plan approved: chasing pauses while "
+                                                 "it is kept." if decision == "approve" else
+                           "Payment plan declined: chasing goes on.")
+
+
+@bp.route(DEBTOR + "/disputes/{dispute_id}", methods=["POST"], content_types=FORM)
+@page
+def update_dispute(c, client_id, debtor_id, dispute_id):
+    form = _form(c)
+    _, d = debtors.load_debtor(c.principal, client_id, debtor_id)
+    try:
+        data = {"status": form.get("status") or None, "note": form.get("note") or None}
+        credit = _minor(form, "credit", d.currency, required=False)
+        if credit is not None:
+            data["credit_minor"] = credit
+        out = disputes.update_dispute(c.principal, client_id, debtor_id, dispute_id,
+                                      validate(DisputePatch, data), now=utcnow())
+    except REFUSED as err:
+        return _refused(c, client_id, debtor_id, f"dispute:{dispute_id}", err, form)
+    said = out["status"].replace("_", " ")
+    if out["status"] == "resolved_for_debtor":
+        said += f", credit note {format_money(out['credit_minor'], d.currency)}"
+    return _back_to_debtor(client_id, debtor_id,
+                           f"Dispute on invoice {out['invoice_number']}: {said}.")
+
+
+# ------------------------------------------------------------------ search across clients
+
+
+@bp.route("/w/search", methods=["GET"])
+@page
+def search_page(c):
+    """Find a debtor who calls in: invoice number, account ref, name, email or phone."""
+    q = (bp.current_request.query_params or {}).get("q", "")
+    found, errors = None, []
+    if q.strip():
+        try:
+            found = debtor_search.search(c.principal, q)
+        except ValidationFailed as err:
+            errors = err.fields
+    return _html("search.html", 422 if errors else 200, **_ctx(c, q=q, found=found,
+                                                               errors=errors))

@@ -14,6 +14,7 @@ from chalicelib.http.schemas import (
     DisputeIn,
     DisputePatch,
     EscalationDecisionIn,
+    EscalationProposeIn,
     OutcomeIn,
     ReplyConfirmIn,
     TaskIn,
@@ -164,6 +165,13 @@ def patch_dispute(p, data, client_id, debtor_id, dispute_id):
           query={"status": "proposed|approved|declined"}, authorizer=bearer)
 def list_escalations(p, client_id):
     return escalations.list_escalations(p, client_id, query_params(bp).get("status"))
+
+
+@endpoint(bp, D + "/escalation", "POST",
+          summary="Propose the account for collections (the client decides in its portal)",
+          body=EscalationProposeIn, status=201, authorizer=bearer)
+def propose_escalation(p, data, client_id, debtor_id):
+    return escalations.propose_by_staff(p, client_id, debtor_id, data.reason, now=utcnow())
 
 
 @endpoint(bp, C + "/escalations/evaluate", "POST",

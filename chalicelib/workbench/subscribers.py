@@ -45,6 +45,8 @@ def on_payment_applied(*, agency_id, client_id, debtor_id, payment_id, amount_mi
         return
     if int(debtor.balance_minor) <= 0:
         tasks.close_task(agency_id, client_id, debtor_id, "account paid", when)
+    else:  # part paid: what is left, and how late it is likely to be, ranks the call
+        tasks.refresh_rank(agency_id, client_id, debtor_id, when)
 
 
 events.subscribe("call_task_needed", on_call_task_needed)

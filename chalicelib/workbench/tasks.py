@@ -12,6 +12,7 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.http.auth import Principal
 from chalicelib.kernel.clock import iso
+from chalicelib.behaviour import profiles
 from chalicelib.dunning import contact_window
 from chalicelib.workbench import call_rules as calls
 from chalicelib.kernel.errors import Conflict, NotFound
@@ -46,24 +47,30 @@ def split_task_id(task_id: str) -> tuple[str, int]:
 
 
 def _facts(slot: CallTaskModel, debtor: DebtorModel, client: ClientModel,
-           now: datetime) -> calls.CallFacts:
+           now: datetime, account: profiles.AccountFacts | None) -> calls.CallFacts:
     days = (now.date() - datetime.fromisoformat(debtor.oldest_due).date()).days \
         if debtor.oldest_due else 0
     days = max(0, days)
-    broken, disputes = int(slot.broken_promises or 0), int(slot.disputes or 0)
     prio = (client.settings or {}).get("priority", 3)
-    return calls.CallFacts(
-        amount_overdue_minor=max(0, int(debtor.overdue_minor or 0)), currency=debtor.currency,
-        days_overdue=days, broken_promises=broken,
-        risk_score=calls.risk_score(broken, days, 0, disputes),
-        client_priority=prio if prio in (1, 2, 3, 4, 5) else 3,
-        callback_at=parse(slot.callback_at))
+    base = dict(amount_overdue_minor=max(0, int(debtor.overdue_minor or 0)),
+                currency=debtor.currency, days_overdue=days,
+                client_priority=prio if prio in (1, 2, 3, 4, 5) else 3,
+                callback_at=parse(slot.callback_at))
+    if account is None:
+        return calls.CallFacts(**base)
+    # the queue's risk is the behaviour model's: expected overdue value of the account
+    out = account.outlook(now.date(), broken_promises=max(int(slot.broken_promises or 0),
+                                                          account.profile.promises_broken))
+    return calls.CallFacts(**base, expected_overdue_minor_days=out.expected_overdue_minor_days,
+                           owed_minor=out.owed_minor, p_late=out.p_late,
+                           expected_days_late=out.expected_days_late, behaviour=out.reasons)
 
 
-def rerank(slot: CallTaskModel, debtor: DebtorModel, client: ClientModel, now: datetime) -> None:
+def rerank(slot: CallTaskModel, debtor: DebtorModel, client: ClientModel, now: datetime,
+           account: profiles.AccountFacts | None = None) -> None:
     """Score as of when the task falls due, so a callback ranks first once it may be made."""
     due = parse(slot.due_at) or now
-    pr = calls.priority(_facts(slot, debtor, client, max(now, due)), max(now, due))
+    pr = calls.priority(_facts(slot, debtor, client, max(now, due), account), max(now, due))
     slot.score, slot.why = pr.score, pr.reasons
     slot.rank = calls.rank_key(min(pr.score, calls.MAX_SCORE), due, slot.debtor_id)
     slot.queue_key = slot.client_key if slot.status == "open" else None
@@ -137,6 +144,7 @@ def raise_task(agency_id: str, client_id: str, debtor_id: str, reason: str, *,
         return None
     due = due_at or now
     details = details or {}
+    account = profiles.account_facts(debtor, now)  # behaviour: read once, ranked per try
     key = details.get("event_id") or f"{reason}|{source}|{iso(due)}"
     entry = {"reason": reason, "source": source, "at": iso(now), "due_at": iso(due),
              "details": details, "key": key}
@@ -168,7 +176,7 @@ def raise_task(agency_id: str, client_id: str, debtor_id: str, reason: str, *,
         slot.timezone = debtor.timezone or client.timezone
         slot.country = debtor.country or client.country
         slot.updated_at = iso(now)
-        rerank(slot, debtor, client, now)
+        rerank(slot, debtor, client, now, account)
         try:
             if fresh:
                 slot.save(condition=CallTaskModel.debtor_id.does_not_exist())
@@ -178,6 +186,29 @@ def raise_task(agency_id: str, client_id: str, debtor_id: str, reason: str, *,
         except PutError:
             continue  # someone else changed the slot meanwhile: merge again
     raise Conflict("call task kept changing; try again")
+
+
+def refresh_rank(agency_id: str, client_id: str, debtor_id: str, now: datetime) -> bool:
+    """Rank the debtor's open task again (money came in: the expected overdue value moved);
+    True if one was open and saved."""
+    ckey = client_key(agency_id, client_id)
+    for _ in range(5):
+        slot = _load_slot(ckey, debtor_id)
+        if slot is None or slot.status != "open":
+            return False
+        try:
+            client = ClientModel.get(agency_id, client_id)
+            debtor = DebtorModel.get(ckey, debtor_id, consistent_read=True)
+        except (ClientModel.DoesNotExist, DebtorModel.DoesNotExist):
+            return False
+        rerank(slot, debtor, client, now, profiles.account_facts(debtor, now))
+        slot.updated_at = iso(now)
+        try:
+            slot.save()
+            return True
+        except PutError:
+            continue
+    return False
 
 
 def close_task(agency_id: str, client_id: str, debtor_id: str, why: str,

@@ -53,11 +53,24 @@ def main() -> None:
                        debtor_id=d["id"], reason="final notice unanswered", due_at=FIXED_NOW,
                        details={}, at=FIXED_NOW)
         ids[ref] = d["id"]
+    # one more account with no call task (the debtor-work walk records a payment and
+    # escalates it, leaving the three above as the workbench tests expect them)
+    d = debtors.create_debtor(admin, t.client_id, DebtorIn(
+        account_ref="LEE", name="Leeds Looms", timezone="Europe/London", country="GB"),
+        now=FIXED_NOW)
+    debtors.add_contact(admin, t.client_id, d["id"], ContactIn(
+        name="Leeds Looms accounts", phone="+441134960000", email="ap@lee.example.com"),
+        now=FIXED_NOW)
+    invoices.create_invoice(admin, t.client_id, d["id"], InvoiceIn(
+        number="LEE-1042", issue_date="2026-08-31", due_date="2026-09-30",
+        total_minor=320_000), now=FIXED_NOW)
+    ids["LEE"] = d["id"]
     port = free_port()
     server = create_local_server(__import__("app").app, Config(chalice_stage="local"),
                                  "127.0.0.1", port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print("READY " + json.dumps({"base": f"http://127.0.0.1:{port}", "specialist": t.specialist,
+                      "viewer": t.viewer,
                       "other_agency": make_tenant("agX").admin, "client_id": t.client_id,
                       "debtors": ids}), flush=True)
     sys.stdin.read()  # the fixture closes stdin when the session ends

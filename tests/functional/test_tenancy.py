@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import urlencode
 
 import pytest
 
@@ -29,6 +30,7 @@ BODIES = {
     "DisputeIn": {"invoice_id": "x", "reason": "pricing"},
     "DisputePatch": {"status": "resolved_for_debtor"},
     "EscalationDecisionIn": {"decision": "approve"},
+    "EscalationProposeIn": {"reason": "x"},
     "CasePatch": {"note": "x"},
     "PreviewIn": {"days": 1},
     "ChasingIn": {"mode": "active"},
@@ -44,8 +46,8 @@ BODIES = {
 }
 # Agency-level routes: they act inside the caller's own agency, so they are checked
 # separately (they must never show tenant A's objects to tenant B).
-AGENCY_LEVEL = {"/v1/me", "/v1/users", "/v1/clients", "/v1/overview", "/v1/tasks",
-                "/v1/tasks/next"}
+AGENCY_LEVEL = {"/v1/me", "/v1/users", "/v1/users/{user_id}", "/v1/clients", "/v1/overview",
+                "/v1/tasks", "/v1/tasks/next", "/v1/search"}
 # Report routes: a client viewer may read its own client's report (and only that one).
 REPORT_ROUTES = {"/v1/clients/{client_id}/report"}
 # Client-viewer routes: the client comes from the viewer's token; tenant A's own viewer may
@@ -172,12 +174,22 @@ def test_agency_level_routes_only_show_the_callers_agency(http, world):
     users_b = http.http.get("/v1/users", headers=bearer(b.admin)).json_body["items"]
     assert all(u["email"].lower().endswith("@agb.example.com") for u in users_b), users_b
     assert http.http.get("/v1/users", headers=bearer(a.specialist)).status_code == 403
+    a_user = http.http.get("/v1/me", headers=bearer(a.specialist)).json_body["id"]
+    assert http.http.request("PATCH", f"/v1/users/{a_user}", headers=bearer(b.admin),
+                             body=b'{"active": false}').status_code == 404
+    assert http.http.request("PATCH", f"/v1/users/{a_user}", headers=bearer(a.specialist),
+                             body=b'{"active": false}').status_code == 403
     mine = http.http.get("/v1/clients", headers=bearer(a.outsider)).json_body["items"]
     assert mine == []  # an unassigned specialist sees no clients
     assert http.http.get("/v1/me", headers=bearer(b.admin)).json_body["id"] == "agB-admin"
     overview_b = http.http.get("/v1/overview", headers=bearer(b.admin)).body.decode()
     assert all(s not in overview_b for s in secrets), overview_b
     assert http.http.get("/v1/overview", headers=bearer(a.viewer)).status_code == 403
+    for token in (b.admin, a.outsider):  # debtor search: only the caller's own clients
+        for q in sorted(s for s in secrets if len(s) >= 2):
+            found = http.http.get("/v1/search?" + urlencode({"q": q}), headers=bearer(token))
+            assert found.status_code == 200 and found.json_body["items"] == [], (q, found.body)
+    assert http.http.get("/v1/search?q=ab", headers=bearer(a.viewer)).status_code == 403
 
 
 def test_portal_routes_serve_only_the_viewers_own_client(http, world):

@@ -18,7 +18,6 @@ from chalicelib.workbench.call_rules import (
     next_action_for,
     priority,
     rank_key,
-    risk_score,
 )
 
 LONDON = ZoneInfo("Europe/London")
@@ -122,25 +121,54 @@ def test_days_are_the_debtors_calendar_days():
 # --------------------------------------------------------------------------- priority
 
 
+def _expected(owed, p_late, days, **kw):
+    """CallFacts carrying the behaviour model's expected overdue value."""
+    return CallFacts(kw.pop("overdue", owed), "GBP", kw.pop("days_overdue", 0),
+                     expected_overdue_minor_days=int(owed * p_late * days), owed_minor=owed,
+                     p_late=p_late, expected_days_late=days, **kw)
+
+
 def test_priority_reads_as_reasons():
-    # GIVEN £12,340 overdue, 61 days past due, one broken promise, an ordinary (P5) client
-    p = priority(CallFacts(1_234_000, "GBP", 61, broken_promises=1, client_priority=5), at(8))
-    # THEN the specialist reads why
-    assert p.reasons == ["£12,340 overdue", "61 days past due", "1 broken promise"]
-    # AND the score is the documented sum: 12,340 has 14 bits -> 2 x 14 = 28;
-    #     61 days -> 1 per 3 days begun = 21; one broken promise = 10
-    assert p.parts == {"amount": 28, "days": 21, "broken_promises": 10}
-    assert p.score == 59
+    # GIVEN £12,340 owed, all overdue 61 days, 90% likely to be paid late, by 40 days expected;
+    #   the prediction moved by a broken promise; an ordinary (P5) client
+    p = priority(_expected(1_234_000, 0.9, 40, days_overdue=61, client_priority=5,
+                           behaviour=("1 broken promise (+5 days)",)), at(8))
+    # THEN the specialist reads why: the expected overdue value, then what moved it
+    assert p.reasons == ["£12,340 owed: 90% likely paid late, 40 days late expected",
+                         "£12,340 overdue", "61 days past due", "1 broken promise (+5 days)"]
+    # AND the score is 10 points per doubling of £12,340 × 0.9 × 40 = 444,240 £·days
+    assert p.parts == {"value": 188} and p.score == 188
+
+
+def test_the_queue_ranks_by_expected_overdue_value():
+    now = at(8)
+    # GIVEN a large debt of a debtor who always pays on time, a smaller one of a debtor who
+    # pays two months late, and a mid-sized one likely late by a week
+    prompt = priority(_expected(5_000_000, 0.05, 3), now)          # £50,000 × 5% × 3 d = 7,500
+    slow = priority(_expected(800_000, 0.95, 60), now)             # £8,000 × 95% × 60 d = 456,000
+    middling = priority(_expected(2_000_000, 0.6, 7), now)         # £20,000 × 60% × 7 d = 84,000
+    # THEN the order is by amount × P(late) × days late, not by amount
+    ranked = sorted([("prompt", prompt), ("slow", slow), ("middling", middling)],
+                    key=lambda t: -t[1].score)
+    assert [name for name, _ in ranked] == ["slow", "middling", "prompt"]
+    # AND doubling the value adds 10 points, a P1 client 20 (four times the value)
+    assert priority(_expected(1_600_000, 0.95, 60), now).score == slow.score + 10
+    assert priority(_expected(800_000, 0.95, 60, client_priority=1), now).score == \
+        priority(_expected(800_000, 0.95, 60, client_priority=5), now).score + 20
+
+
+def test_without_a_prediction_the_value_is_overdue_amount_times_days():
+    p = priority(CallFacts(100_000, "GBP", 30, client_priority=5), at(8))
+    assert p.reasons == ["£1,000 overdue × 30 days"]
+    assert p.score == round(10 * __import__("math").log2(1 + 30_000))
 
 
 def test_a_due_callback_jumps_the_queue():
     now = at(8, 14, 5)
-    # GIVEN the highest-scoring task without a callback (£1m, 120 days, every maximum)
-    big = priority(CallFacts(100_000_000, "GBP", 120, broken_promises=3, risk_score=100,
-                             client_priority=1), now)
+    # GIVEN the highest value imaginable: £1m owed, certainly late, by a year
+    big = priority(_expected(100_000_000, 1.0, 365, client_priority=1), now)
     small = priority(CallFacts(4_000, "GBP", 3, callback_at=at(8, 14)), now)
     # WHEN a small debt's callback is due THEN it outranks it
-    assert big.score == 130
     assert small.score > big.score
     assert small.reasons[0] == "callback requested for 14:00"
     assert small.parts["callback"] == CALLBACK_DUE_POINTS
@@ -149,25 +177,11 @@ def test_a_due_callback_jumps_the_queue():
     assert "callback" not in later.parts and later.score < big.score
 
 
-def test_priority_orders_by_money_time_promises_risk_and_client():
-    now = at(8)
-    base = dict(amount_overdue_minor=100_000, currency="GBP", days_overdue=30)
-    plain = priority(CallFacts(**base, client_priority=5), now).score
-    assert priority(CallFacts(**base, client_priority=1), now).score == plain + 20
-    assert priority(CallFacts(**base, client_priority=5, risk_score=72), now).score == plain + 14
-    assert priority(CallFacts(**{**base, "days_overdue": 60}, client_priority=5), now).score == plain + 10
-    # ten times the money is worth about 3.3 doublings: 2 x (bits 1000 -> 10, 10000 -> 14)
-    assert priority(CallFacts(**{**base, "amount_overdue_minor": 1_000_000}, client_priority=5),
-                    now).score == plain + 8
-    # P1 reason reads naturally
-    assert priority(CallFacts(**base, client_priority=1), now).reasons[-1] == "P1 client"
-
-
 def test_priority_rejects_nonsense():
     with pytest.raises(ValueError):
         priority(CallFacts(100, "GBP", 1, client_priority=0), at(8))
     with pytest.raises(ValueError):
-        priority(CallFacts(100, "GBP", 1, risk_score=101), at(8))
+        priority(_expected(100, 1.5, 3), at(8))
 
 
 def test_rank_key_sorts_highest_score_then_earliest_due():
@@ -180,26 +194,6 @@ def test_rank_key_sorts_highest_score_then_earliest_due():
     assert rank_key(59, t0, "x") == "999940#20240308T090000.000000Z#x"
     with pytest.raises(ValueError):
         rank_key(-1, t0, "x")
-
-
-# ------------------------------------------------------------------------------- risk
-
-
-@pytest.mark.parametrize(("args", "expected"), [
-    ((0, 0, 0, 0), 0),
-    ((0, -10, 0, 0), 0),           # not yet due
-    ((1, 30, 0, 0), 20 + 7),       # 30 // 4 = 7
-    ((0, 0, 1, 1), 15 + 10),
-    ((5, 500, 0, 0), 40 + 30),     # each part capped
-    ((3, 400, 5, 5), 100),         # 40 + 30 + 30 + 20 = 120, capped at 100
-])
-def test_risk_score(args, expected):
-    assert risk_score(*args) == expected
-
-
-def test_risk_score_refuses_negative_counts():
-    with pytest.raises(ValueError):
-        risk_score(-1, 0, 0, 0)
 
 
 # ---------------------------------------------------------------------------- outcomes

@@ -14,7 +14,9 @@ PACKAGE = ROOT / "chalicelib"
 # The allow-list. The clock module may read the wall clock; the edge modules (request,
 # page, job and webhook handlers, and the HTTP edge) may call clock.utcnow(), nothing else.
 CLOCK = "chalicelib/kernel/clock.py"
-EDGE_FILES = {"routes.py", "pages.py", "portal_pages.py", "jobs.py", "webhooks.py"}
+EDGE_FILES = {"routes.py", "pages.py", "portal_pages.py", "console_pages.py",
+              "playbook_pages.py", "jobs.py",
+              "webhooks.py"}
 EDGE_DIRS = ("chalicelib/http/",)
 
 WALL_CLOCK = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"),
