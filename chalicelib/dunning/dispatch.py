@@ -149,13 +149,19 @@ def send_touch(acc: Account, touch: PlannedTouch, rts: dict, key: str, now: date
 
 
 def compose(acc: Account, touch: PlannedTouch, route: Route,
-            now: datetime) -> tuple[dict, messages.Rendered]:
+            now: datetime, *, overrides: dict[str, str | None] | None = None,
+            strict: bool = False) -> tuple[dict, messages.Rendered]:
     """The message a touch sends: the dry run and a manual send's preview show exactly
-    this text."""
+    this text. With `overrides` (a proposed template edit, the cadence editor's preview)
+    a broken template raises instead of falling back to ours."""
     due = [i for i in acc.invoices if i.invoice_id in set(touch.invoice_ids)]
     contact_name = route.contact.name if route.contact is not None else None
     ctx = messages.context(acc.client, acc.debtor, due, now, acc.tz, contact_name=contact_name,
                            tone=touch.tone, channel=touch.channel)
+    if overrides is not None or strict:
+        return ctx, messages.render_checked(acc.client, touch.channel, touch.template,
+                                            touch.tone, ctx, due, overrides=overrides,
+                                            strict=strict)
     return ctx, messages.render(acc.client, touch.channel, touch.template, touch.tone, ctx, due)
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_currency
-from jinja2 import (ChoiceLoader, DictLoader, FileSystemLoader, TemplateError, TemplateNotFound,
-                    select_autoescape)
+from jinja2 import (ChoiceLoader, DictLoader, FileSystemLoader, StrictUndefined, TemplateError,
+                    TemplateNotFound, select_autoescape)
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from chalicelib.dunning.channels import Attachment
@@ -169,6 +169,20 @@ def render(client: ClientModel, channel: str, template: str, tone: str, ctx: dic
             raise
         log.warning("client %s template override failed; using the default", client.client_id)
         return _render(_env("{}"), channel, template, tone, ctx, invoices)
+
+
+def render_checked(client: ClientModel, channel: str, template: str, tone: str, ctx: dict,
+                   invoices: list[InvoiceModel] | None = None, *,
+                   overrides: dict[str, str | None] | None = None,
+                   strict: bool = False) -> Rendered:
+    """Render with `overrides` in front of the client's own (None removes one): a proposed
+    edit, as the cadence and template editor previews it. A template's error is raised,
+    never replaced by ours; `strict` also refuses a name the context does not have."""
+    merged = {**((client.settings or {}).get("templates") or {}), **(overrides or {})}
+    env = sandbox({k: v for k, v in merged.items() if v is not None})
+    if strict:
+        env = env.overlay(undefined=StrictUndefined)
+    return _render(env, channel, template, tone, ctx, invoices)
 
 
 def _render(env, channel: str, template: str, tone: str, ctx: dict,

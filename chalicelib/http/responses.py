@@ -170,6 +170,28 @@ PREVIEW = obj({"client_id": S, "chasing": {"enum": ["preview", "active"]}, "from
                "accounts_contacted": I, "messages_total": I,
                "messages": {"type": "array", "items": PREVIEW_MESSAGE}, "truncated": B,
                "proposed_cadence": B, "assumes": S})
+CADENCE_BODY = obj({"id": S, "name": S, "steps": A})
+SETTINGS_VERSION = obj({"kind": {"enum": ["cadence", "template"]}, "name": S, "version": I,
+                        "body": O_, "note": S_, "created_by": S, "created_at": S})
+CADENCES = obj({"client_id": S, "items": {"type": "array", "items": obj({
+    "slot": S, "title": S, "default": B, "segments": strings(), "cadence": CADENCE_BODY})},
+    "segment_cadences": {"type": "object"}, "templates": A, "next_cursor": S_})
+CADENCE_SAVED = obj({"slot": S, "cadence": CADENCE_BODY, "default": B,
+                     "version": SETTINGS_VERSION})
+_EFFECT_SIDE = obj({"messages_total": I, "accounts": I, "accounts_contacted": I,
+                    "by_step": {"type": "object"}, "by_channel": {"type": "object"},
+                    "days": A})
+CADENCE_EFFECT = obj({"slot": S, "days": I, "current": _EFFECT_SIDE, "proposed": _EFFECT_SIDE,
+                      "steps": A, "change": I})
+TEMPLATE_RENDERED = obj({"name": S, "channel": S, "subject": S, "text": S, "html": S,
+                         "debtor_id": S, "debtor_name": S, "to": S_})
+TEMPLATE_SAVED = obj({"name": S, "source": {"enum": ["client", "default"]}, "text": S,
+                      "version": SETTINGS_VERSION})
+SETTINGS_VERSIONS = obj({"kind": S, "name": S, "items": {"type": "array",
+                                                        "items": SETTINGS_VERSION},
+                         "next_cursor": S_})
+TEST_SENT = obj({"to": S, "channel": S, "subject": S, "debtor_id": S, "debtor_name": S,
+                 "message_id": S_})
 # tests/functional/test_openapi_document.py fails when a JSON operation has none.
 F_ = {"type": ["number", "null"]}
 N = {"type": "number"}
@@ -260,6 +282,14 @@ RESPONSES: dict[tuple[str, str], dict] = {
     ("POST", C + "/what-if"): WHAT_IF,
     ("POST", C + "/chasing"): CLIENT,
     ("POST", C + "/sender/check"): CLIENT,
+    ("GET", C + "/cadences"): CADENCES,
+    ("PUT", C + "/cadences/{slot}"): CADENCE_SAVED,
+    ("POST", C + "/cadences/{slot}/effect"): CADENCE_EFFECT,
+    ("POST", C + "/templates/preview"): TEMPLATE_RENDERED,
+    ("PUT", C + "/templates"): TEMPLATE_SAVED,
+    ("GET", C + "/settings-versions"): SETTINGS_VERSIONS,
+    ("POST", C + "/settings-versions/restore"): {"anyOf": [CADENCE_SAVED, TEMPLATE_SAVED]},
+    ("POST", C + "/test-sends"): TEST_SENT,
     ("GET", D + "/behaviour"): BEHAVIOUR,
     # the specialist's debtor work (search, escalate, decline a plan)
     ("GET", "/v1/search"): SEARCH,

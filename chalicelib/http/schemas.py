@@ -345,6 +345,61 @@ class CallScriptIn(Body):
     note: Annotated[str, Field(max_length=500)] | None = None
 
 
+# ------------------------------------------------------------- cadence and template editor
+
+TemplateName = Annotated[str, Field(min_length=1, max_length=120)]
+
+
+class CadenceSaveIn(Body):
+    """A cadence for one slot ("client" or a named cadence's id), as settings.cadence takes
+    it; null puts the client's own slot back on the product's default."""
+
+    cadence: Settings | None
+    note: Annotated[str, Field(max_length=500)] | None = None
+
+
+class CadenceEffectIn(Body):
+    """A proposed cadence's dry-run effect next to the current one (nothing is saved)."""
+
+    cadence: Settings
+    days: Annotated[int, Field(ge=1, le=31)] = 14
+
+
+class TemplatePreviewIn(Body):
+    """A template (as proposed in `text`, else as live) rendered for a real debtor."""
+
+    name: TemplateName  # e.g. email/friendly.txt.j2
+    text: Annotated[str, Field(max_length=8000)] | None = None
+    debtor_id: Id | None = None
+
+
+class TemplateSaveIn(Body):
+    """The client's own version of a template; null text removes it (ours again)."""
+
+    name: TemplateName
+    text: Annotated[str, Field(min_length=1, max_length=8000)] | None
+    note: Annotated[str, Field(max_length=500)] | None = None
+    debtor_id: Id | None = None  # the debtor it is checked on (else the first)
+
+
+class RestoreIn(Body):
+    kind: Literal["cadence", "template"]
+    name: TemplateName  # the cadence slot or the template name
+    version: Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+class TrySendIn(Body):
+    """Send me a test: a cadence step's message (channel, template, tone) or a template
+    (name, optionally as proposed in text), rendered for a real debtor, to my own email."""
+
+    channel: Channel = "email"
+    template: Annotated[str, Field(min_length=1, max_length=200)] = "friendly"
+    tone: Literal["friendly", "firm", "final"] = "friendly"
+    name: TemplateName | None = None
+    text: Annotated[str, Field(max_length=8000)] | None = None
+    debtor_id: Id | None = None
+
+
 # ------------------------------------------------------------------------- manual sends
 
 class SendIn(Body):

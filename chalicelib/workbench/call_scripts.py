@@ -17,7 +17,6 @@ from functools import lru_cache
 from babel.dates import format_date
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SecurityError
-from pynamodb.exceptions import PutError
 
 from chalicelib.book import debtors
 from chalicelib.dunning import messages
@@ -25,12 +24,13 @@ from chalicelib.dunning import planner
 from chalicelib.http.access import load_client, require_admin, require_staff
 from chalicelib.http.auth import Principal
 from chalicelib.kernel.clock import iso
-from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.kernel.errors import NotFound, ValidationFailed
 from chalicelib.kernel.validation import display_phone
 from chalicelib.store.keys import client_key, debtor_key
 from chalicelib.store.models import ClientModel, ContactModel, DebtorModel, InvoiceModel
 from chalicelib.workbench import call_rules as calls
 from chalicelib.workbench import disputes, escalations, tasks
+from chalicelib.workbench import versions as versions_store
 from chalicelib.workbench.models import (
     CallScriptModel,
     DisputeModel,
@@ -51,10 +51,6 @@ def _check(situation: str) -> str:
     return situation
 
 
-def _key(situation: str, number: int) -> str:
-    return f"script#{situation}#{number:06d}"
-
-
 def template_name(situation: str) -> str:
     return f"calls/{situation}.txt.j2"
 
@@ -66,10 +62,8 @@ def default_template(situation: str) -> str:
 def versions(agency_id: str, client_id: str, situation: str,
              limit: int | None = None) -> list[CallScriptModel]:
     """The client's versions of one script, newest first."""
-    return list(CallScriptModel.query(
-        client_key(agency_id, client_id),
-        CallScriptModel.script_key.startswith(f"script#{situation}#"),
-        scan_index_forward=False, limit=limit, consistent_read=True))
+    return versions_store.history(CallScriptModel, client_key(agency_id, client_id),
+                                  f"script#{situation}#", limit=limit)
 
 
 def live_version(agency_id: str, client_id: str, situation: str) -> CallScriptModel | None:
@@ -128,19 +122,11 @@ def save_script(p: Principal, client_id: str, situation: str, data, *, now: date
         else None
     check_script(data.template, objections)
     ckey = client_key(p.agency_id, client_id)
-    for _ in range(5):
-        live = live_version(p.agency_id, client_id, situation)
-        number = (int(live.number) if live else 0) + 1
-        m = CallScriptModel(ckey, _key(situation, number), situation=situation, number=number,
-                            template=data.template, objections=objections, note=data.note,
-                            created_by=p.user_id, created_at=iso(now))
-        try:
-            m.save(condition=CallScriptModel.script_key.does_not_exist())
-            break
-        except PutError:
-            continue  # another admin saved that number meanwhile: take the next one
-    else:
-        raise Conflict("the script kept changing; reload and try again")
+    versions_store.append(CallScriptModel, ckey, f"script#{situation}#", lambda number, key:
+                          CallScriptModel(ckey, key, situation=situation, number=number,
+                                          template=data.template, objections=objections,
+                                          note=data.note, created_by=p.user_id,
+                                          created_at=iso(now)))
     return get_script(p, client_id, situation)
 
 

@@ -139,5 +139,24 @@ class CallScriptModel(Model):
     created_at = UnicodeAttribute()
 
 
+class SettingsVersionModel(Model):
+    """One saved version of a client's cadence or message template (the editor's history):
+    like CallScriptModel, its own item type in the call_tasks table, range key
+    ``{kind}#{quoted name}#{number:06d}`` (kind ``cadence`` or ``template``; the name is
+    URL-quoted so no name is a prefix of another's), numbered by workbench/versions.py.
+    The live value stays in client.settings (what the planner and messages read)."""
+
+    Meta = _meta("call_tasks")
+    client_key = UnicodeAttribute(hash_key=True)  # agency#client
+    version_key = UnicodeAttribute(range_key=True, attr_name="debtor_id")
+    kind = UnicodeAttribute()  # cadence | template
+    name = UnicodeAttribute()  # cadence slot ("client" or a named id) or template name
+    number = NumberAttribute()
+    body = JSONAttribute(null=True)  # the cadence dict / {"text": ...}; None: ours (default)
+    note = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
 WORKBENCH_MODELS: tuple[type[Model], ...] = (CallTaskModel, PromiseModel, DisputeModel,
                                              EscalationModel)

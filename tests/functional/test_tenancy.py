@@ -38,6 +38,12 @@ BODIES = {
     "CallScriptIn": {"template": "Hello {{ debtor_name }}"},
     "SendIn": {"kind": "statement"},
     "ReplyConfirmIn": {},
+    "CadenceSaveIn": {"cadence": None},
+    "CadenceEffectIn": {"cadence": {"id": "x", "name": "x", "steps": []}},
+    "TemplatePreviewIn": {"name": "email/friendly.txt.j2"},
+    "TemplateSaveIn": {"name": "email/friendly.txt.j2", "text": "Hi {{ debtor_name }}"},
+    "RestoreIn": {"kind": "cadence", "name": "client", "version": 1},
+    "TrySendIn": {},
 }
 # Agency-level routes: they act inside the caller's own agency, so they are checked
 # separately (they must never show tenant A's objects to tenant B).
@@ -82,7 +88,7 @@ def world(http, tenants):
            "contact_id": contact["id"], "import_id": imp, "task_id": task["id"],
            "dispute_id": dispute["id"], "escalation_id": esc["id"],
            "plan_id": "pl" + "0" * 20, "charge_id": "c" + "0" * 24, "situation": "first_call",
-           "reply_id": reply}
+           "reply_id": reply, "slot": "client"}
     secrets = {a.client_id, debtor["id"], debtor["name"], inv["number"], contact["email"]}
     return a, b, ids, secrets
 

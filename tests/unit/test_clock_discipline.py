@@ -30,7 +30,10 @@ def _rel(path: Path) -> str:
 
 
 def _is_edge(rel: str) -> bool:
-    return rel.rsplit("/", 1)[-1] in EDGE_FILES or rel.startswith(EDGE_DIRS)
+    name = rel.rsplit("/", 1)[-1]
+    # a capability's further page or route modules (workbench/cadence_pages.py) are edge too
+    return name in EDGE_FILES or name.endswith(("_pages.py", "_routes.py")) \
+        or rel.startswith(EDGE_DIRS)
 
 
 def _modules():
