@@ -22,6 +22,8 @@ ACTIVITY_DEFINITIONS = {
     "disputes_resolved": "Disputes closed in the month (the invoice left the disputed state).",
     "escalations": "Accounts escalated to collections in the month.",
     "recoveries": "Escalated accounts recovered in the month (and the amount recovered).",
+    "other_currencies": "Accounts in another currency the client accepts: their balances "
+                        "by currency, kept apart from the figures in the client's currency.",
     "change_since_takeover": "Each figure now against the baseline stored at the client's "
                              "first full import (the day the agency took the book over).",
 }
@@ -95,6 +97,27 @@ def _debtor_names(agency_id: str, client_id: str, ids: list[str]) -> dict[str, d
             for d in DebtorModel.batch_get([(ckey, i) for i in ids])}
 
 
+def other_currencies(client: ClientModel) -> list[dict]:
+    """Accounts in a currency the client accepts besides its own, by currency: never mixed
+    into the figures (which are in the client's currency), never left out either. Read from
+    the accounts' positions (as of their last change), only for clients that accept one."""
+    accepted = {str(c).upper() for c in (client.settings or {}).get("accepted_currencies")
+                or []} - {client.currency.upper()}
+    if not accepted:
+        return []
+    totals: dict[str, dict] = {}
+    for d in DebtorModel.query(client_key(client.agency_id, client.client_id),
+                               filter_condition=DebtorModel.currency.is_in(*sorted(accepted))):
+        row = totals.setdefault(d.currency, {"currency": d.currency, "receivables_minor": 0,
+                                             "overdue_minor": 0, "accounts": 0,
+                                             "accounts_overdue": 0})
+        row["receivables_minor"] += int(d.balance_minor or 0)
+        row["overdue_minor"] += int(d.overdue_minor or 0)
+        row["accounts"] += 1
+        row["accounts_overdue"] += int(d.overdue_minor or 0) > 0
+    return [totals[c] for c in sorted(totals)]
+
+
 def client_report(p: Principal, client_id: str, as_of: str | None = None,
                   *, today: date) -> dict:
     client = load_client(p, client_id, for_reports=True)
@@ -135,6 +158,7 @@ def build(client: ClientModel, as_of: date) -> dict:
         "activity_by_month": activity,
         "trend": trend, "baseline": baseline, "change_since_takeover": change,
         "took_over_on": baseline.get("as_of") if baseline else None,
+        "other_currencies": other_currencies(client),
         "definitions": {**kpis.DEFINITIONS, **ACTIVITY_DEFINITIONS},
     })
 

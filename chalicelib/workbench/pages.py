@@ -34,13 +34,14 @@ from chalicelib.dunning.step_labels import humane_summary
 from chalicelib.book import debtors
 from chalicelib.book import search as debtor_search
 from chalicelib.dunning import manual
+from chalicelib.dunning import planner as dunning_plan
 from chalicelib.payments import ledger, links, plans as payment_plans
 from chalicelib.workbench import call_scripts, disputes, escalations, outcomes, promises, tasks
 from chalicelib.workbench import reply_proposals
 from chalicelib.http.access import require_staff
 from chalicelib.store import timeline as timeline_svc
 from chalicelib.store.keys import debtor_key
-from chalicelib.store.models import ClientModel, InvoiceModel
+from chalicelib.store.models import ClientModel, ContactModel, InvoiceModel
 
 bp = Blueprint(__name__)
 COOKIE = "recoup_token"
@@ -179,6 +180,9 @@ def _debtor_view(c: edge.Caller, client_id: str, debtor_id: str, task: dict | No
                for e in timeline_svc.list_entries(p.agency_id, client_id, debtor_id, limit=40,
                                                   cursor=None)["items"]]
     contacts = debtors.get_debtor(p, client_id, debtor_id)["contacts"]
+    # the zone chasing uses, and whether it is a guess to confirm with the debtor
+    tz, tz_source, tz_guess = dunning_plan.zone_and_source(
+        client, d, list(ContactModel.query(dkey)))
     return _html("debtor.html", status, **_ctx(
         c, client=client, debtor=debtors.render(d), invoices=invoices,
         contacts=contacts, phones=call_scripts.phones(contacts, client.country),
@@ -190,6 +194,7 @@ def _debtor_view(c: edge.Caller, client_id: str, debtor_id: str, task: dict | No
         behaviour=behaviour_profiles.view(d, utcnow()),
         outcomes=outcomes.LABELS, dispute_reasons=disputes.REASONS, errors=errors or [],
         form=form or {}, send=_send_panel(client, d, **(send or {})),
+        zone={"tz": tz, "source": tz_source, "guess": tz_guess},
         reply=reply_proposals.pending(p, client_id, debtor_id),
         work=_work_panel(p, client, d, act or {})))
 

@@ -74,3 +74,18 @@ def test_pages_show_nothing_to_foreign_callers(http, desk, who, status):
     after = http.http.get(f"/v1/clients/{a.client_id}/tasks",
                           headers={"Authorization": f"Bearer {a.admin}"}).json_body["items"]
     assert [t["id"] for t in after] == [task["id"]]  # nothing was logged
+
+
+def test_the_debtor_view_asks_to_confirm_a_guessed_time_zone(http, tenants):
+    # GIVEN a US debtor with no stated zone (the US spans several) and a London one
+    a, _ = tenants
+    us, _ = _debtor(http, a, "USA1", "Yankee Supplies", tz=None, country="US")
+    uk, _ = _debtor(http, a, "GBR1", "Camden Goods")
+    me = _cookie(http, a.specialist)
+    # WHEN the specialist opens each debtor view
+    page = http.http.get(f"/w/clients/{a.client_id}/debtors/{us}", headers=me).body.decode()
+    # THEN the guessed zone is shown with a request to confirm it; the stated one is not
+    assert "America/New_York" in page and 'id="tz-guess"' in page
+    assert "ask the debtor where they are" in page
+    page = http.http.get(f"/w/clients/{a.client_id}/debtors/{uk}", headers=me).body.decode()
+    assert 'id="tz-guess"' not in page and "Europe/London" in page

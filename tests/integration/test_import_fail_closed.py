@@ -335,6 +335,14 @@ def test_a_currency_the_client_accepts_is_imported(tenants):
     report = _import(a.agency_id, a.client_id, _euro_rows(data))
     assert report["errors"] == [] and report["counts"]["invoices_created"] == 20
     assert _invoices(a.agency_id, a.client_id)["INV-001"].currency == "EUR"
+    # AND the report keeps it apart: the GBP figures leave it out, and it is listed in EUR
+    _, open_total = twenty_invoices()
+    euro = 1000_00 + 1234 - 100_00  # INV-001, part paid, overdue since 2 Nov
+    built = reports.build(_client(a.agency_id, a.client_id), NOW.date())
+    assert built["figures"]["receivables_minor"] == open_total - euro
+    assert built["other_currencies"] == [{"currency": "EUR", "receivables_minor": euro,
+                                          "overdue_minor": euro, "accounts": 1,
+                                          "accounts_overdue": 1}]
 
 
 def test_a_different_file_after_an_interrupted_import_still_reports_everything(tenants,
