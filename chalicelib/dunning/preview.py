@@ -123,16 +123,21 @@ def preview(client: ClientModel, now: datetime, *, days: int = 14,
             "proposed_cadence": cadence is not None, "assumes": ASSUMES}
 
 
+def proposed_cadence(raw: dict | None) -> cad.Cadence | None:
+    """A cadence someone proposes (API body, page form): 422 naming `cadence.<field>`."""
+    if raw is None:
+        return None
+    try:
+        return cad.from_dict(raw)
+    except cad.CadenceError as exc:
+        raise ValidationFailed.one(f"cadence.{exc.field}", exc.reason) from None
+
+
 def for_principal(p: Principal, client_id: str, data: PreviewIn, *, now: datetime) -> dict:
     """The dry run as the API and the workspace ask for it (staff of the client)."""
     require_staff(p)
     client = load_client(p, client_id)
-    proposed = None
-    if data.cadence is not None:
-        try:
-            proposed = cad.from_dict(data.cadence)
-        except cad.CadenceError as exc:
-            raise ValidationFailed.one(f"cadence.{exc.field}", exc.reason) from None
+    proposed = proposed_cadence(data.cadence)
     try:
         return preview(client, now, days=data.days, cadence=proposed,
                        messages_limit=data.messages, debtor_id=data.debtor_id)

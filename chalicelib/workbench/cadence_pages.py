@@ -23,7 +23,7 @@ from chalicelib.kernel.money import format_money
 from chalicelib.http.edge import validate
 from chalicelib.http.schemas import TrySendIn
 from chalicelib.kernel.clock import utcnow
-from chalicelib.kernel.errors import FieldProblem, NotFound, RecoupError, ValidationFailed
+from chalicelib.kernel.errors import NotFound, RecoupError, ValidationFailed
 from chalicelib.http.access import load_client
 from chalicelib.workbench import cadences
 from chalicelib.workbench import pages as ws
@@ -37,9 +37,6 @@ _STEP_FIELDS = ("key", "offset_days", "channel", "template", "tone", "repeat_eve
 def _q() -> dict:
     return dict(bp.current_request.query_params or {})
 
-
-def _problems(err: RecoupError) -> list:
-    return err.fields or [FieldProblem("form", err.message)]
 
 
 def _timeline(cadence: dict) -> list[dict]:
@@ -201,7 +198,7 @@ def _editor(c, client_id: str, slot: str, *, body: dict | None = None,
         trial = cadences.with_cadence(client, slot, cad.to_dict(proposed))
         previews = cadences.step_previews(trial, proposed, debtor_id, now) if debtors else []
     except ValidationFailed as err:
-        errors = errors or _problems(err)  # after add/remove/move: say what is wrong now
+        errors = errors or ws._problems(err)  # after add/remove/move: say what is wrong now
     by_key = {pr["key"]: pr for pr in previews}
     versions = cadences.list_versions(p, client_id, "cadence", slot)["items"]
     return ws._html("cadence/edit.html", status, **ws._ctx(
@@ -239,7 +236,7 @@ def post_cadence(c, client_id, slot):
                                              "re-planned with it."}))
         eff = cadences.effect(p, client_id, slot, body, now=utcnow())
     except ValidationFailed as err:
-        return _editor(c, client_id, slot, body=body, rows=rows, errors=_problems(err),
+        return _editor(c, client_id, slot, body=body, rows=rows, errors=ws._problems(err),
                        status=422)
     return _editor(c, client_id, slot, body=body, rows=rows, effect=eff)
 
@@ -303,7 +300,7 @@ def _template_page(c, client_id: str, name: str | None, *, text: str | None = No
                 rendered = cadences.preview_template(p, client_id, name, text, debtor_id,
                                                      now=utcnow())
             except ValidationFailed as err:
-                errors, status = _problems(err), 422
+                errors, status = ws._problems(err), 422
         versions = cadences.list_versions(p, client_id, "template", name)["items"]
     return ws._html("cadence/template.html", status, **ws._ctx(
         c, client=agency_clients.render(client), tname=name, text=text or "", listing=listing, debtors=debtors,
@@ -343,7 +340,7 @@ def post_template(c, client_id):
                 {"msg": f"{name}: ours again (version {out['version']['version']})."}))
     except ValidationFailed as err:
         return _template_page(c, client_id, name, text=text, debtor_id=debtor_id,
-                              errors=_problems(err), status=422)
+                              errors=ws._problems(err), status=422)
     return _template_page(c, client_id, name, text=text, debtor_id=debtor_id)
 
 

@@ -16,7 +16,7 @@ import re
 from datetime import datetime
 from urllib.parse import quote
 
-from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2 import TemplateError, UndefinedError
 from jinja2.sandbox import SecurityError
 
 from chalicelib.agency import clients as agency_clients
@@ -276,14 +276,6 @@ def debtor_choices(client: ClientModel, limit: int = 50) -> list[dict]:
             for d in sorted(DebtorModel.query(ckey, limit=limit), key=lambda d: d.name.lower())]
 
 
-def _problem(exc: Exception) -> str:
-    if isinstance(exc, TemplateSyntaxError):
-        return f"line {exc.lineno}: {exc.message}"
-    if isinstance(exc, SecurityError):
-        return f"unsafe: {exc}"
-    return f"{type(exc).__name__}: {exc}"
-
-
 _RENDER_ERRORS = (TemplateError, SecurityError, ArithmeticError, TypeError, ValueError)
 
 
@@ -333,7 +325,7 @@ def render_for(client: ClientModel, debtor: DebtorModel, channel: str, template:
         _, out = dispatch.compose(acc, touch, route, now, overrides=overrides or {})
     except _RENDER_ERRORS as exc:
         name = next(iter(overrides), template) if overrides else template
-        raise ValidationFailed.one(field, f"{name}: {_problem(exc)}") from None
+        raise ValidationFailed.one(field, f"{name}: {call_scripts.template_problem(exc)}") from None
     return {"channel": channel, "subject": out.subject, "text": out.text, "html": out.html,
             "debtor_id": debtor.debtor_id, "debtor_name": debtor.name, "to": route.address}
 

@@ -163,7 +163,8 @@ def _strict():
     return messages.sandbox({}).overlay(undefined=StrictUndefined)
 
 
-def _problem(exc: Exception) -> str:
+def template_problem(exc: Exception) -> str:
+    """A template's fault in a person's words (line and message, or the sandbox's refusal)."""
     if isinstance(exc, TemplateSyntaxError):
         return f"line {exc.lineno}: {exc.message}"
     if isinstance(exc, SecurityError):
@@ -176,7 +177,7 @@ def _check_text(field: str, text: str) -> None:
         _strict().from_string(text).render(SAMPLE)
         messages.sandbox({}).from_string(text).render(SAMPLE_BARE)
     except (TemplateError, SecurityError, ArithmeticError, TypeError, ValueError) as exc:
-        raise ValidationFailed.one(field, _problem(exc)) from None
+        raise ValidationFailed.one(field, template_problem(exc)) from None
 
 
 def check_script(template: str | None, objections: list[dict] | None) -> None:
@@ -278,7 +279,7 @@ def script_for(client: ClientModel, debtor: DebtorModel, contacts: list[ContactM
         # A saved script passed the check; if this account's facts still break it, the
         # specialist gets ours rather than no script.
         log.warning("client %s call script %s failed; using the default", client_id, situation)
-        fallback = _problem(exc)
+        fallback = template_problem(exc)
         text, objs = fill(messages.sandbox({}), situation, None, None, ctx)
     task_path = f"/clients/{client_id}/tasks/{task['id']}"
     return {"situation": situation, "title": calls.SITUATION_TITLES[situation], "why": why,

@@ -31,7 +31,7 @@ from chalicelib.kernel.validation import check_brand_colour
 from chalicelib.payments import charge_rules
 from chalicelib.reporting import console
 from chalicelib.store.models import ClientModel, UserModel
-from chalicelib.workbench.pages import _csrf, _ctx, _html, _redirect, page
+from chalicelib.workbench.pages import _csrf, _ctx, _html, _problems, _redirect, page
 
 bp = Blueprint(__name__)
 MULTIPART = ["multipart/form-data"]
@@ -57,9 +57,6 @@ def _form_lists(c: edge.Caller) -> dict[str, list[str]]:
     edge.require_csrf((data.pop("csrf", None) or [None])[0], _csrf(c))
     return data
 
-
-def _problems(err: ValidationFailed) -> list[FieldProblem]:
-    return list(err.fields or [FieldProblem("form", err.message)])
 
 
 def _money(minor, currency) -> str:

@@ -21,8 +21,8 @@ from chalicelib.http import pages as edge
 from chalicelib.http.auth import Principal
 from chalicelib.kernel.clock import utcnow
 from chalicelib.kernel.money import MoneyError, format_money, parse_major
-from chalicelib.kernel.errors import (Conflict, Forbidden, NotFound, RecoupError, Unauthorised,
-                                     ValidationFailed)
+from chalicelib.kernel.errors import (Conflict, FieldProblem, Forbidden, NotFound, RecoupError,
+                                     Unauthorised, ValidationFailed)
 from chalicelib.http.edge import validate
 from chalicelib.http.schemas import (DisputePatch, EscalationProposeIn, NoteIn, OutcomeIn,
                                      PaymentIn, PreviewIn, ReplyConfirmIn, SendIn)
@@ -239,7 +239,8 @@ def _send_from_form(form: dict) -> SendIn:
 
 
 def _problems(err: RecoupError) -> list:
-    return err.fields or [type("F", (), {"field": "form", "reason": err.message})()]
+    """A refusal's problems by field, for a form (a refusal without fields names the form)."""
+    return list(err.fields or [FieldProblem("form", err.message)])
 
 
 @bp.route("/w/clients/{client_id}/debtors/{debtor_id}/sends/preview", methods=["POST"],

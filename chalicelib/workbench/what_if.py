@@ -20,11 +20,10 @@ from datetime import date, datetime
 from chalicelib.behaviour import profile_rules as behaviour
 from chalicelib.book import invoices as book_invoices
 from chalicelib.dunning import cadence as cad
-from chalicelib.dunning import planner
+from chalicelib.dunning import planner, preview
 from chalicelib.dunning.contact_window import local_date
 from chalicelib.http.access import load_client, require_staff
 from chalicelib.http.auth import Principal
-from chalicelib.kernel.errors import ValidationFailed
 from chalicelib.lab import playbooks
 from chalicelib.lab import population as pop
 from chalicelib.lab import simulator as sim
@@ -135,10 +134,5 @@ def for_principal(p: Principal, client_id: str, data, *, now: datetime) -> dict:
     """The what-if as the API and the workspace ask for it (staff of the client)."""
     require_staff(p)
     client = load_client(p, client_id)
-    proposed = None
-    if data.cadence is not None:
-        try:
-            proposed = cad.from_dict(data.cadence)
-        except cad.CadenceError as exc:
-            raise ValidationFailed.one(f"cadence.{exc.field}", exc.reason) from None
+    proposed = preview.proposed_cadence(data.cadence)
     return what_if(client, now, proposed=proposed, seed=data.seed, samples=data.samples)
