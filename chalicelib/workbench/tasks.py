@@ -188,20 +188,16 @@ def raise_task(agency_id: str, client_id: str, debtor_id: str, reason: str, *,
     raise Conflict("call task kept changing; try again")
 
 
-def refresh_rank(agency_id: str, client_id: str, debtor_id: str, now: datetime) -> bool:
-    """Rank the debtor's open task again (money came in: the expected overdue value moved);
-    True if one was open and saved."""
+def _change_open_slot(agency_id: str, client_id: str, debtor_id: str, change,
+                      now: datetime) -> bool:
+    """Apply `change` to the debtor's open task and save it under its version (re-read and
+    redone when someone saved first); False if no task is open."""
     ckey = client_key(agency_id, client_id)
     for _ in range(5):
         slot = _load_slot(ckey, debtor_id)
         if slot is None or slot.status != "open":
             return False
-        try:
-            client = ClientModel.get(agency_id, client_id)
-            debtor = DebtorModel.get(ckey, debtor_id, consistent_read=True)
-        except (ClientModel.DoesNotExist, DebtorModel.DoesNotExist):
-            return False
-        rerank(slot, debtor, client, now, profiles.account_facts(debtor, now))
+        change(slot)
         slot.updated_at = iso(now)
         try:
             slot.save()
@@ -209,25 +205,36 @@ def refresh_rank(agency_id: str, client_id: str, debtor_id: str, now: datetime) 
         except PutError:
             continue
     return False
+
+
+def refresh_rank(agency_id: str, client_id: str, debtor_id: str, now: datetime) -> bool:
+    """Rank the debtor's open task again (money came in: the expected overdue value moved);
+    True if one was open and saved. The account is read only when a task is open, once."""
+    account: list = []
+
+    def rank(slot) -> None:
+        if not account:
+            client = ClientModel.get(agency_id, client_id)
+            debtor = DebtorModel.get(client_key(agency_id, client_id), debtor_id,
+                                     consistent_read=True)
+            account.extend((client, debtor, profiles.account_facts(debtor, now)))
+        client, debtor, facts = account
+        rerank(slot, debtor, client, now, facts)
+
+    try:
+        return _change_open_slot(agency_id, client_id, debtor_id, rank, now)
+    except (ClientModel.DoesNotExist, DebtorModel.DoesNotExist):
+        return False
 
 
 def close_task(agency_id: str, client_id: str, debtor_id: str, why: str,
                now: datetime) -> bool:
     """Close the debtor's open task (paid, escalated); True if one was open."""
-    for _ in range(5):
-        slot = _load_slot(client_key(agency_id, client_id), debtor_id)
-        if slot is None or slot.status != "open":
-            return False
+    def close(slot) -> None:
         slot.status, slot.queue_key, slot.rank = "closed", None, None
         slot.claimed_by = slot.claim_expires = None
         slot.reasons = [*(slot.reasons or []), {"reason": f"closed: {why}", "at": iso(now)}]
-        slot.updated_at = iso(now)
-        try:
-            slot.save()
-            return True
-        except PutError:
-            continue
-    return False
+    return _change_open_slot(agency_id, client_id, debtor_id, close, now)
 
 
 # ------------------------------------------------------------------------ queue and claims
