@@ -71,7 +71,7 @@ Moment = Annotated[datetime, AfterValidator(_moment)]
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 class ClientIn(Body):
