@@ -227,6 +227,22 @@ def refresh_rank(agency_id: str, client_id: str, debtor_id: str, now: datetime) 
         return False
 
 
+def rerank_open(now: datetime, agency_id: str | None = None) -> int:
+    """The daily re-rank: every open task scored again as of `now` (an invoice a day more
+    overdue, a prediction now past its date move the call up without any event); returns
+    how many were saved. Reads the open tasks through the sparse queue index, client by
+    client, and each task's account once."""
+    filt = ClientModel.archived == False  # noqa: E712 - PynamoDB condition
+    clients = (ClientModel.query(agency_id, filter_condition=filt) if agency_id
+               else ClientModel.scan(filt))
+    n = 0
+    for client in clients:
+        ckey = client_key(client.agency_id, client.client_id)
+        for slot in CallTaskModel.queue.query(ckey, attributes_to_get=["debtor_id"]):
+            n += refresh_rank(client.agency_id, client.client_id, slot.debtor_id, now)
+    return n
+
+
 def close_task(agency_id: str, client_id: str, debtor_id: str, why: str,
                now: datetime) -> bool:
     """Close the debtor's open task (paid, escalated); True if one was open."""

@@ -187,3 +187,29 @@ def test_segments_map_to_the_clients_segment_cadences(tenant):
     # THEN the computed segment picks the client's cadence for it
     assert planner.cadence_for(client, debtor(tenant, "SLOW")).id == "firm"
     assert planner.cadence_for(client, debtor(tenant, "PROMPT")).id == "default"
+
+
+def test_the_daily_rerank_moves_a_call_up_as_its_invoice_grows_overdue(tenant, http):
+    # GIVEN SLOW (certainly ~20 days late, £1,000) ranked above PROMPT (£5,000, on time)
+    load(tenant, BOOK)
+    slow, prompt = debtor(tenant, "SLOW"), debtor(tenant, "PROMPT")
+    for d in (prompt, slow):
+        tasks.raise_task(tenant.agency_id, tenant.client_id, d.debtor_id, "check in", now=NOW)
+
+    def queue():
+        return [t["debtor_name"] for t in http.http.get(
+            f"/v1/clients/{tenant.client_id}/tasks",
+            headers=bearer(tenant.specialist)).json_body["items"]]
+
+    assert queue() == ["SLOW Ltd", "PROMPT Ltd"]
+    # WHEN six weeks pass with nothing paid: PROMPT's £5,000 is a month overdue, which no
+    # event announces
+    later = NOW + timedelta(days=42)
+    assert queue() == ["SLOW Ltd", "PROMPT Ltd"]  # ranks are stored: nothing moved yet
+    # AND the daily re-rank runs
+    assert tasks.rerank_open(later) == 2
+    # THEN the larger debt, now certainly late, comes first
+    assert queue() == ["PROMPT Ltd", "SLOW Ltd"]
+    # AND running it again the same day changes nothing (a retried timer is harmless)
+    assert tasks.rerank_open(later) == 2
+    assert queue() == ["PROMPT Ltd", "SLOW Ltd"]
