@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 os.environ.setdefault("RECOUP_STAGE", "local")
-# One clock for the whole local stack: handlers, ticker and pump read it; local.sweep moves it.
+# One clock for the whole local stack: handlers, scheduler and pump read it; local.sweep moves it.
 CLOCK_FILE = Path(".local/clock.json").resolve()
 
 

@@ -1,6 +1,7 @@
-"""Local stand-ins for what AWS runs on its own: a ticker that fires the dunning sweep
-(EventBridge) and a pump that long-polls the dispatch queue and feeds the consumer (the
-SQS event source). Both are threads with .stop(); `local/run.py` starts them."""
+"""Local stand-ins for what AWS runs on its own: the scheduler that fires every timer of
+the app (EventBridge: `local/scheduler.py`), a pump that long-polls the dispatch queue and
+feeds the consumer (the SQS event source) and the event pump (the outbox stream). All are
+threads with .stop(); `local/run.py` starts them."""
 from __future__ import annotations
 
 import logging
@@ -8,32 +9,6 @@ import os
 import threading
 
 log = logging.getLogger("recoup.local")
-
-
-class Ticker(threading.Thread):
-    """Runs the sweep every `seconds` (RECOUP_TICK_SECONDS, default 30)."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(name="dunning-ticker", daemon=True)
-        self.seconds = seconds
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        from chalicelib.kernel.clock import utcnow
-        from chalicelib.dunning import sweep
-
-        while not self._stop_event.is_set():
-            try:
-                counts = sweep.sweep(utcnow())
-                if counts["due"]:
-                    log.info("sweep: %s", counts)
-            except Exception:  # noqa: BLE001 - the next tick tries again
-                log.exception("sweep failed")
-            self._stop_event.wait(self.seconds)
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join(timeout=5)
 
 
 def drain_once(now=None, wait_seconds: int = 0) -> list[str]:
@@ -116,8 +91,12 @@ def start() -> list:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
     resources.verify_senders(AGENCY)
-    workers = [Ticker(float(os.environ.get("RECOUP_TICK_SECONDS", "30"))), Pump(),
-               EventPump()]
+    from app import app
+    from chalicelib.kernel.clock import utcnow
+    from local.scheduler import Scheduler
+
+    workers = [Scheduler(app, float(os.environ.get("RECOUP_TICK_SECONDS", "30")), utcnow()),
+               Pump(), EventPump()]
     for w in workers:
         w.start()
     return workers
