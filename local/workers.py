@@ -89,6 +89,7 @@ def start() -> list:
     from local.seed import AGENCY
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("recoup.local").setLevel(logging.INFO)  # whatever chalice configured
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
     resources.verify_senders(AGENCY)
     from app import app
