@@ -1,5 +1,8 @@
 """Dispatch rate on the local stack: reminders rendered, sent (moto SES) and recorded per
-second by the consumer, from the queue the sweep filled."""
+second by the consumer, from the queue the sweep filled; and the DynamoDB requests per
+reminder, on the request path (the consumer's own work) and for the events it announces
+(delivered inline here, by the outbox stream in another Lambda in AWS).
+RECOUP_BENCH_BREAKDOWN=1 prints the requests per reminder by operation and table."""
 from __future__ import annotations
 
 import os
@@ -53,6 +56,14 @@ def run(full: bool = False) -> None:
     print(f"dispatch_accounts_due: {counts['due']} accounts")
     print(f"dispatch_sent: {sent} reminders")
     print(f"dispatch_rate: {sent / elapsed:.1f} reminders/s")
+    # everything, the events' consumers included (the local stack delivers them inline)
     print(f"dispatch_dynamodb_requests_per_reminder: {sum(m.requests.values()) / sent:.1f} "
           "requests")
+    print(f"dispatch_requests_per_reminder: {m.request_path / sent:.1f} requests")
+    print(f"dispatch_event_requests_per_reminder: {sum(m.events.values()) / sent:.1f} "
+          "requests")
     print(f"dispatch_items_read_per_reminder: {m.items_read / sent:.1f} items")
+    if os.environ.get("RECOUP_BENCH_BREAKDOWN") == "1":
+        print("# requests per reminder by operation and table")
+        for line in m.breakdown(per=sent):
+            print(line)
