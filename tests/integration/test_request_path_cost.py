@@ -185,3 +185,32 @@ def test_a_payment_applied_through_the_api_takes_at_most_8_requests(tenant):
     # THEN it took at most 8 requests before returning
     assert m.request_path <= REQUEST_PATH_LIMIT, m.breakdown()
     assert debtor(tenant, "RQ6").balance_minor == 6_000
+
+
+def test_a_retried_record_of_a_touch_stores_its_entry_and_event_once(tenant):
+    # GIVEN a touch's timeline entry and event, committed once with the account's record
+    load_book(tenant, [row("RQ7", "INV-RQ7", "2026-11-18")], NOW)
+    from chalicelib.kernel import events
+    from chalicelib.store import accounts, timeline
+    from chalicelib.store.models import OutboxModel, TimelineModel
+
+    d = debtor(tenant, "RQ7")
+
+    def record():
+        entry = timeline.entry(tenant.agency_id, tenant.client_id, d.debtor_id, "touch_sent",
+                               "Email sent", actor="dunning", at=NOW, entry_id="fixed#touch-1")
+        event = events.stage("touch_sent", agency_id=tenant.agency_id,
+                             client_id=tenant.client_id, debtor_id=d.debtor_id,
+                             channel="email", step="s1", at=NOW,
+                             event_id=f"{tenant.agency_id}#ev#touch-fixed")
+        return [(entry, TimelineModel.entry_id.does_not_exist())], [event]
+
+    accounts.commit_with(None, *record())
+    # WHEN a retry commits the same record, this time with the account
+    fresh = debtor(tenant, "RQ7")
+    version = fresh.version
+    accounts.commit_with(fresh, *record())
+    # THEN the entry and the event are there once, and the account was saved
+    assert [e["id"] for e in entries(tenant, "RQ7", "touch_sent")] == ["fixed#touch-1"]
+    assert OutboxModel.get(f"{tenant.agency_id}#ev#touch-fixed").name == "touch_sent"
+    assert debtor(tenant, "RQ7").version == version + 1
