@@ -1,5 +1,8 @@
 """Dispatch rate on the local stack: reminders rendered, sent (moto SES) and recorded per
-second by the consumer, from the queue the sweep filled."""
+second by the consumer, from the queue the sweep filled; and the DynamoDB requests per
+reminder, on the request path (the consumer's own work) and for the events it announces
+(delivered inline here, by the outbox stream in another Lambda in AWS).
+RECOUP_BENCH_BREAKDOWN=1 prints the requests per reminder by operation and table."""
 from __future__ import annotations
 
 import os
@@ -39,10 +42,16 @@ def run(full: bool = False) -> None:
     importer.import_book("bench-dispatch", c["id"], ("\n".join(rows) + "\n").encode(),
                          actor="bench", now=NOW)
     counts = sweep.sweep(NOW)
-    from bench.meter import metered
+    from contextlib import nullcontext
 
+    from bench.meter import metered
+    from bench.write_units import counted
+
+    # write units only with the breakdown: counting them reads each item around its write,
+    # which would slow the rate measured here (the meter inside never sees those reads)
+    breakdown = os.environ.get("RECOUP_BENCH_BREAKDOWN") == "1"
     sent = 0
-    with metered() as m:
+    with (counted() if breakdown else nullcontext()) as wu, metered() as m:
         t0 = time.perf_counter()
         while True:
             outcomes = drain_once(now=NOW)
@@ -53,6 +62,16 @@ def run(full: bool = False) -> None:
     print(f"dispatch_accounts_due: {counts['due']} accounts")
     print(f"dispatch_sent: {sent} reminders")
     print(f"dispatch_rate: {sent / elapsed:.1f} reminders/s")
+    # everything, the events' consumers included (the local stack delivers them inline)
     print(f"dispatch_dynamodb_requests_per_reminder: {sum(m.requests.values()) / sent:.1f} "
           "requests")
+    print(f"dispatch_requests_per_reminder: {m.request_path / sent:.1f} requests")
+    print(f"dispatch_event_requests_per_reminder: {sum(m.events.values()) / sent:.1f} "
+          "requests")
     print(f"dispatch_items_read_per_reminder: {m.items_read / sent:.1f} items")
+    if breakdown:
+        # as billed: a transaction's items count twice (the touch's record is one)
+        print(f"dispatch_write_units_per_reminder: {wu.total / sent:.1f} WCU")
+        print("# requests per reminder by operation and table")
+        for line in m.breakdown(per=sent):
+            print(line)

@@ -1,5 +1,14 @@
 """Dispatch: re-read an account, decide, claim the touch, send it once, record it and set
-the next action. This is the SQS consumer's work; every step is safe to repeat."""
+the next action. This is the SQS consumer's work; every step is safe to repeat.
+
+DynamoDB requests for one reminder (the request path; `bench/dispatch_rate.py` counts
+them and tests/integration/test_dispatch_requests.py holds the line): three reads (the
+contacts, one BatchGetItem for the client, the debtor and the agency suppression markers
+of the contacts' addresses, then the invoices, read after the debtor so a payment that
+lands in between fails the account's version check), the claim (a conditional put,
+before the send), and one transaction after it: the claim settled, the recipient for
+feedback, the timeline entry, the account's new state under its version and the outbox
+event. Everything the event's consumers do (reports, call tasks) happens off this path."""
 from __future__ import annotations
 
 import hashlib
@@ -17,11 +26,14 @@ from chalicelib.kernel.clock import iso
 from chalicelib.dunning.cadence import PlannedTouch
 from chalicelib.dunning import messages, planner as dunning_plan, scheduling, sender
 from chalicelib.kernel import claims, events
-from chalicelib.store import accounts
+from chalicelib.store import accounts, batch
 from chalicelib.store import timeline
-from chalicelib.dunning.routing import Route, routes
+from chalicelib.dunning.routing import Route, routes, suppression_keys
 from chalicelib.store.keys import debtor_key
-from chalicelib.store.models import ClaimModel, ClientModel, ContactModel, DebtorModel
+from chalicelib.store.models import (
+    ClaimModel, ClientModel, ContactModel, DebtorModel, InvoiceModel, OutboxModel,
+    TimelineModel,
+)
 
 log = logging.getLogger("recoup.dispatch")
 # A claim still `claimed` after the queue's visibility timeout belongs to a delivery that
@@ -40,6 +52,8 @@ class Account:
     debtor: DebtorModel
     invoices: list
     contacts: list[ContactModel]
+    # keys of the contacts' addresses on the agency suppression list, read with the account
+    suppressed: frozenset[str] | None = None
 
     @property
     def ids(self) -> tuple[str, str, str]:
@@ -58,15 +72,23 @@ class Account:
 
 
 def load(agency_id: str, client_id: str, debtor_id: str) -> Account | None:
-    """Everything the decision needs, read consistently (a late timer sees the payment)."""
-    try:
-        client = ClientModel.get(agency_id, client_id, consistent_read=True)
-        debtor = DebtorModel.get(f"{agency_id}#{client_id}", debtor_id, consistent_read=True)
-    except (ClientModel.DoesNotExist, DebtorModel.DoesNotExist):
+    """Everything the decision needs, read consistently (a late timer sees the payment),
+    in three requests: the contacts; the client, the debtor and the suppression markers of
+    the contacts' addresses together; the invoices (after the debtor: a payment committed
+    after this read moves the debtor's version, so the account save re-reads)."""
+    dkey = debtor_key(agency_id, client_id, debtor_id)
+    contacts = list(ContactModel.query(dkey, consistent_read=True))
+    marks = suppression_keys(agency_id, contacts)
+    got = batch.get_many([(ClientModel, agency_id, client_id),
+                          (DebtorModel, f"{agency_id}#{client_id}", debtor_id),
+                          *((ClaimModel, k, None) for k in marks)], consistent=True)
+    client = got.get((ClientModel, agency_id, client_id))
+    debtor = got.get((DebtorModel, f"{agency_id}#{client_id}", debtor_id))
+    if client is None or debtor is None:
         return None
-    contacts = list(ContactModel.query(debtor_key(agency_id, client_id, debtor_id),
-                                       consistent_read=True))
-    return Account(client, debtor, accounts.debtor_invoices(debtor, consistent=True), contacts)
+    suppressed = frozenset(k for k in marks if (ClaimModel, k, None) in got)
+    invoices = list(InvoiceModel.query(dkey, consistent_read=True))
+    return Account(client, debtor, invoices, contacts, suppressed)
 
 
 def dispatch_account(agency_id: str, client_id: str, debtor_id: str, now: datetime) -> str:
@@ -82,7 +104,7 @@ def _attempt(agency_id: str, client_id: str, debtor_id: str, now: datetime) -> s
     acc = load(agency_id, client_id, debtor_id)
     if acc is None:
         return "gone"
-    rts = routes(agency_id, acc.contacts)
+    rts = routes(agency_id, acc.contacts, acc.suppressed)
     decision = dunning_plan.decide(acc.client, acc.debtor, acc.invoices, now,
                                    contacts=acc.contacts, channels=frozenset(rts))
     touch = decision.touch
@@ -126,7 +148,7 @@ def send_touch(acc: Account, touch: PlannedTouch, rts: dict, key: str, now: date
     if not won:
         return _already_claimed(acc, touch, claim, now, rts)
     route = rts[touch.channel]
-    sent, record = _deliver(acc, touch, route, key, now, origin)
+    sent, record, staged = _deliver(acc, touch, route, key, now, origin)
     if not sent.ok and sent.sender_fault:  # SES refused the client's sender, not the debtor
         claims.settle(claim, "failed", now, error=sent.error)
         sender.refused(acc.client, now)
@@ -142,9 +164,8 @@ def send_touch(acc: Account, touch: PlannedTouch, rts: dict, key: str, now: date
             _close_channel(route.contact, touch.channel, now)
             return "redecide"
         raise DispatchFailed(f"{touch.channel} send failed: {sent.error}")
-    _record_sent(acc, touch, route, key, sent, record, now, origin)
-    claims.settle(claim, "done", now, message_id=sent.message_id)
-    _apply_touch(acc, touch, now, rts)
+    _record_sent(acc, touch, route, key, sent, record, now, origin, claim=claim,
+                 rts=rts, staged=staged)
     return "sent"
 
 
@@ -166,25 +187,30 @@ def compose(acc: Account, touch: PlannedTouch, route: Route,
 
 
 def _deliver(acc: Account, touch: PlannedTouch, route: Route, key: str,
-             now: datetime, origin: Origin = CADENCE) -> tuple[Sent, dict]:
+             now: datetime, origin: Origin = CADENCE) -> tuple[Sent, dict, list]:
+    """Send the touch; (what the channel said, the record for the timeline, what is to be
+    stored with the touch's record: the recipient, a letter to print, a call task's event).
+    """
     agency_id, client_id, debtor_id = acc.ids
-    if touch.channel == "call":
-        events.publish("call_task_needed", agency_id=agency_id, client_id=client_id,
-                       debtor_id=debtor_id, reason="cadence_step", due_at=iso(now), at=iso(now),
-                       details={"step": touch.occurrence_key, "template": touch.template,
-                                "tone": touch.tone, "invoice_ids": list(touch.invoice_ids),
-                                "phone": route.address},
-                       event_id=f"{agency_id}#ev#call-{_short(key)}")  # once per claimed step
-        return Sent(True, message_id=f"call-task:{_short(key)}"), {"to": route.address}
+    if touch.channel == "call":  # the call task is raised by the event, stored with the touch
+        event = events.stage("call_task_needed", agency_id=agency_id, client_id=client_id,
+                             debtor_id=debtor_id, reason="cadence_step", due_at=iso(now),
+                             at=iso(now),
+                             details={"step": touch.occurrence_key, "template": touch.template,
+                                      "tone": touch.tone, "invoice_ids": list(touch.invoice_ids),
+                                      "phone": route.address},
+                             event_id=f"{agency_id}#ev#call-{_short(key)}")  # once per step
+        return Sent(True, message_id=f"call-task:{_short(key)}"), {"to": route.address}, [event]
     ctx, out = compose(acc, touch, route, now)
     record = {"to": route.address, "subject": out.subject, "text": out.text, "html": out.html,
               "attachments": [a.filename for a in out.attachments]}
     if touch.channel == "letter":
-        timeline.record(*acc.ids, "letter_to_print", f"Letter to print ({touch.tone})",
-                        actor=origin.actor, at=now, entry_id=f"{iso(now)}#letter-{_short(key)}",
-                        data={"claim_key": key, "text": out.text,
-                              "invoice_ids": list(touch.invoice_ids)})
-        return Sent(True, message_id=f"letter:{_short(key)}"), record
+        letter = timeline.entry(*acc.ids, "letter_to_print", f"Letter to print ({touch.tone})",
+                                actor=origin.actor, at=now,
+                                entry_id=f"{iso(now)}#letter-{_short(key)}",
+                                data={"claim_key": key, "text": out.text,
+                                      "invoice_ids": list(touch.invoice_ids)})
+        return Sent(True, message_id=f"letter:{_short(key)}"), record, [letter]
     msg = Message(channel=touch.channel, to=route.address or "", text=out.text,
                   subject=out.subject, html=out.html, sender=acc.client.sender_email,
                   reply_to=reply_address.for_account(acc.client, acc.ids, now),
@@ -193,13 +219,12 @@ def _deliver(acc: Account, touch: PlannedTouch, route: Route, key: str,
                            **(messages.unsubscribe_headers(acc.client, ctx)
                               if touch.channel == "email" else {})})
     sent = channels.send(msg)
-    if sent.ok:
-        remember_recipient(acc, route, sent, now)
-    return sent, record
+    return sent, record, [recipient(acc, route, sent, now)] if sent.ok else []
 
 
-def remember_recipient(acc: Account, route: Route, sent: Sent, now: datetime) -> None:
-    """So feedback (a bounce by message id, an SMS reply by number) finds the account."""
+def recipient(acc: Account, route: Route, sent: Sent, now: datetime) -> ClaimModel:
+    """The item by which feedback (a bounce by message id, an SMS reply by number) finds
+    the account (not yet saved)."""
     contact_id = route.contact.contact_id if route.contact is not None else None
     data = {"agency_id": acc.ids[0], "client_id": acc.ids[1], "debtor_id": acc.ids[2],
             "contact_id": contact_id, "address": route.address}
@@ -207,7 +232,12 @@ def remember_recipient(acc: Account, route: Route, sent: Sent, now: datetime) ->
         key = f"sesmsg#{sent.message_id}"
     else:
         key = f"smsroute#{route.address}"
-    ClaimModel(key, status="done", result=data, created_at=iso(now)).save()
+    return ClaimModel(key, status="done", result=data, created_at=iso(now))
+
+
+def remember_recipient(acc: Account, route: Route, sent: Sent, now: datetime) -> None:
+    """Store `recipient` on its own (a message sent outside the touch path: a thank-you)."""
+    recipient(acc, route, sent, now).save()
 
 
 def _short(key: str) -> str:
@@ -215,7 +245,12 @@ def _short(key: str) -> str:
 
 
 def _record_sent(acc: Account, touch: PlannedTouch, route: Route, key: str, sent: Sent,
-                 record: dict, now: datetime, origin: Origin = CADENCE) -> None:
+                 record: dict, now: datetime, origin: Origin = CADENCE, *,
+                 claim: ClaimModel, rts: dict, staged: list) -> None:
+    """Record a delivered touch in one transaction: the claim settled `done`, what the
+    delivery staged (recipient, letter, call task), the timeline entry, the `touch_sent`
+    event and the account's new state (`_apply_touch`). A crash before it leaves the claim
+    `claimed` (never re-sent: a retry reports the outcome unknown)."""
     what = {"email": "Email", "sms": "SMS", "call": "Call task", "letter": "Letter"}[touch.channel]
     if origin.manual:
         summary = f"{what} sent by {origin.by or origin.actor} (manual {origin.manual}, {touch.tone})"
@@ -240,10 +275,19 @@ def _record_sent(acc: Account, touch: PlannedTouch, route: Route, key: str, sent
                          debtor_id=debtor_id, channel=touch.channel,
                          step=touch.occurrence_key, at=iso(now),
                          event_id=f"{agency_id}#ev#touch-{_short(key)}")
-    try:  # the touch on the timeline and its event together (a retry finds both there)
-        events.commit([(entry, timeline.TimelineModel.entry_id.does_not_exist())], [event])
-    except TransactWriteError:
-        log.info("touch %s was recorded already", key)
+    claim.status = "done"
+    claim.result = {**(claim.result or {}), "message_id": sent.message_id}
+    claim.updated_at = iso(now)
+    together = [(claim, None), (entry, TimelineModel.entry_id.does_not_exist())]
+    announced = [event]
+    for item in staged:
+        if isinstance(item, OutboxModel):
+            announced.append(item)
+        elif isinstance(item, TimelineModel):
+            together.append((item, TimelineModel.entry_id.does_not_exist()))
+        else:
+            together.append((item, None))
+    _apply_touch(acc, touch, now, rts, together=together, announced=announced)
 
 
 def _already_claimed(acc: Account, touch: PlannedTouch, claim: ClaimModel, now: datetime,
@@ -270,9 +314,13 @@ def _already_claimed(acc: Account, touch: PlannedTouch, claim: ClaimModel, now: 
     return "sent_unknown" if status == "claimed" else f"already_{status}"
 
 
-def _apply_touch(acc: Account, touch: PlannedTouch, now: datetime, rts: dict) -> None:
+def _apply_touch(acc: Account, touch: PlannedTouch, now: datetime, rts: dict, *,
+                 together: list | None = None, announced: list | None = None) -> None:
     """Mark the touch's invoice occurrences sent and move the account's next action (the
-    one versioned account write: a conflicting payment or import is re-read and redone)."""
+    one versioned account write: a conflicting payment or import is re-read and redone),
+    in one transaction with `together` and `announced` (the touch's record). If the
+    account keeps changing, the record is stored on its own and the retry (which finds
+    the claim done) finishes the account."""
     def change(debtor: DebtorModel) -> None:
         dunning_plan.record_touch(debtor, touch, now, acc.tz)
 
@@ -286,8 +334,11 @@ def _apply_touch(acc: Account, touch: PlannedTouch, now: datetime, rts: dict) ->
 
     try:
         accounts.save_account(acc.debtor, now, change, recompute_with=next_action,
-                              invoices=acc.invoices)
-    except PutError:
+                              invoices=acc.invoices, together=together or (),
+                              announced=announced or ())
+    except (PutError, TransactWriteError):
+        if together or announced:
+            accounts.commit_with(None, list(together or ()), list(announced or ()))
         raise DispatchFailed("account kept changing; the retry will finish recording") \
             from None
 

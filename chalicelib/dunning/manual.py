@@ -171,7 +171,7 @@ def plan(p: Principal, client_id: str, debtor_id: str, data: SendIn, now: dateti
     acc = dispatch.load(p.agency_id, client_id, debtor_id)
     if acc is None:
         raise NotFound("debtor")
-    rts = routes(p.agency_id, acc.contacts)
+    rts = routes(p.agency_id, acc.contacts, acc.suppressed)
     live = _live(acc)
     today = cw.local_date(now, acc.tz)
     overdue = [i for i in live if date.fromisoformat(i.due_date) < today]

@@ -23,9 +23,23 @@ def _address(contact: ContactModel, channel: str) -> str | None:
     return None
 
 
-def blocked(agency_id: str, contact: ContactModel, channel: str) -> str | None:
+def suppression_keys(agency_id: str, contacts: list[ContactModel]) -> set[str]:
+    """The agency suppression-list keys `blocked` would look up for these contacts (so a
+    caller can read them all in one request with what else it reads)."""
+    out = set()
+    for c in contacts:
+        for channel in ("email", "sms"):
+            address = _address(c, channel)
+            if address:
+                out.add(suppression.key(agency_id, channel, address))
+    return out
+
+
+def blocked(agency_id: str, contact: ContactModel, channel: str,
+            suppressed: frozenset[str] | None = None) -> str | None:
     """Why `contact` may not be reached on `channel` (None when it may): the one rule the
-    cadence's routes and a specialist's manual send both use."""
+    cadence's routes and a specialist's manual send both use. `suppressed`: the keys of
+    `suppression_keys` found on the list, read just now by the caller (else looked up)."""
     address = _address(contact, channel) if channel != "letter" else "post"
     if not address:
         return f"no {channel} address"
@@ -34,17 +48,20 @@ def blocked(agency_id: str, contact: ContactModel, channel: str) -> str | None:
     if channel in (contact.suppressed or set()):
         return f"{channel} suppressed (bounced, complained or refused by the carrier)"
     # A call task is for a person; only SMS opt-outs and bounces are agency-wide.
-    if channel in ("email", "sms") and suppression.is_suppressed(agency_id, channel, address):
+    if channel in ("email", "sms") and (
+            suppression.key(agency_id, channel, address) in suppressed if suppressed is not None
+            else suppression.is_suppressed(agency_id, channel, address)):
         return f"{address} is on the agency's suppression list"
     return None
 
 
-def routes(agency_id: str, contacts: list[ContactModel]) -> dict[str, Route]:
+def routes(agency_id: str, contacts: list[ContactModel],
+           suppressed: frozenset[str] | None = None) -> dict[str, Route]:
     ordered = sorted(contacts, key=lambda c: (c.role != "primary", c.contact_id))
     out: dict[str, Route] = {}
     for channel in ("email", "sms", "call"):
         for c in ordered:
-            if blocked(agency_id, c, channel) is None:
+            if blocked(agency_id, c, channel, suppressed) is None:
                 out[channel] = Route(channel, c, _address(c, channel))
                 break
     if not ordered or any("letter" not in (c.opted_out or set()) for c in ordered):

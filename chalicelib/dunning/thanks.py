@@ -31,7 +31,7 @@ def on_payment_applied(*, agency_id: str, client_id: str, debtor_id: str, paymen
         return
     from chalicelib.dunning.routing import routes
 
-    rts = routes(agency_id, acc.contacts)
+    rts = routes(agency_id, acc.contacts, acc.suppressed)
     route = rts.get("email") or rts.get("sms")
     if route is None:
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.kernel import claims
 from chalicelib.kernel.clock import iso
@@ -124,6 +124,7 @@ def fulfil(session: dict, meta: dict, now: datetime) -> dict:
     ref = session.get("payment_intent") or session["id"]
     invoices = [i for i in (meta.get("invoice_ids") or "").split(",") if i]
     discounts: dict = {}
+    record = None
     if meta.get("attempt_id"):  # the full checkout as we built it (metadata is size-capped)
         try:
             record = ClaimModel.get(checkout_key(a, meta["attempt_id"]), consistent_read=True)
@@ -144,20 +145,36 @@ def fulfil(session: dict, meta: dict, now: datetime) -> dict:
         # apply it oldest first, the rest as credit, rather than refuse the webhook forever.
         paid = payments.apply_payment(a, c, d, invoice_ids=None, **args)
     if meta.get("attempt_id"):
-        _set_checkout(a, meta["attempt_id"], "completed", now)
+        _set_checkout(a, meta["attempt_id"], "completed", now, item=record)  # read above
     return {"action": "payment", "payment_id": paid["id"], "replayed": paid["replayed"]}
 
 
-def _set_checkout(agency_id: str, attempt_id: str, status: str, now: datetime) -> bool:
+_UNREAD = object()
+
+
+def _set_checkout(agency_id: str, attempt_id: str, status: str, now: datetime,
+                  item=_UNREAD) -> bool:
+    """Move the checkout record to `status`; "completed" is final (the write is
+    conditional, so it never undoes a completion made meanwhile). `item`: the record (or
+    None: there is none) as the caller read it just now; not read again."""
     key = checkout_key(agency_id, attempt_id)
-    try:
-        item = ClaimModel.get(key, consistent_read=True)
-    except ClaimModel.DoesNotExist:
-        item = ClaimModel(key, status=status, result={}, created_at=iso(now))
-    if item.status == "completed":
+    if item is _UNREAD:
+        try:
+            item = ClaimModel.get(key, consistent_read=True)
+        except ClaimModel.DoesNotExist:
+            item = None
+    if item is not None and item.status == "completed":
         return False  # an "expired" after "completed" changes nothing
-    item.status, item.updated_at = status, iso(now)
-    item.save()
+    record = item if item is not None else ClaimModel(key, status=status, result={},
+                                                      created_at=iso(now))
+    record.status, record.updated_at = status, iso(now)
+    try:
+        record.save(condition=ClaimModel.claim_key.does_not_exist()
+                    | (ClaimModel.status != "completed"))
+    except PutError as exc:
+        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+        return False
     return True
 
 

@@ -39,19 +39,28 @@ def render(m: PaymentModel) -> dict:
             "reference": m.external_ref, "created_at": m.created_at}
 
 
-def _existing(key: str, payment_id: str) -> PaymentModel | None:
-    try:
-        return PaymentModel.get(key, payment_id, consistent_read=True)
-    except PaymentModel.DoesNotExist:
-        return None
+def _load(agency_id: str, client_id: str, debtor_id: str, *payment_ids: str):
+    """({payment id: the money movement if stored}, the debtor, its invoices, its client),
+    read consistently in two requests: the movements, the debtor and the client together,
+    then the invoices (after the debtor: a payment committed in between moves the
+    debtor's version, so this writer's transaction fails and reads again). NotFound if the
+    debtor is gone."""
+    from chalicelib.store import batch
+    from chalicelib.store.models import ClientModel
 
-
-def _load(agency_id: str, client_id: str, debtor_id: str):
-    try:
-        debtor = DebtorModel.get(client_key(agency_id, client_id), debtor_id, consistent_read=True)
-    except DebtorModel.DoesNotExist:
-        raise NotFound("debtor") from None
-    return debtor, accounts.debtor_invoices(debtor, consistent=True)
+    dkey, ckey = debtor_key(agency_id, client_id, debtor_id), client_key(agency_id, client_id)
+    got = batch.get_many([*((PaymentModel, dkey, pid) for pid in payment_ids),
+                          (DebtorModel, ckey, debtor_id), (ClientModel, agency_id, client_id)],
+                         consistent=True)
+    found = {pid: got[(PaymentModel, dkey, pid)] for pid in payment_ids
+             if (PaymentModel, dkey, pid) in got}
+    debtor = got.get((DebtorModel, ckey, debtor_id))
+    if debtor is None:
+        if found:
+            return found, None, [], None  # the caller answers from what is stored
+        raise NotFound("debtor")
+    return (found, debtor, accounts.debtor_invoices(debtor, consistent=True),
+            got.get((ClientModel, agency_id, client_id)))
 
 
 def _open_items(invoices: list[InvoiceModel], currency: str) -> list[alloc_domain.OpenItem]:
@@ -100,10 +109,9 @@ def apply_payment(agency_id: str, client_id: str, debtor_id: str, *, amount_mino
 
     dkey = debtor_key(agency_id, client_id, debtor_id)
     for attempt in range(ATTEMPTS):
-        done = _existing(dkey, payment_id)
-        if done is not None:
-            return {**render(done), "replayed": True}
-        debtor, invoices = _load(agency_id, client_id, debtor_id)
+        found, debtor, invoices, client = _load(agency_id, client_id, debtor_id, payment_id)
+        if payment_id in found:
+            return {**render(found[payment_id]), "replayed": True}
         known = {i.invoice_id for i in invoices}
         chosen = [i for i in invoice_ids if i in known] if invoice_ids else None
         if invoice_ids and not chosen:
@@ -133,7 +141,7 @@ def apply_payment(agency_id: str, client_id: str, debtor_id: str, *, amount_mino
             index_fields(inv)
             changed.append(inv)
         debtor.credit_minor = int(debtor.credit_minor or 0) + result.credit_minor
-        accounts.recompute(debtor, now, invoices)
+        accounts.recompute(debtor, now, invoices, client=client)
         debtor.updated_at = iso(now)
         allocations = [{"invoice_id": ln.invoice_id, "number": by_id[ln.invoice_id].number,
                         "applied_minor": ln.applied_minor, "previous_balance": ln.previous_balance,
@@ -224,10 +232,14 @@ def reverse_payment(agency_id: str, client_id: str, debtor_id: str, *, payment_i
     None if the payment is unknown."""
     dkey = debtor_key(agency_id, client_id, debtor_id)
     for attempt in range(ATTEMPTS):
-        done = _existing(dkey, reversal_id)
-        if done is not None:
-            return {**render(done), "replayed": True}
-        pay = _existing(dkey, payment_id)
+        try:
+            found, debtor, invoices, client = _load(agency_id, client_id, debtor_id,
+                                                    reversal_id, payment_id)
+        except NotFound:
+            return None  # no account, so no payment of it
+        if reversal_id in found:
+            return {**render(found[reversal_id]), "replayed": True}
+        pay = found.get(payment_id)
         if pay is None:
             return None
         left = int(pay.amount_minor) - reversed_so_far(dkey, payment_id)
@@ -235,7 +247,8 @@ def reverse_payment(agency_id: str, client_id: str, debtor_id: str, *, payment_i
         if amount <= 0:
             return {**render(pay), "replayed": True}
         rev = alloc_domain.reverse(_allocation_of(pay), amount)
-        debtor, invoices = _load(agency_id, client_id, debtor_id)
+        if debtor is None:
+            raise NotFound("debtor")
         by_id = {i.invoice_id: i for i in invoices}
         changed = []
         for line in rev.lines:
@@ -251,7 +264,7 @@ def reverse_payment(agency_id: str, client_id: str, debtor_id: str, *, payment_i
             index_fields(inv)
             changed.append(inv)
         debtor.credit_minor = int(debtor.credit_minor or 0) - rev.credit_removed_minor
-        accounts.recompute(debtor, now, invoices)
+        accounts.recompute(debtor, now, invoices, client=client)
         debtor.updated_at = iso(now)
         lines = [{"invoice_id": ln.invoice_id, "restored_minor": ln.restored_minor}
                  for ln in rev.lines]
