@@ -1,0 +1,153 @@
+"""Credit policy through the API: the policy is validated with the field and the reason, an
+invoice that pushes a debtor over its limit raises one alert however often the event is
+delivered, a payment bringing it back under resolves it, and a segment moving to at risk
+raises a band-change alert recommending a credit hold."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import FIXED_NOW, bearer
+
+
+@pytest.fixture
+def acct(http, tenants):
+    a, _ = tenants
+    base = f"/v1/clients/{a.client_id}"
+    d = http.http.post(f"{base}/debtors", headers=bearer(a.admin),
+                       body=json.dumps({"account_ref": "CR-1", "name": "Crestline Ltd",
+                                        "segment": "prompt"})).json_body
+    return a, base, d["id"]
+
+
+def _put(http, token, path, body):
+    return http.http.request("PUT", path, headers=bearer(token), body=json.dumps(body))
+
+
+def _invoice(http, a, base, debtor_id, number, amount):
+    r = http.http.post(f"{base}/debtors/{debtor_id}/invoices", headers=bearer(a.admin),
+                       body=json.dumps({"number": number, "issue_date": "2026-11-01",
+                                        "due_date": "2026-12-01", "total_minor": amount}))
+    assert r.status_code == 201 or r.status_code == 200, r.body
+    return r.json_body
+
+
+def _alerts(http, a, base):
+    return http.http.get(f"{base}/credit-alerts", headers=bearer(a.admin)).json_body["items"]
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"default": {"limit_minor": -5}}, "default.limit_minor"),
+    ({"default": {"limit_minor": 10.5}}, "default.limit_minor"),
+    ({"default": {"terms_days": 400}}, "default.terms_days"),
+    ({"default": {"limit_minor": 100, "currency": "XYZ"}}, "default.currency"),
+    ({"segments": {"at_risk": {"limit_minor": "lots"}}}, "segments.at_risk.limit_minor"),
+    ({"limits": {}}, "limits"),
+])
+def test_a_bad_policy_is_refused_naming_the_field(http, acct, body, field):
+    a, base, _ = acct
+    r = _put(http, a.admin, f"{base}/credit-policy", body)
+    assert r.status_code == 422, r.body
+    fields = [f["field"] for f in r.json_body["error"]["fields"]]
+    assert field in fields, r.json_body
+
+
+def test_only_admins_set_the_policy_and_it_reads_back(http, acct):
+    a, base, _ = acct
+    body = {"default": {"limit_minor": 500_000, "terms_days": 30},
+            "segments": {"at_risk": {"limit_minor": 100_000, "terms_days": 14}}}
+    assert _put(http, a.specialist, f"{base}/credit-policy", body).status_code == 403
+    r = _put(http, a.admin, f"{base}/credit-policy", body)
+    assert r.status_code == 200, r.body
+    got = http.http.get(f"{base}/credit-policy", headers=bearer(a.specialist)).json_body
+    assert got["default"] == {"limit_minor": 500_000, "currency": "GBP", "terms_days": 30}
+    assert got["segments"]["at_risk"]["terms_days"] == 14
+    assert got["bands"]["at_risk"] == "high"
+
+
+def test_an_invoice_over_the_limit_raises_one_alert_and_a_payment_resolves_it(http, acct):
+    from chalicelib.kernel import events
+    from chalicelib.store.models import OutboxModel
+
+    a, base, did = acct
+    _put(http, a.admin, f"{base}/credit-policy", {"default": {"limit_minor": 100_000}})
+    _invoice(http, a, base, did, "CR-100", 60_000)
+    assert _alerts(http, a, base) == []
+    _invoice(http, a, base, did, "CR-101", 50_000)  # 1,100.00 against 1,000.00
+    alerts = _alerts(http, a, base)
+    assert len(alerts) == 1 and alerts[0]["kind"] == "over_limit"
+    assert "over the credit limit of £1,000.00 by £100.00" in alerts[0]["message"]
+    assert alerts[0]["recommendation"] == "credit_hold"
+
+    # the same event delivered again (the stream redelivers), and its handler run again
+    # as if its claim had been lost: still one alert
+    ev = max((o for o in OutboxModel.scan() if o.name == "invoice_changed"
+              and (o.payload or {}).get("debtor_id") == did), key=lambda o: o.at)
+    events.deliver(ev, FIXED_NOW)
+    from chalicelib.behaviour import subscribers
+    subscribers.credit_on_invoice_changed(**ev.payload)
+    assert len(_alerts(http, a, base)) == 1
+
+    view = http.http.get(f"{base}/debtors/{did}/credit", headers=bearer(a.specialist)).json_body
+    assert view["over_limit"] and view["exposure_minor"] == 110_000
+    assert view["hold_recommended"] and view["limit_source"] == "client"
+    timeline = http.http.get(f"{base}/debtors/{did}/timeline", headers=bearer(a.admin)).json_body
+    assert sum(1 for e in timeline["items"] if e["kind"] == "credit_alert") == 1
+
+    r = http.http.post(f"{base}/debtors/{did}/payments", headers=bearer(a.admin),
+                       body=json.dumps({"amount_minor": 30_000, "currency": "GBP",
+                                        "received_on": "2026-11-24", "reference": "BACS-9"}))
+    assert r.status_code in (200, 201), r.body
+    assert _alerts(http, a, base) == []
+    view = http.http.get(f"{base}/debtors/{did}/credit", headers=bearer(a.admin)).json_body
+    assert not view["over_limit"] and view["alerts"][0]["status"] == "resolved"
+    assert view["alerts"][0]["resolution"] == "exposure back under the limit"
+
+
+def test_a_debtor_override_beats_the_segment_and_the_default(http, acct):
+    a, base, did = acct
+    _put(http, a.admin, f"{base}/credit-policy",
+         {"default": {"limit_minor": 100_000, "terms_days": 30},
+          "segments": {"prompt": {"limit_minor": 200_000}}})
+    view = http.http.get(f"{base}/debtors/{did}/credit", headers=bearer(a.admin)).json_body
+    assert (view["limit_minor"], view["limit_source"]) == (200_000, "segment")
+    assert (view["terms_days"], view["terms_source"]) == (30, "client")
+    r = _put(http, a.specialist, f"{base}/debtors/{did}/credit",
+             {"limit_minor": 20_000, "terms_days": 7})
+    assert r.status_code == 200, r.body
+    assert (r.json_body["limit_minor"], r.json_body["limit_source"]) == (20_000, "debtor")
+    assert r.json_body["terms_days"] == 7
+    bad = _put(http, a.specialist, f"{base}/debtors/{did}/credit", {"terms_days": -1})
+    assert bad.status_code == 422 and bad.json_body["error"]["fields"][0]["field"] == "terms_days"
+    _invoice(http, a, base, did, "CR-200", 25_000)  # over the debtor's own 200.00
+    assert [x["kind"] for x in _alerts(http, a, base)] == ["over_limit"]
+
+
+def test_a_segment_moving_to_at_risk_raises_a_band_alert(http, acct):
+    a, base, did = acct
+    _invoice(http, a, base, did, "CR-300", 10_000)  # first evaluation: band low, no alert
+    assert _alerts(http, a, base) == []
+    r = http.http.request("PATCH", f"{base}/debtors/{did}", headers=bearer(a.admin),
+                          body=json.dumps({"segment": "at_risk"}))
+    assert r.status_code == 200, r.body
+    alerts = _alerts(http, a, base)
+    assert [x["kind"] for x in alerts] == ["band_changed"]
+    assert alerts[0]["message"].startswith("Risk band changed from low risk to high risk")
+    assert alerts[0]["recommendation"] == "credit_hold"
+    # acknowledged: still listed; resolved: gone
+    aid = alerts[0]["id"]
+    r = http.http.post(f"{base}/credit-alerts/{aid}", headers=bearer(a.specialist),
+                       body=json.dumps({"action": "acknowledge"}))
+    assert r.status_code == 200 and r.json_body["status"] == "acknowledged"
+    assert _alerts(http, a, base)[0]["status"] == "acknowledged"
+    # the specialist records the client's hold
+    r = http.http.post(f"{base}/debtors/{did}/credit/hold", headers=bearer(a.specialist),
+                       body=json.dumps({"hold": True, "note": "client agreed by phone"}))
+    assert r.status_code == 200 and r.json_body["on_hold"] and not r.json_body["hold_recommended"]
+    r = http.http.post(f"{base}/credit-alerts/{aid}", headers=bearer(a.specialist),
+                       body=json.dumps({"action": "resolve"}))
+    assert r.json_body["status"] == "resolved" and _alerts(http, a, base) == []
+    missing = http.http.post(f"{base}/credit-alerts/{did}.09999", headers=bearer(a.admin),
+                             body=json.dumps({"action": "resolve"}))
+    assert missing.status_code == 404
