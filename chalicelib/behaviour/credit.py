@@ -363,11 +363,22 @@ def act_on_alert(p: Principal, client_id: str, alert_id: str, data: CreditAlertI
 def set_hold(p: Principal, client_id: str, debtor_id: str, data: CreditHoldIn, *,
              now: datetime) -> dict:
     """Record a credit hold (the client stops supplying this debtor on credit) or its
-    release: a specialist records the client's decision, or the client's viewer approves
-    the recommendation in its portal. Chasing is not changed."""
-    viewer = p.role == "client_viewer"
-    if not viewer:
-        require_staff(p)
+    release, as the agency (a specialist records the client's decision). Chasing is not
+    changed."""
+    require_staff(p)
+    return _record_hold(p, client_id, debtor_id, data, now, viewer=False)
+
+
+def hold_as_client(p: Principal, client_id: str, debtor_id: str, data: CreditHoldIn, *,
+                   now: datetime) -> dict:
+    """The client's viewer approves the recommended hold (or releases it) in its portal."""
+    if p.role != "client_viewer":
+        raise Forbidden("the client's viewer decides in the portal")
+    return _record_hold(p, client_id, debtor_id, data, now, viewer=True)
+
+
+def _record_hold(p: Principal, client_id: str, debtor_id: str, data: CreditHoldIn,
+                 now: datetime, *, viewer: bool) -> dict:
     client, debtor = _load(p, client_id, debtor_id, for_reports=viewer)
     want = "on_hold" if data.hold else "released"
     ckey = client_key(p.agency_id, client_id)

@@ -120,7 +120,8 @@ def parse_policy(raw, *, currency: str) -> Policy:
     if unknown:
         raise FieldError(unknown[0], "is not a credit policy field (default, segments)")
     default = parse_terms(raw.get("default"), "default", fallback_currency=currency)
-    segs_raw = raw.get("segments") or {}
+    segs_raw = raw.get("segments")
+    segs_raw = {} if segs_raw is None else segs_raw
     if not isinstance(segs_raw, Mapping):
         raise FieldError("segments", "must be an object of segment name to limit and terms")
     if len(segs_raw) > MAX_SEGMENTS:
