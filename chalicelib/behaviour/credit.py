@@ -34,7 +34,7 @@ from chalicelib.kernel import events
 from chalicelib.kernel.clock import iso
 from chalicelib.kernel.errors import Conflict, Forbidden, NotFound
 from chalicelib.kernel.field_errors import FieldError
-from chalicelib.kernel.money import format_money
+from chalicelib.kernel.money import format_money, to_major
 from chalicelib.store import accounts, timeline
 from chalicelib.store.keys import client_key
 from chalicelib.store.models import ClientModel, DebtorModel, InvoiceModel, TimelineModel
@@ -286,6 +286,10 @@ def debtor_credit(client: ClientModel, debtor: DebtorModel, now: datetime, *,
         "limit_source_label": rules.SOURCE_LABELS[eff.limit_source],
         "terms_source_label": rules.SOURCE_LABELS[eff.terms_source],
         "override": dict(acct.override) if acct.override else None,
+        "override_limit_text": (str(to_major(acct.override["limit_minor"],
+                                              acct.override["currency"]))
+                                if acct.override and acct.override.get("limit_minor")
+                                is not None else None),
         "exposure_minor": exp.minor, "exposure_currency": exp.currency,
         "exposure_label": money(exp.minor, exp.currency),
         "other_currencies": [{"currency": c, "minor": m, "label": money(m, c)}

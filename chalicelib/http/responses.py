@@ -227,7 +227,7 @@ CREDIT_ALERT = obj({"id": S, "debtor_id": S, "debtor_name": S_,
                     "resolution": S_, "note": S_, "data": {"type": "object"}})
 DEBTOR_CREDIT = obj({"debtor_id": S, "debtor_name": S, "limit_minor": I_, "currency": S_,
                      "terms_days": I, "limit_source": S, "terms_source": S, "limit_label": S,
-                     "limit_source_label": S, "terms_source_label": S, "override": O_,
+                     "limit_source_label": S, "terms_source_label": S, "override": O_, "override_limit_text": S_,
                      "exposure_minor": I, "exposure_currency": S, "exposure_label": S,
                      "other_currencies": A, "over_limit": B, "headroom_minor": I_,
                      "headroom_label": S_, "band": BAND, "band_label": S, "band_reason": S,

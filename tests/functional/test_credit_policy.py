@@ -151,3 +151,65 @@ def test_a_segment_moving_to_at_risk_raises_a_band_alert(http, acct):
     missing = http.http.post(f"{base}/credit-alerts/{did}.09999", headers=bearer(a.admin),
                              body=json.dumps({"action": "resolve"}))
     assert missing.status_code == 404
+
+
+# ------------------------------------------------------------------- pages and playbook
+
+
+def test_the_workspace_and_the_portal_show_the_alert_and_the_client_approves_the_hold(
+        http, acct, tenants):
+    from urllib.parse import urlencode
+
+    from tests.page_support import FORM, page_csrf, session
+
+    a, base, did = acct
+    me = session(http, "/w/login", a.admin)
+    # the policy through the workspace form, with a refusal naming the field first
+    page = http.http.get(f"/w/clients/{a.client_id}/credit", headers=me)
+    assert page.status_code == 200 and "No open credit alerts" in page.body.decode()
+    csrf = page_csrf(page.body)
+    bad = http.http.post(f"/w/clients/{a.client_id}/credit/policy", headers={**me, **FORM},
+                         body=urlencode({"csrf": csrf, "default_limit": "12.345"}).encode())
+    assert bad.status_code == 422 and "default.limit_minor" in bad.body.decode()
+    ok = http.http.post(f"/w/clients/{a.client_id}/credit/policy", headers={**me, **FORM},
+                        body=urlencode({"csrf": csrf, "default_limit": "1,000.00",
+                                        "default_terms": "30"}).encode())
+    assert ok.status_code == 303, ok.body
+    assert http.http.get(f"{base}/credit-policy", headers=bearer(a.admin)).json_body[
+        "default"]["limit_minor"] == 100_000
+    _invoice(http, a, base, did, "CR-400", 150_000)
+    view = http.http.get(f"/w/clients/{a.client_id}/debtors/{did}", headers=me).body.decode()
+    assert 'id="credit"' in view and "£1,500.00</strong> exposure" in view
+    assert "Over the credit limit: recommend a credit hold" in view
+    assert "Risk band <strong>low risk</strong>" in view
+    listing = http.http.get(f"/w/clients/{a.client_id}/credit", headers=me).body.decode()
+    assert "Crestline Ltd" in listing and "Over credit limit" in listing
+    # the client's viewer sees it in the portal and approves the hold
+    viewer = session(http, "/portal/login", a.viewer)
+    portal = http.http.get(f"/portal/clients/{a.client_id}/credit", headers=viewer)
+    text = portal.body.decode()
+    assert portal.status_code == 200 and "Crestline Ltd" in text
+    assert "Credit hold recommended" in text and "£1,500.00" in text and "£1,000.00" in text
+    r = http.http.post(f"/portal/clients/{a.client_id}/credit/{did}/hold",
+                       headers={**viewer, **FORM},
+                       body=urlencode({"csrf": page_csrf(portal.body), "hold": "1"}).encode())
+    assert r.status_code == 303, r.body
+    got = http.http.get(f"{base}/debtors/{did}/credit", headers=bearer(a.admin)).json_body
+    assert got["on_hold"] and got["hold"]["role"] == "client_viewer"
+    assert "On credit hold" in http.http.get(f"/portal/clients/{a.client_id}/credit",
+                                             headers=viewer).body.decode()
+    # another agency's viewer can neither see nor decide
+    other = session(http, "/portal/login", tenants[1].viewer)
+    seen = http.http.get(f"/portal/clients/{a.client_id}/credit", headers=other)
+    assert seen.status_code == 404 and "Crestline" not in seen.body.decode()
+    r = http.http.post(f"/portal/clients/{a.client_id}/credit/{did}/hold",
+                       headers={**other, **FORM},
+                       body=urlencode({"csrf": page_csrf(http.http.get(
+                           f"/portal/clients/{tenants[1].client_id}", headers=other).body),
+                           "hold": "0"}).encode())
+    assert r.status_code == 404 and "Crestline" not in r.body.decode()
+    assert http.http.get(f"{base}/debtors/{did}/credit", headers=bearer(a.admin)).json_body[
+        "on_hold"]
+    # the playbook states the live policy
+    book = http.http.get(f"/w/clients/{a.client_id}/playbook", headers=me).body.decode()
+    assert "Every customer: credit limit £1,000.00, terms 30 days." in book
