@@ -59,6 +59,12 @@ def policy_of(client: ClientModel) -> rules.Policy:
         return rules.Policy()
 
 
+def enabled(client: ClientModel) -> bool:
+    """Credit control is on for a client once it has a credit policy (even an empty one:
+    band alerts without limits)."""
+    return "credit_policy" in (client.settings or {})
+
+
 def _locale(client: ClientModel) -> str:
     return str(messages.client_locale(client))
 
@@ -143,6 +149,8 @@ def evaluate(agency_id: str, client_id: str, debtor_id: str, now: datetime, *,
         client = ClientModel.get(agency_id, client_id)
     except ClientModel.DoesNotExist:
         return None
+    if not enabled(client):
+        return None  # no credit control for this client: one GetItem, nothing written
     locale = _locale(client)
     for _ in range(ATTEMPTS):
         try:
@@ -280,6 +288,7 @@ def debtor_credit(client: ClientModel, debtor: DebtorModel, now: datetime, *,
     money = lambda m, c: format_money(m, c, locale)  # noqa: E731
     return {
         "debtor_id": debtor.debtor_id, "debtor_name": debtor.name,
+        "enabled": enabled(client),
         **eff.to_dict(),
         "limit_label": (money(eff.limit_minor, eff.currency) if eff.limit_minor is not None
                         else "no limit"),

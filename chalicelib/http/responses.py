@@ -225,7 +225,7 @@ CREDIT_ALERT = obj({"id": S, "debtor_id": S, "debtor_name": S_,
                     "recommendation": S, "recommendation_label": S, "raised_at": S,
                     "acknowledged_by": S_, "acknowledged_at": S_, "resolved_at": S_,
                     "resolution": S_, "note": S_, "data": {"type": "object"}})
-DEBTOR_CREDIT = obj({"debtor_id": S, "debtor_name": S, "limit_minor": I_, "currency": S_,
+DEBTOR_CREDIT = obj({"debtor_id": S, "debtor_name": S, "enabled": B, "limit_minor": I_, "currency": S_,
                      "terms_days": I, "limit_source": S, "terms_source": S, "limit_label": S,
                      "limit_source_label": S, "terms_source_label": S, "override": O_, "override_limit_text": S_,
                      "exposure_minor": I, "exposure_currency": S, "exposure_label": S,

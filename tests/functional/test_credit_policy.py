@@ -124,8 +124,17 @@ def test_a_debtor_override_beats_the_segment_and_the_default(http, acct):
     assert [x["kind"] for x in _alerts(http, a, base)] == ["over_limit"]
 
 
+def test_without_a_policy_nothing_is_evaluated(http, acct):
+    a, base, did = acct
+    _invoice(http, a, base, did, "CR-250", 10_000_000)
+    assert _alerts(http, a, base) == []
+    view = http.http.get(f"{base}/debtors/{did}/credit", headers=bearer(a.admin)).json_body
+    assert not view["enabled"] and view["evaluated_at"] is None and view["limit_source"] == "none"
+
+
 def test_a_segment_moving_to_at_risk_raises_a_band_alert(http, acct):
     a, base, did = acct
+    _put(http, a.admin, f"{base}/credit-policy", {})  # credit control on, no limits
     _invoice(http, a, base, did, "CR-300", 10_000)  # first evaluation: band low, no alert
     assert _alerts(http, a, base) == []
     r = http.http.request("PATCH", f"{base}/debtors/{did}", headers=bearer(a.admin),
