@@ -207,6 +207,11 @@ def test_the_workspace_and_the_portal_show_the_alert_and_the_client_approves_the
     assert got["on_hold"] and got["hold"]["role"] == "client_viewer"
     assert "On credit hold" in http.http.get(f"/portal/clients/{a.client_id}/credit",
                                              headers=viewer).body.decode()
+    # the account's page in the portal lists the alert and the hold among its activity
+    activity = http.http.get(f"/portal/clients/{a.client_id}/debtors/{did}",
+                             headers=viewer).body.decode()
+    assert "Exposure £1,500.00 is over the credit limit of £1,000.00" in activity
+    assert "Credit hold approved by the client" in activity
     # another agency's viewer can neither see nor decide
     other = session(http, "/portal/login", tenants[1].viewer)
     seen = http.http.get(f"/portal/clients/{a.client_id}/credit", headers=other)
