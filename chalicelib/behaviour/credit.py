@@ -23,7 +23,7 @@ from chalicelib.agency import clients as agency_clients
 from chalicelib.behaviour import credit_rules as rules
 from chalicelib.behaviour import profiles
 from chalicelib.behaviour.models import CreditAccountModel, CreditAlertModel
-from chalicelib.behaviour.profile_rules import SEGMENT_LABELS, SEGMENTS
+from chalicelib.behaviour.profile_rules import SEGMENTS
 from chalicelib.book.invoice_rules import OWED
 from chalicelib.dunning import messages
 from chalicelib.http.access import load_client, require_admin, require_staff
@@ -402,6 +402,8 @@ def _record_hold(p: Principal, client_id: str, debtor_id: str, data: CreditHoldI
             break
         acct.hold = {"status": want, "by": p.user_id, "role": p.role, "at": iso(now),
                      "note": data.note}
+        acct.hold_key, acct.hold_sort = ((ckey, f"{iso(now)}#{debtor_id}") if data.hold
+                                         else (None, None))
         acct.updated_at = iso(now)
         try:
             acct.save()
@@ -424,15 +426,22 @@ def _record_hold(p: Principal, client_id: str, debtor_id: str, data: CreditHoldI
 
 
 def for_viewer(p: Principal, client_id: str, *, now: datetime) -> dict:
-    """The client's own view: its open credit alerts by account (exposure, limit, band,
-    hold), in its locale. One Query of the open alerts, then per account with alerts its
-    credit record, debtor and invoices."""
+    """The client's own view: its accounts with open credit alerts or on credit hold
+    (exposure, limit, band, hold), in its locale. One Query of the open alerts and one of
+    the accounts on hold (both sparse indexes), then per account listed its credit record,
+    debtor and invoices."""
     client = load_client(p, client_id, for_reports=True)
+    return {"client_id": client.client_id, **accounts_to_watch(client, now)}
+
+
+def accounts_to_watch(client: ClientModel, now: datetime) -> dict:
     locale = _locale(client)
+    ckey = client_key(client.agency_id, client.client_id)
     by_debtor: dict[str, list[CreditAlertModel]] = {}
     for a in _open_alerts(client):
         by_debtor.setdefault(a.debtor_id, []).append(a)
-    ckey = client_key(client.agency_id, client.client_id)
+    for held in CreditAccountModel.on_hold.query(ckey):
+        by_debtor.setdefault(held.debtor_id, [])
     rows = []
     for debtor_id, alerts in by_debtor.items():
         try:
@@ -442,7 +451,7 @@ def for_viewer(p: Principal, client_id: str, *, now: datetime) -> dict:
         view = debtor_credit(client, debtor, now)
         view["open_alerts"] = [render_alert(a, locale) for a in alerts]
         rows.append(view)
-    rows.sort(key=lambda r: (not r["hold_recommended"], not r["over_limit"], r["debtor_name"]))
-    return {"client_id": client.client_id, "accounts": rows,
-            "alerts": sum(len(r["open_alerts"]) for r in rows),
-            "segment_labels": SEGMENT_LABELS}
+    rows.sort(key=lambda r: (not r["hold_recommended"], not r["over_limit"], r["on_hold"],
+                             r["debtor_name"]))
+    return {"accounts": rows, "alerts": sum(len(r["open_alerts"]) for r in rows),
+            "on_hold": sum(1 for r in rows if r["on_hold"])}

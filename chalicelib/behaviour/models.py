@@ -27,6 +27,14 @@ class OpenAlertIndex(GlobalSecondaryIndex):
     open_sort = UnicodeAttribute(range_key=True)  # raised_at#alert_id
 
 
+class OnHoldIndex(GlobalSecondaryIndex):
+    """Sparse: a client's debtors on credit hold."""
+
+    Meta = _index_meta("on_hold", AllProjection())
+    hold_key = UnicodeAttribute(hash_key=True)  # agency#client while on hold
+    hold_sort = UnicodeAttribute(range_key=True)  # held_at#debtor_id
+
+
 class CreditAccountModel(Model):
     """One per debtor with credit news (behaviour/credit.py): the specialist's override of
     limit and terms, what the last evaluation found, and any credit hold."""
@@ -38,6 +46,9 @@ class CreditAccountModel(Model):
     state = JSONAttribute(null=True)      # credit_rules.State.to_dict()
     hold = JSONAttribute(null=True)       # {status: on_hold | released, by, role, at, note}
     seq = NumberAttribute(default=0)      # alerts raised so far (the next alert's number)
+    hold_key = UnicodeAttribute(null=True)
+    hold_sort = UnicodeAttribute(null=True)
+    on_hold = OnHoldIndex()
     evaluated_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
     version = VersionAttribute()

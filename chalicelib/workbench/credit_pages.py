@@ -69,9 +69,10 @@ def _credit_page(c, client_id: str, *, status: int = 200, errors: list | None = 
     client = load_client(p, client_id)
     policy = credit.get_policy(p, client_id)
     alerts = credit.list_alerts(p, client_id)["items"]
+    held = [r for r in credit.accounts_to_watch(client, utcnow())["accounts"] if r["on_hold"]]
     d = policy["default"]
     return ws._html("credit.html", status, **ws._ctx(
-        c, client=client, policy=policy, alerts=alerts, rows=_policy_rows(policy),
+        c, client=client, policy=policy, alerts=alerts, held=held, rows=_policy_rows(policy),
         default={"limit": _major(d.get("limit_minor"), d.get("currency")),
                  "terms": "" if d.get("terms_days") is None else str(d["terms_days"])},
         errors=errors or [], form=form, is_admin=p.is_admin))

@@ -207,6 +207,15 @@ def test_the_workspace_and_the_portal_show_the_alert_and_the_client_approves_the
     assert got["on_hold"] and got["hold"]["role"] == "client_viewer"
     assert "On credit hold" in http.http.get(f"/portal/clients/{a.client_id}/credit",
                                              headers=viewer).body.decode()
+    # resolved, the alert leaves the lists; the hold keeps the account on both credit pages
+    aid = http.http.get(f"{base}/credit-alerts", headers=bearer(a.admin)).json_body[
+        "items"][0]["id"]
+    http.http.post(f"{base}/credit-alerts/{aid}", headers=bearer(a.admin),
+                   body=json.dumps({"action": "resolve"}))
+    row = http.http.get(f"/portal/clients/{a.client_id}/credit", headers=viewer).body.decode()
+    assert "Crestline Ltd" in row and "On credit hold" in row and "No open alert" in row
+    desk = http.http.get(f"/w/clients/{a.client_id}/credit", headers=me).body.decode()
+    assert "On credit hold (1)" in desk and "No open credit alerts" in desk
     # the account's page in the portal lists the alert and the hold among its activity
     activity = http.http.get(f"/portal/clients/{a.client_id}/debtors/{did}",
                              headers=viewer).body.decode()
