@@ -236,3 +236,31 @@ def test_the_workspace_and_the_portal_show_the_alert_and_the_client_approves_the
     # the playbook states the live policy
     book = http.http.get(f"/w/clients/{a.client_id}/playbook", headers=me).body.decode()
     assert "Every customer: credit limit £1,000.00, terms 30 days." in book
+
+
+def test_a_reversed_payment_taking_the_debtor_over_again_raises_a_new_alert(http, acct):
+    from chalicelib.payments import ledger
+    from tests.conftest import FIXED_NOW
+
+    a, base, did = acct
+    _put(http, a.admin, f"{base}/credit-policy", {"default": {"limit_minor": 100_000}})
+    _invoice(http, a, base, did, "CR-500", 120_000)
+    first = _alerts(http, a, base)
+    assert len(first) == 1
+    pay = http.http.post(f"{base}/debtors/{did}/payments", headers=bearer(a.admin),
+                         body=json.dumps({"amount_minor": 40_000, "currency": "GBP",
+                                          "received_on": "2026-11-24",
+                                          "reference": "BACS-12"})).json_body
+    assert _alerts(http, a, base) == []
+    # WHEN the payment bounces (a chargeback reverses it): over the limit again
+    ledger.reverse_payment(a.agency_id, a.client_id, did, payment_id=pay["id"],
+                           amount_minor=40_000, kind="chargeback", reversal_id="rv-1",
+                           now=FIXED_NOW, reason="chargeback")
+    again = _alerts(http, a, base)
+    assert len(again) == 1 and again[0]["id"] != first[0]["id"]
+    assert again[0]["data"]["cause"].startswith("payment:")
+    # a replayed reversal changes nothing
+    ledger.reverse_payment(a.agency_id, a.client_id, did, payment_id=pay["id"],
+                           amount_minor=40_000, kind="chargeback", reversal_id="rv-1",
+                           now=FIXED_NOW, reason="chargeback")
+    assert [x["id"] for x in _alerts(http, a, base)] == [again[0]["id"]]
