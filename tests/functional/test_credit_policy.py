@@ -264,3 +264,21 @@ def test_a_reversed_payment_taking_the_debtor_over_again_raises_a_new_alert(http
                            amount_minor=40_000, kind="chargeback", reversal_id="rv-1",
                            now=FIXED_NOW, reason="chargeback")
     assert [x["id"] for x in _alerts(http, a, base)] == [again[0]["id"]]
+
+
+def test_an_import_raises_one_alert_per_debtor_over_its_limit_and_a_reimport_none(http, acct):
+    from tests.conftest import BOOKS
+
+    a, base, _ = acct
+    _put(http, a.admin, f"{base}/credit-policy", {"default": {"limit_minor": 50_000}})
+    book = (BOOKS / "acme_generic.csv").read_bytes()
+    r = http.http.post(f"{base}/imports", headers=bearer(a.admin, **{"Content-Type": "text/csv"}),
+                       body=book)
+    assert r.status_code in (200, 201), r.body
+    debtors = http.http.get(f"{base}/debtors?limit=200", headers=bearer(a.admin)).json_body["items"]
+    over = {d["id"] for d in debtors if d["balance_minor"] > 50_000}
+    alerts = _alerts(http, a, base)
+    assert over and {x["debtor_id"] for x in alerts} == over and len(alerts) == len(over)
+    http.http.post(f"{base}/imports", headers=bearer(a.admin, **{"Content-Type": "text/csv"}),
+                   body=book)
+    assert len(_alerts(http, a, base)) == len(over)
