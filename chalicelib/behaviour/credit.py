@@ -206,6 +206,33 @@ def evaluate(agency_id: str, client_id: str, debtor_id: str, now: datetime, *,
     raise Conflict("the debtor's credit record keeps changing; retry")
 
 
+def recheck_client(agency_id: str, client_id: str, now: datetime) -> int:
+    """After the policy changed: evaluate the debtors it may concern, the ones owing more
+    than its smallest limit (one paged Query of the client's debtors, their ids and
+    balances only) and the ones with unresolved alerts (the `open_alerts` index), so a new
+    limit raises its alerts and a raised one resolves them without waiting for each
+    debtor's next event. Returns how many were evaluated. (The position's balance is in
+    the debtor's currency; `evaluate` compares in the limit's.)"""
+    try:
+        client = ClientModel.get(agency_id, client_id)
+    except ClientModel.DoesNotExist:
+        return 0
+    if not enabled(client):
+        return 0
+    pol = policy_of(client)
+    ckey = client_key(agency_id, client_id)
+    todo = {a.debtor_id for a in _open_alerts(client)}
+    limits = [t.limit_minor for t in (pol.default, *pol.segments.values())
+              if t.limit_minor is not None]
+    if limits:
+        for d in DebtorModel.query(ckey, filter_condition=DebtorModel.balance_minor > min(limits),
+                                   attributes_to_get=["debtor_id"]):
+            todo.add(d.debtor_id)
+    for debtor_id in sorted(todo):
+        evaluate(agency_id, client_id, debtor_id, now, cause="policy")
+    return len(todo)
+
+
 # ------------------------------------------------------------------------------ overrides
 
 

@@ -4,8 +4,9 @@ the client's prior first. Idempotent: a recompute from the same facts changes no
 
 Credit follows exposure and risk: the one debtor an invoice change, a payment, a reversal
 or a segment change touches is evaluated against its client's credit policy
-(`behaviour/credit.evaluate`; an import part evaluates the debtors it names). Idempotent
-too: an evaluation from the same facts raises nothing new."""
+(`behaviour/credit.evaluate`; an import part evaluates the debtors it names); a policy
+change re-checks the debtors it may concern (`credit.recheck_client`). Idempotent too: an
+evaluation from the same facts raises nothing new."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -76,6 +77,12 @@ def credit_on_segment_changed(*, agency_id, client_id, debtor_id, at, new=None, 
     credit.evaluate(agency_id, client_id, debtor_id, _when(at), cause=f"segment:{new}")
 
 
+def credit_on_client_changed(*, agency_id, client_id, at, fields=(), **_):
+    if "settings.credit_policy" in (fields or ()):
+        credit.recheck_client(agency_id, client_id, _when(at))
+
+
+events.subscribe("client_changed", credit_on_client_changed)
 events.subscribe("invoice_changed", credit_on_invoice_changed)
 events.subscribe("payment_applied", credit_on_payment)
 events.subscribe("payment_reversed", credit_on_payment)

@@ -109,8 +109,9 @@ def save_policy(c, client_id):
         return _credit_page(c, client_id, status=err.status, errors=ws._problems(err),
                             form=form)
     return ws._redirect(f"/w/clients/{quote(client_id)}/credit?" + urlencode(
-        {"msg": "Credit policy saved: each debtor is checked against it at its next "
-                "invoice, payment or segment change."}))
+        {"msg": "Credit policy saved: debtors owing more than its smallest limit, and those "
+                "with alerts, are checked now; every debtor again at its next invoice, "
+                "payment or segment change."}))
 
 
 @bp.route("/w/clients/{client_id}/credit-alerts/{alert_id}", methods=["POST"],

@@ -282,3 +282,18 @@ def test_an_import_raises_one_alert_per_debtor_over_its_limit_and_a_reimport_non
     http.http.post(f"{base}/imports", headers=bearer(a.admin, **{"Content-Type": "text/csv"}),
                    body=book)
     assert len(_alerts(http, a, base)) == len(over)
+
+
+def test_a_new_policy_checks_the_debtors_already_over_it_and_a_higher_limit_resolves(
+        http, acct):
+    a, base, did = acct
+    _put(http, a.admin, f"{base}/credit-policy", {})
+    _invoice(http, a, base, did, "CR-600", 300_000)
+    assert _alerts(http, a, base) == []
+    # WHEN a limit under what the debtor owes is saved: the alert comes at once
+    _put(http, a.admin, f"{base}/credit-policy", {"default": {"limit_minor": 200_000}})
+    alerts = _alerts(http, a, base)
+    assert [(x["kind"], x["data"]["cause"]) for x in alerts] == [("over_limit", "policy")]
+    # a limit above it resolves the alert
+    _put(http, a.admin, f"{base}/credit-policy", {"default": {"limit_minor": 500_000}})
+    assert _alerts(http, a, base) == []
