@@ -19,6 +19,7 @@ from chalicelib.reporting import routes as reports
 from chalicelib.workbench import cadence_pages
 from chalicelib.workbench import cadence_routes
 from chalicelib.workbench import console_pages as console
+from chalicelib.workbench import credit_pages
 from chalicelib.workbench import lab_pages
 from chalicelib.workbench import pages as workspace
 from chalicelib.workbench import routes as workbench
@@ -45,7 +46,8 @@ app.register_blueprint(workspace.bp)
 app.register_blueprint(lab_pages.bp)  # /w/clients/{c}/what-if
 app.register_blueprint(cadence_routes.bp)  # the cadence and template editor's API
 app.register_blueprint(cadence_pages.bp)  # /w/clients/{id}/cadences, templates
-app.register_blueprint(behaviour_api.bp)
+app.register_blueprint(behaviour_api.bp)  # behaviour and credit policy
+app.register_blueprint(credit_pages.bp)  # /w/clients/{id}/credit, the debtor's credit forms
 app.register_blueprint(console.bp)  # agency home, onboarding, books, users
 app.api.binary_types.append("multipart/form-data")  # the book upload form, as bytes
 

@@ -22,7 +22,7 @@ from chalicelib.store.models import (
 
 def _all_models() -> tuple[type[Model], ...]:
     # Each capability keeps its tables in its own module; they are listed here once.
-    from chalicelib.behaviour.models import BehaviourModel
+    from chalicelib.behaviour.models import BehaviourModel, CreditAccountModel, CreditAlertModel
     from chalicelib.payments.models import PlanModel
     from chalicelib.reporting.models import ContributionModel, ReportModel
     from chalicelib.workbench.models import WORKBENCH_MODELS
@@ -30,7 +30,8 @@ def _all_models() -> tuple[type[Model], ...]:
     return (AgencyModel, UserModel, ClientModel, DebtorModel, ContactModel, InvoiceModel,
             TimelineModel, PaymentModel, ClaimModel, ImportModel, OutboxModel, PlanModel,
             RateCounterModel,
-            ReportModel, ContributionModel, *WORKBENCH_MODELS, BehaviourModel)
+            ReportModel, ContributionModel, *WORKBENCH_MODELS, BehaviourModel,
+            CreditAccountModel, CreditAlertModel)
 
 
 ALL_MODELS: tuple[type[Model], ...] = _all_models()

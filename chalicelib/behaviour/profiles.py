@@ -17,6 +17,7 @@ from chalicelib.behaviour import profile_rules as rules
 from chalicelib.behaviour.models import BehaviourModel
 from chalicelib.book import invoices as book_invoices
 from chalicelib.book.invoice_rules import OWED
+from chalicelib.kernel import events
 from chalicelib.kernel.clock import iso
 from chalicelib.store import accounts, timeline
 from chalicelib.store.keys import client_key, debtor_key
@@ -239,12 +240,18 @@ def recompute_segment(agency_id: str, client_id: str, debtor_id: str, now: datet
             return  # pinned meanwhile: leave the specialist's choice
         d.segment, d.segment_reason = f.segment.name, mv.reason
 
+    was = debtor.segment
     # the invoices just read serve the account's recompute too (a conflict re-reads them)
     accounts.save_account(debtor, now, change, invoices=invoices,
                           recompute_with=lambda d, invs: accounts.recompute(d, now, invs))
     timeline.record(agency_id, client_id, debtor_id, "segment_changed", mv.summary,
                     actor="system", at=now, data={"segment": f.segment.name, "reason": mv.reason},
                     entry_id=f"{iso(now)}#segment-{f.segment.name}")
+    # the credit policy re-bands the debtor (behaviour/credit, through the event)
+    events.publish("segment_changed", agency_id=agency_id, client_id=client_id,
+                   debtor_id=debtor_id, old=was, new=f.segment.name, pinned=False,
+                   by="system", at=iso(now),
+                   event_id=f"{agency_id}#ev#segment-{debtor_id}-{iso(now)}-{f.segment.name}")
     return mv
 
 

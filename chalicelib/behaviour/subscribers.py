@@ -1,11 +1,17 @@
 """Behaviour follows the money: a debtor's segment is recomputed when a payment is applied,
 a promise is judged or its invoices change; an import (one `invoice_changed` batch) refits
-the client's prior first. Idempotent: a recompute from the same facts changes nothing."""
+the client's prior first. Idempotent: a recompute from the same facts changes nothing.
+
+Credit follows exposure and risk: the one debtor an invoice change, a payment, a reversal
+or a segment change touches is evaluated against its client's credit policy
+(`behaviour/credit.evaluate`; an import part evaluates the debtors it names); a policy
+change re-checks the debtors it may concern (`credit.recheck_client`). Idempotent too: an
+evaluation from the same facts raises nothing new."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib.behaviour import profiles
+from chalicelib.behaviour import credit, profiles
 from chalicelib.kernel import events
 
 SETTLED = frozenset({"paid", "written_off"})
@@ -49,6 +55,38 @@ def on_invoice_changed(*, agency_id, client_id, at, debtor_id=None, old=None, ne
         profiles.recompute_segment(agency_id, client_id, debtor_id, now)
 
 
+# ------------------------------------------------------------------------------ credit
+
+
+def credit_on_invoice_changed(*, agency_id, client_id, at, debtor_id=None, changes=None,
+                              batch_id=None, **_):
+    now = _when(at)
+    if changes is not None:  # an import part: the debtors it names, each once
+        for d in sorted({c["debtor_id"] for c in changes if c.get("debtor_id")}):
+            credit.evaluate(agency_id, client_id, d, now, cause=f"import:{batch_id}")
+        return
+    if debtor_id:
+        credit.evaluate(agency_id, client_id, debtor_id, now, cause="invoice")
+
+
+def credit_on_payment(*, agency_id, client_id, debtor_id, at, payment_id="", **_):
+    credit.evaluate(agency_id, client_id, debtor_id, _when(at), cause=f"payment:{payment_id}")
+
+
+def credit_on_segment_changed(*, agency_id, client_id, debtor_id, at, new=None, **_):
+    credit.evaluate(agency_id, client_id, debtor_id, _when(at), cause=f"segment:{new}")
+
+
+def credit_on_client_changed(*, agency_id, client_id, at, fields=(), **_):
+    if "settings.credit_policy" in (fields or ()):
+        credit.recheck_client(agency_id, client_id, _when(at))
+
+
+events.subscribe("client_changed", credit_on_client_changed)
+events.subscribe("invoice_changed", credit_on_invoice_changed)
+events.subscribe("payment_applied", credit_on_payment)
+events.subscribe("payment_reversed", credit_on_payment)
+events.subscribe("segment_changed", credit_on_segment_changed)
 events.subscribe("payment_applied", on_payment_applied)
 events.subscribe("promise_recorded", on_promise_recorded)
 events.subscribe("invoice_changed", on_invoice_changed)

@@ -6,6 +6,7 @@ from datetime import datetime
 from pynamodb.exceptions import PutError
 
 from chalicelib.http.auth import Principal
+from chalicelib.kernel import events
 from chalicelib.kernel.clock import iso
 from chalicelib.kernel.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.http.schemas import ContactIn, ContactPatch, DebtorIn, DebtorPatch
@@ -100,10 +101,16 @@ def update_debtor(p: Principal, client_id: str, debtor_id: str, patch: DebtorPat
         for k, v in changes.items():
             setattr(debtor, k, v)
 
+    was = d.segment
     try:
         d = accounts.save_account(d, now, change)
     except PutError as exc:
         raise Conflict("debtor changed meanwhile; reload and retry") from exc
+    if "segment" in changes and d.segment != was:  # the credit policy re-bands the debtor
+        events.publish("segment_changed", agency_id=p.agency_id, client_id=client_id,
+                       debtor_id=debtor_id, old=was, new=d.segment,
+                       pinned=bool(d.segment_pinned), by=p.user_id, at=iso(now),
+                       event_id=f"{p.agency_id}#ev#segment-{debtor_id}-v{d.version}")
     if changes:
         timeline.record(p.agency_id, client_id, debtor_id, "debtor_updated",
                         "Account details changed: " + ", ".join(sorted(changes)),

@@ -212,6 +212,27 @@ BEHAVIOUR = obj({
     "expected_overdue_minor_days": I, "p_late": N, "expected_days_late": N,
     "prior": obj({"invoices": I, "typical_days_late": N, "k": N}),
 })
+_TERMS = obj({"limit_minor": I_, "currency": S_, "terms_days": I_})
+CREDIT_POLICY = obj({"client_id": S, "currency": S, "default": _TERMS,
+                     "segments": {"type": "object", "additionalProperties": _TERMS},
+                     "behaviour_segments": strings(),
+                     "bands": {"type": "object", "additionalProperties": S},
+                     "default_terms_days": I, "version": I_})
+BAND = {"enum": ["low", "medium", "high"]}
+CREDIT_ALERT = obj({"id": S, "debtor_id": S, "debtor_name": S_,
+                    "kind": {"enum": ["over_limit", "band_changed"]}, "kind_label": S,
+                    "status": {"enum": ["open", "acknowledged", "resolved"]}, "message": S,
+                    "recommendation": S, "recommendation_label": S, "raised_at": S,
+                    "acknowledged_by": S_, "acknowledged_at": S_, "resolved_at": S_,
+                    "resolution": S_, "note": S_, "data": {"type": "object"}})
+DEBTOR_CREDIT = obj({"debtor_id": S, "debtor_name": S, "enabled": B, "limit_minor": I_, "currency": S_,
+                     "terms_days": I, "limit_source": S, "terms_source": S, "limit_label": S,
+                     "limit_source_label": S, "terms_source_label": S, "override": O_, "override_limit_text": S_,
+                     "exposure_minor": I, "exposure_currency": S, "exposure_label": S,
+                     "other_currencies": A, "over_limit": B, "headroom_minor": I_,
+                     "headroom_label": S_, "band": BAND, "band_label": S, "band_reason": S,
+                     "hold": O_, "on_hold": B, "hold_recommended": B,
+                     "alerts": {"type": "array", "items": CREDIT_ALERT}, "evaluated_at": S_})
 RESPONSES: dict[tuple[str, str], dict] = {
     ("GET", "/v1/me"): USER,
     ("GET", "/v1/users"): page(USER),
@@ -291,6 +312,13 @@ RESPONSES: dict[tuple[str, str], dict] = {
     ("POST", C + "/settings-versions/restore"): {"anyOf": [CADENCE_SAVED, TEMPLATE_SAVED]},
     ("POST", C + "/test-sends"): TEST_SENT,
     ("GET", D + "/behaviour"): BEHAVIOUR,
+    ("GET", C + "/credit-policy"): CREDIT_POLICY,
+    ("PUT", C + "/credit-policy"): CREDIT_POLICY,
+    ("GET", D + "/credit"): DEBTOR_CREDIT,
+    ("PUT", D + "/credit"): DEBTOR_CREDIT,
+    ("POST", D + "/credit/hold"): DEBTOR_CREDIT,
+    ("GET", C + "/credit-alerts"): page(CREDIT_ALERT),
+    ("POST", C + "/credit-alerts/{alert_id}"): CREDIT_ALERT,
     # the specialist's debtor work (search, escalate, decline a plan)
     ("GET", "/v1/search"): SEARCH,
     ("POST", D + "/escalation"): ESCALATION,

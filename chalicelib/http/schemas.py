@@ -415,3 +415,39 @@ class SendIn(Body):
     override_window: bool = False  # business debtors only, when the client's settings allow
     idempotency_key: Annotated[str, Field(min_length=1, max_length=64,
                                           pattern=r"^[A-Za-z0-9_.:-]+$")] | None = None
+
+
+# -------------------------------------------------------------------------- credit policy
+
+LimitMinor = Annotated[int, Field(ge=0, le=10 ** 15, strict=True)]
+TermsDays = Annotated[int, Field(ge=0, le=365, strict=True)]
+
+
+class CreditTermsIn(Body):
+    """One level of a credit policy: a limit (minor units; its currency defaults to the
+    client's) and payment terms in days. Omit or null a field to inherit it."""
+
+    limit_minor: LimitMinor | None = None
+    currency: Currency | None = None
+    terms_days: TermsDays | None = None
+
+
+class CreditPolicyIn(Body):
+    """The client's credit policy: a default, and limits/terms per behaviour segment (or a
+    client's own bucket); per-debtor overrides are set on the debtor."""
+
+    default: CreditTermsIn | None = None
+    segments: Annotated[dict[Annotated[str, Field(min_length=1, max_length=64)],
+                             CreditTermsIn], Field(max_length=50)] = {}
+
+
+class CreditAlertIn(Body):
+    action: Literal["acknowledge", "resolve"]
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class CreditHoldIn(Body):
+    """Put the debtor on credit hold (the client stops supplying on credit) or release it."""
+
+    hold: bool
+    note: Annotated[str, Field(max_length=2000)] | None = None

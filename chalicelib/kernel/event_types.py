@@ -115,6 +115,19 @@ class TouchSent(Event):
 
 
 @dataclass(frozen=True)
+class SegmentChanged(Event):
+    """A debtor's behaviour segment changed: recomputed from its behaviour (`by` "system")
+    or set by a person through the debtor API (`by` the user, `pinned` True)."""
+
+    name: ClassVar[str] = "segment_changed"
+    debtor_id: str = ""
+    old: str | None = None
+    new: str | None = None
+    pinned: bool = False
+    by: str = ""
+
+
+@dataclass(frozen=True)
 class ClientChanged(Event):
     """A client's details or settings changed (agency.clients): chasing re-plans its
     accounts when what changed bears on when they are chased (cadence, windows, mode)."""
@@ -125,7 +138,7 @@ class ClientChanged(Event):
 
 CATALOGUE: dict[str, type[Event]] = {cls.name: cls for cls in (
     InvoiceChanged, PromiseRecorded, EscalationChanged, PaymentApplied, PaymentReversed,
-    DebtorAction, CallTaskNeeded, TouchSent, ClientChanged)}
+    DebtorAction, CallTaskNeeded, TouchSent, ClientChanged, SegmentChanged)}
 
 
 def build(name: str, payload: dict[str, Any]) -> Event:

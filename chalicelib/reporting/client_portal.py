@@ -249,7 +249,8 @@ PORTAL_KINDS = ("touch_sent", "letter_to_print", "payment", "promise_recorded", 
                 "promise_broken", "plan_created", "plan_approved", "plan_completed",
                 "plan_broken", "dispute_opened", "dispute_updated", "escalation_proposed",
                 "escalation_decided", "letter_before_action", "debtor_promise",
-                "debtor_dispute", "debtor_plan")
+                "debtor_dispute", "debtor_plan", "credit_alert", "credit_changed",
+                "credit_hold")
 TIMELINE_LIMIT = 30
 
 

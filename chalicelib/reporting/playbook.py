@@ -1,7 +1,8 @@
 """The handover playbook: one client's collection procedure, written from its live settings,
 so the agency can train the client's own team when the engagement ends.
 
-Everything is read from the rules that run the chasing, never restated: terms and charges
+Everything is read from the rules that run the chasing, never restated: terms, the credit policy
+(``behaviour.credit.policy_of``) and charges
 (``payments.charges.policy_for``), plans (``payments.plans.rules_for``), cadences
 (``dunning.planner.cadence_for`` and the named/segment cadences), every template rendered
 through ``dunning.messages.render`` for a sample customer, call scripts (the client's live
@@ -17,6 +18,8 @@ from datetime import date, datetime, timedelta
 from jinja2 import TemplateError
 from jinja2.sandbox import SecurityError
 
+from chalicelib.behaviour import credit, credit_rules
+from chalicelib.behaviour.profile_rules import SEGMENT_LABELS
 from chalicelib.dunning import cadence as cad
 from chalicelib.dunning import messages, planner
 from chalicelib.dunning.opt_out import KEYWORDS as STOP_WORDS
@@ -145,6 +148,7 @@ def _policy(client: ClientModel, settings: dict, fmt: Formats) -> dict:
     chasing = planner.chasing_mode(client)
     return {
         "terms": terms or "Not stated in the settings: the invoice's own due date applies.",
+        "credit": _credit_lines(client, fmt),
         "charges": lines, "plans": plan_lines,
         "thresholds": [
             f"No final notice is sent for a balance under "
@@ -156,6 +160,37 @@ def _policy(client: ClientModel, settings: dict, fmt: Formats) -> dict:
         "chasing": "Chasing is live." if chasing == "active" else
         "Chasing is in preview: nothing is sent until the client is activated.",
     }
+
+
+def _credit_lines(client: ClientModel, fmt: Formats) -> list[str]:
+    """The credit policy as `behaviour.credit` applies it: limits and terms by level, the
+    risk band of each segment, and what an alert recommends."""
+    pol = credit.policy_of(client)
+
+    def level(t) -> str:
+        parts = []
+        if t.limit_minor is not None:
+            parts.append(f"credit limit {fmt.money(t.limit_minor, t.currency)}")
+        if t.terms_days is not None:
+            parts.append(f"terms {t.terms_days} days")
+        return ", ".join(parts)
+
+    d = level(pol.default)
+    out = [f"Every customer: {d}." if d else
+           f"No default credit limit; terms {credit_rules.DEFAULT_TERMS_DAYS} days unless an "
+           "invoice says otherwise."]
+    for name, t in sorted(pol.segments.items()):
+        label = SEGMENT_LABELS.get(name, name.replace("_", " "))
+        out.append(f"Customers in the '{label}' segment: {level(t)}.")
+    out.append("A customer's own limit or terms, when set, come first; then its segment's; "
+               "then the default.")
+    out.append("Risk bands: " + "; ".join(
+        f"{SEGMENT_LABELS[s]} = {credit_rules.BAND_LABELS[b]}"
+        for s, b in credit_rules.SEGMENT_BANDS.items()) + ".")
+    out.append("When a customer owes more than its limit, or its risk band gets worse, an "
+               "alert recommends a credit hold (no new orders on credit) or a review of the "
+               "limit; you approve a hold in the portal's Credit page.")
+    return out
 
 
 def _when(offset: int) -> str:
@@ -355,7 +390,8 @@ def pdf_bytes(book: dict) -> bytes:
     pol = book["policy"]
     out += [B("h1", "1. Credit policy and terms"), B("p", f"Payment terms: {pol['terms']}"),
             B("p", pol["chasing"])]
-    out += [B("item", t) for t in pol["charges"] + pol["plans"] + pol["thresholds"]]
+    out += [B("item", t) for t in pol["credit"] + pol["charges"] + pol["plans"]
+            + pol["thresholds"]]
     out.append(B("item", "A first-contact message introduces the agency before any reminder."
                  if pol["first_contact"] else "No first-contact message: reminders start at "
                                                "the cadence's step."))

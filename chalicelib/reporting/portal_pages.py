@@ -20,7 +20,8 @@ from chalicelib.kernel.errors import Conflict, RecoupError, Unauthorised, Valida
 from chalicelib.kernel.money import format_money
 from chalicelib.http.access import load_client
 from chalicelib.http.edge import validate
-from chalicelib.http.schemas import EscalationDecisionIn
+from chalicelib.http.schemas import CreditHoldIn, EscalationDecisionIn
+from chalicelib.behaviour import credit
 from chalicelib.reporting import client_portal
 from chalicelib.workbench import escalations
 
@@ -217,6 +218,52 @@ def decide_escalation(client_id: str, escalation_id: str):
         said = ("approved: the agency sends a letter before action and chasing stops"
                 if out["status"] == "approved" else "declined: the agency keeps chasing")
         return edge.redirect(f"/portal/clients/{quote(client_id)}/escalations?" + urlencode(
+            {"msg": f"{out['debtor_name']}: {said}."}))
+
+    return edge.run(run, lambda err: error_page(err, csrf))
+
+
+# ------------------------------------ credit: alerts, and the client approves a credit hold
+# (the same use cases as the API: behaviour.credit.for_viewer and hold_as_client)
+
+
+def _credit(pg: PortalPage, client_id: str, status: int = 200, *,
+            error: RecoupError | None = None, msg: str | None = None) -> Response:
+    client = load_client(pg.p, client_id, for_reports=True)
+    view = credit.for_viewer(pg.p, client_id, now=utcnow())
+    return pg.html("credit.html", status, client=client, brand=client_portal.brand(client),
+                   accounts=view["accounts"], msg=msg or pg.q.get("msg"), error=error)
+
+
+@page(P + "/credit")
+def credit_page(pg: PortalPage, client_id: str):
+    """Debtors over their credit limit or worse in risk, with the recommended hold."""
+    return _credit(pg, client_id)
+
+
+@bp.route(P + "/credit/{debtor_id}/hold", methods=["POST"], content_types=edge.FORM)
+def credit_hold(client_id: str, debtor_id: str):
+    req = bp.current_request
+    try:
+        c = portal_caller(req)
+    except RecoupError as err:
+        return error_page(err)
+    csrf = edge.session_csrf(c, SURFACE)
+    pg = PortalPage(c.principal, {}, csrf)
+
+    def run() -> Response:
+        data = edge.form(req)
+        edge.require_csrf(data.pop("csrf", None), csrf)
+        load_client(c.principal, client_id, for_reports=True)
+        try:
+            out = credit.hold_as_client(c.principal, client_id, debtor_id,
+                                        validate(CreditHoldIn, {"hold": data.get("hold") == "1"}),
+                                        now=utcnow())
+        except (ValidationFailed, Conflict) as err:
+            return _credit(pg, client_id, err.status, error=err)
+        said = ("on credit hold: no new orders on credit" if out["on_hold"]
+                else "credit hold released")
+        return edge.redirect(f"/portal/clients/{quote(client_id)}/credit?" + urlencode(
             {"msg": f"{out['debtor_name']}: {said}."}))
 
     return edge.run(run, lambda err: error_page(err, csrf))

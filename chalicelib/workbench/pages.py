@@ -28,6 +28,7 @@ from chalicelib.http.schemas import (DisputePatch, EscalationProposeIn, NoteIn, 
                                      PaymentIn, PreviewIn, ReplyConfirmIn, SendIn)
 from chalicelib.agency import clients as agency_clients
 from chalicelib.dunning import preview as dry_run
+from chalicelib.behaviour import credit as behaviour_credit
 from chalicelib.behaviour import profiles as behaviour_profiles
 from chalicelib.dunning import sender as sender_identity
 from chalicelib.dunning.step_labels import humane_summary
@@ -192,6 +193,7 @@ def _debtor_view(c: edge.Caller, client_id: str, debtor_id: str, task: dict | No
         promises=promises.list_promises(p.agency_id, client_id, debtor_id),
         disputes=disputes.list_disputes(p, client_id, debtor_id)["items"], task=task,
         behaviour=behaviour_profiles.view(d, utcnow()),
+        credit=behaviour_credit.debtor_credit(client, d, utcnow(), invoices=invoices),
         outcomes=outcomes.LABELS, dispute_reasons=disputes.REASONS, errors=errors or [],
         form=form or {}, send=_send_panel(client, d, **(send or {})),
         zone={"tz": tz, "source": tz_source, "guess": tz_guess},

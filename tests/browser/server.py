@@ -65,6 +65,20 @@ def main() -> None:
         number="LEE-1042", issue_date="2026-08-31", due_date="2026-09-30",
         total_minor=320_000), now=FIXED_NOW)
     ids["LEE"] = d["id"]
+    # the credit walk: a client bucket with a £1,000 limit and one account in it owing more
+    from chalicelib.behaviour import credit
+    from chalicelib.http.schemas import CreditPolicyIn
+
+    credit.set_policy(admin, t.client_id, CreditPolicyIn.model_validate(
+        {"segments": {"trade_counter": {"limit_minor": 100_000, "terms_days": 14}}}),
+        now=FIXED_NOW)
+    d = debtors.create_debtor(admin, t.client_id, DebtorIn(
+        account_ref="MER", name="Mersey Mills", timezone="Europe/London", country="GB",
+        segment="trade_counter"), now=FIXED_NOW)
+    invoices.create_invoice(admin, t.client_id, d["id"], InvoiceIn(
+        number="MER-7", issue_date="2026-10-15", due_date="2026-11-14",
+        total_minor=150_000), now=FIXED_NOW)
+    ids["MER"] = d["id"]
     port = free_port()
     server = create_local_server(__import__("app").app, Config(chalice_stage="local"),
                                  "127.0.0.1", port)

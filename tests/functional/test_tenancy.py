@@ -44,6 +44,10 @@ BODIES = {
     "TemplateSaveIn": {"name": "email/friendly.txt.j2", "text": "Hi {{ debtor_name }}"},
     "RestoreIn": {"kind": "cadence", "name": "client", "version": 1},
     "TrySendIn": {},
+    "CreditPolicyIn": {"default": {"limit_minor": 100}},
+    "CreditTermsIn": {"limit_minor": 100},
+    "CreditHoldIn": {"hold": True},
+    "CreditAlertIn": {"action": "resolve"},
 }
 # Agency-level routes: they act inside the caller's own agency, so they are checked
 # separately (they must never show tenant A's objects to tenant B).
@@ -88,7 +92,8 @@ def world(http, tenants):
            "contact_id": contact["id"], "import_id": imp, "task_id": task["id"],
            "dispute_id": dispute["id"], "escalation_id": esc["id"],
            "plan_id": "pl" + "0" * 20, "charge_id": "c" + "0" * 24, "situation": "first_call",
-           "reply_id": reply, "slot": "client"}
+           "reply_id": reply, "slot": "client",
+           "alert_id": debtor["id"] + ".00001"}
     secrets = {a.client_id, debtor["id"], debtor["name"], inv["number"], contact["email"]}
     return a, b, ids, secrets
 
