@@ -12,7 +12,10 @@ from datetime import datetime, timezone
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)  # a Wednesday, in office hours
 
 
-def run(full: bool = False) -> None:
+def chased_book(accounts: int, now: datetime = NOW) -> dict:
+    """An empty stack, one active client whose `accounts` debtors (two invoices each,
+    overdue) are all due at `now`; swept, so the dispatch queue holds one message per
+    account. Returns the sweep's counts."""
     os.environ.setdefault("RECOUP_STAGE", "bench")
     from chalicelib.http.auth import Principal
     from chalicelib.kernel.clock import utcnow
@@ -22,7 +25,6 @@ def run(full: bool = False) -> None:
     from chalicelib.dunning import sweep
     from local.resources import verify_sender
     from local.stack import provision
-    from local.workers import drain_once
 
     # moto answers queries by walking whole tables: start from an empty stack so the
     # figure measures our dispatch, not the books earlier benchmarks left behind.
@@ -30,7 +32,6 @@ def run(full: bool = False) -> None:
 
     urlopen(Request(os.environ["AWS_ENDPOINT_URL"] + "/moto-api/reset", method="POST"))  # noqa: S310
     provision()
-    accounts = 1000 if full else int(os.environ.get("RECOUP_BENCH_DISPATCH", "200"))
     c = clients.create_client(Principal("bench-dispatch", "bench", "admin"), ClientIn(
         name="Bench Ltd", sender_email="ar@dispatch.example.com", settings={"chasing": "active"}, timezone="Europe/London"), now=utcnow())
     verify_sender("ar@dispatch.example.com")
@@ -40,8 +41,25 @@ def run(full: bool = False) -> None:
              f"2026-10-01,2026-11-1{k},GBP,{100 + n}.50,0" for n in range(accounts)
              for k in range(2)]
     importer.import_book("bench-dispatch", c["id"], ("\n".join(rows) + "\n").encode(),
-                         actor="bench", now=NOW)
-    counts = sweep.sweep(NOW)
+                         actor="bench", now=now)
+    return sweep.sweep(now)
+
+
+def drain_all(now: datetime = NOW) -> int:
+    """Run the dispatch consumer until the queue is empty; returns reminders sent."""
+    from local.workers import drain_once
+
+    sent = 0
+    while True:
+        outcomes = drain_once(now=now)
+        if not outcomes:
+            return sent
+        sent += outcomes.count("sent")
+
+
+def run(full: bool = False) -> None:
+    accounts = 1000 if full else int(os.environ.get("RECOUP_BENCH_DISPATCH", "200"))
+    counts = chased_book(accounts)
     from contextlib import nullcontext
 
     from bench.meter import metered
@@ -50,14 +68,9 @@ def run(full: bool = False) -> None:
     # write units only with the breakdown: counting them reads each item around its write,
     # which would slow the rate measured here (the meter inside never sees those reads)
     breakdown = os.environ.get("RECOUP_BENCH_BREAKDOWN") == "1"
-    sent = 0
     with (counted() if breakdown else nullcontext()) as wu, metered() as m:
         t0 = time.perf_counter()
-        while True:
-            outcomes = drain_once(now=NOW)
-            if not outcomes:
-                break
-            sent += outcomes.count("sent")
+        sent = drain_all(NOW)
         elapsed = time.perf_counter() - t0
     print(f"dispatch_accounts_due: {counts['due']} accounts")
     print(f"dispatch_sent: {sent} reminders")

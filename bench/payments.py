@@ -14,7 +14,7 @@ INVOICES = 20
 ROUNDS = 20
 
 
-def _account():
+def account():
     from chalicelib.http.auth import Principal
     from chalicelib.kernel.clock import utcnow
     from chalicelib.http.schemas import ClientIn, DebtorIn, InvoiceIn
@@ -57,15 +57,31 @@ def _measure(label: str, fn) -> float:
     return median
 
 
-def run(full: bool = False) -> None:
-    os.environ.setdefault("RECOUP_LINK_SECRET", "bench-only-link-secret")
+def stripe_payment(agency: str, client_id: str, debtor_id: str, i: int,
+                   amount_minor: int = 10_000) -> None:
+    """One signed checkout.session.completed delivery for the debtor, as Stripe sends it."""
     os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_bench_only")
     from chalicelib.kernel.clock import utcnow
     from chalicelib.payments import fulfilment
     from chalicelib.payments import stripe_gateway as gw
+
+    event = {"id": f"evt_bench_{i}", "type": "checkout.session.completed", "data": {
+        "object": {"id": f"cs_bench_{i}", "amount_total": amount_minor, "currency": "gbp",
+                   "payment_status": "paid", "payment_intent": f"pi_bench_{i}",
+                   "metadata": {"agency_id": agency, "client_id": client_id,
+                                "debtor_id": debtor_id, "invoice_ids": "",
+                                "attempt_id": f"ca-bench-{i}"}}}}  # as our checkouts set
+    payload = json.dumps(event)
+    fulfilment.handle(payload, gw.sign(payload, None, int(utcnow().timestamp())), utcnow())
+
+
+def run(full: bool = False) -> None:
+    os.environ.setdefault("RECOUP_LINK_SECRET", "bench-only-link-secret")
+    os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_bench_only")
+    from chalicelib.kernel.clock import utcnow
     from chalicelib.payments import debtor_page, ledger as payments, links
 
-    agency, client_id, debtor_id = _account()
+    agency, client_id, debtor_id = account()
     token = links.make_token(agency, client_id, debtor_id, utcnow())
 
     def page(_):
@@ -79,14 +95,7 @@ def run(full: bool = False) -> None:
                                received_on=date.today(), now=utcnow(), actor="bench")
 
     def webhook(i):
-        event = {"id": f"evt_bench_{i}", "type": "checkout.session.completed", "data": {
-            "object": {"id": f"cs_bench_{i}", "amount_total": 10_000, "currency": "gbp",
-                       "payment_status": "paid", "payment_intent": f"pi_bench_{i}",
-                       "metadata": {"agency_id": agency, "client_id": client_id,
-                                    "debtor_id": debtor_id, "invoice_ids": "",
-                                    "attempt_id": f"ca-bench-{i}"}}}}  # as our checkouts set
-        payload = json.dumps(event)
-        fulfilment.handle(payload, gw.sign(payload, None, int(utcnow().timestamp())), utcnow())
+        stripe_payment(agency, client_id, debtor_id, i)
 
     _measure("debtor_page_view", page)
     _measure("apply_payment", manual)
