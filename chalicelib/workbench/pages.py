@@ -30,7 +30,7 @@ from chalicelib.agency import clients as agency_clients
 from chalicelib.dunning import preview as dry_run
 from chalicelib.behaviour import profiles as behaviour_profiles
 from chalicelib.dunning import sender as sender_identity
-from chalicelib.dunning.step_labels import humane_summary
+from chalicelib.dunning.step_labels import humane_summary, template_label
 from chalicelib.book import debtors
 from chalicelib.book import search as debtor_search
 from chalicelib.dunning import manual
@@ -422,7 +422,8 @@ def _preview_page(c: edge.Caller, client_id: str, form: dict, status: int = 200,
         except ValidationFailed as err:
             errors, status = err.fields, 422
     return _html("preview.html", status, **_ctx(c, client=client, dry=dry, form=form,
-                                                 errors=errors or []))
+                                                 errors=errors or [],
+                                                 template_label=template_label))
 
 
 @bp.route("/w/clients/{client_id}/preview", methods=["GET"])

@@ -150,7 +150,7 @@ def test_the_agencys_day_in_one_walk(demo, browser):
 
     # WHEN they return to the dry run and activate chasing
     page.goto(f"{base}/w/clients/{client_id}/preview")
-    expect(page.locator("#messages")).not_to_contain_text("due+7 ")
+    expect(page.locator("#messages")).not_to_contain_text("step due+7")
     page.locator("#activate").click()
     expect(page.locator(".msg")).to_contain_text("Chasing is live")
     expect(page.locator("#mode")).to_contain_text("Active")
