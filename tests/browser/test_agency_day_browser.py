@@ -168,6 +168,11 @@ def test_the_agencys_day_in_one_walk(demo, browser):
     expect(page.locator("#debtor-name")).to_contain_text("Oakfield Joinery")
     expect(page.locator("#balance")).to_contain_text("£2,400.00 owed")
     _shot(page, "09-debtor")
+    # on a phone the balance is under the name, before the long list of actions
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.locator("#phone-balance")).to_contain_text("£2,400.00 owed")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    expect(page.locator("#phone-balance")).to_be_hidden()
 
     # WHEN they record the £400 the debtor paid by transfer yesterday
     form = page.locator("#record-payment")
@@ -195,7 +200,8 @@ def test_the_agencys_day_in_one_walk(demo, browser):
     page.locator("#add-user").click()
     msg = page.locator(".msg")
     expect(msg).to_contain_text("Fran Director")
-    user_id = re.search(r"as user (\S+?)\.?$", msg.inner_text().strip()).group(1)
+    expect(msg).to_contain_text("sign in to the client portal")
+    user_id = re.search(r"user id (\w+)\.", msg.inner_text()).group(1)
     _shot(page, "10-users")
 
     # WHEN the viewer signs in to the portal and approves the escalation
