@@ -24,7 +24,7 @@ from chalicelib.http.access import require_staff
 from chalicelib.http.auth import Principal
 from chalicelib.kernel.errors import ValidationFailed
 from chalicelib.store.keys import client_key, debtor_id_for
-from chalicelib.store.models import ContactModel, DebtorModel, InvoiceModel, _digits_reversed
+from chalicelib.store.models import ContactModel, DebtorModel, InvoiceModel, phone_lookup_key
 
 Q_MIN, Q_MAX = 2, 100
 MAX_RESULTS = 50
@@ -80,7 +80,7 @@ def _by_contact(ckey: str, q: str, email: bool) -> list[tuple[str, str]]:
         found = ContactModel.by_email.query(
             ckey, ContactModel.email_key.startswith(q.strip().casefold()), limit=CONTACT_HITS)
         return [(c.debtor_key.rsplit("#", 1)[1], c.email or c.email_key) for c in found]
-    want = _digits_reversed(q)
+    want = phone_lookup_key(q)
     if len(want) < 6:
         return []
     found = ContactModel.by_phone.query(ckey, ContactModel.phone_key.startswith(want),

@@ -130,7 +130,7 @@ class DebtorModel(Model):
     version = VersionAttribute()
 
 
-def _digits_reversed(phone: str) -> str:
+def phone_lookup_key(phone: str) -> str:
     """A number's national digits, last digit first (a leading trunk 0 dropped): the phone
     index's range key, so `begins_with` a query's reversed digits is a suffix match
     ("020 7946 0000" finds "+44 20 7946 0000")."""
@@ -147,7 +147,7 @@ class ContactEmailIndex(GlobalSecondaryIndex):
 
 
 class ContactPhoneIndex(GlobalSecondaryIndex):
-    """A client's contacts by phone number, digits reversed (see `_digits_reversed`)."""
+    """A client's contacts by phone number, digits reversed (see `phone_lookup_key`)."""
 
     Meta = _index_meta("contacts_by_phone", IncludeProjection(["email", "phone"]))
     lookup_client = UnicodeAttribute(hash_key=True)
@@ -183,7 +183,7 @@ class ContactModel(Model):
     def serialize(self, null_check: bool = True):
         self.lookup_client = self.debtor_key.rsplit("#", 1)[0] if self.debtor_key else None
         self.email_key = self.email.strip().casefold() if self.email else None
-        self.phone_key = _digits_reversed(self.phone) or None if self.phone else None
+        self.phone_key = phone_lookup_key(self.phone) or None if self.phone else None
         return super().serialize(null_check=null_check)
 
 
