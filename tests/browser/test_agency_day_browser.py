@@ -55,8 +55,8 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(out / f"{name}-390.png"), full_page=True)
     width = page.evaluate("document.documentElement.scrollWidth")
     wide = page.evaluate("""[...document.querySelectorAll('body *')]
-        .filter(e => e.getBoundingClientRect().right > 384 && e.children.length === 0)
-        .slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right))""")
+        .filter(e => e.getBoundingClientRect().right > 390 && e.children.length === 0)
+        .slice(0, 8).map(e => `${e.tagName}#${e.id}.${e.className}`)""")  # to name the culprit
     page.set_viewport_size({"width": 1280, "height": 900})
     assert width <= 390, (name, width, wide)
 
@@ -271,7 +271,8 @@ _LOW_CONTRAST = """() => {
     const s = getComputedStyle(e); if (s.visibility === 'hidden') continue;
     const [a, b] = [lum(s.color), lum(bg(e))];
     const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-    if (ratio < 4.5) out.push(`${e.tagName}.${e.className}: ${ratio.toFixed(2)} "${e.textContent.trim().slice(0, 30)}"`);
+    if (ratio < 4.5) out.push(`${e.tagName}.${e.className}: ${ratio.toFixed(2)} `
+                              + `"${e.textContent.trim().slice(0, 30)}"`);
   }
   return out; }"""
 _UNNAMED = """[...document.querySelectorAll('input:not([type=hidden]),select,textarea,button')]
@@ -281,9 +282,9 @@ _UNNAMED = """[...document.querySelectorAll('input:not([type=hidden]),select,tex
 
 
 def test_onboarding_and_the_editors_are_accessible_at_390_px(demo, browser):
-    """At 390 px the onboarding form, the cadence editor and the template editor: nothing
-    scrolls sideways, every field has a name a screen reader reads, text is readable
-    against its background (4.5:1), and a keyboard focus is visible."""
+    """At 390 px the onboarding form, the book page, the cadence editor and the template
+    editor: nothing scrolls sideways, every field has a name a screen reader reads, text is
+    readable against its background (4.5:1), and a keyboard focus is visible."""
     ctx = browser.new_context(viewport={"width": 390, "height": 844})
     page = ctx.new_page()
     page.set_default_timeout(10_000)
@@ -296,8 +297,9 @@ def test_onboarding_and_the_editors_are_accessible_at_390_px(demo, browser):
     page.evaluate("""{const e = document.createElement('p'); e.textContent = 'pale';
         e.style.color = '#bbb'; document.body.append(e)}""")  # CSSOM: the CSP allows it
     assert any("pale" in x for x in page.evaluate(_LOW_CONTRAST))
-    for path in ("/w/clients/new", f"/w/clients/{north}/cadences",
-                 f"/w/clients/{north}/cadences/client", f"/w/clients/{north}/templates"):
+    for path in ("/w/clients/new", f"/w/clients/{north}/book",
+                 f"/w/clients/{north}/cadences", f"/w/clients/{north}/cadences/client",
+                 f"/w/clients/{north}/templates"):
         page.goto(base + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
         assert page.evaluate(_UNNAMED) == [], path
