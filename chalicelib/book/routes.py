@@ -11,7 +11,6 @@ from chalicelib.http.authorizer import bearer
 from chalicelib.http.edge import UPLOAD_MAX_BYTES, endpoint, error_response, query_params
 from chalicelib.http.schemas import (
     ClientIn,
-    ClientPatch,
     ContactIn,
     ContactPatch,
     DebtorIn,
@@ -89,10 +88,8 @@ def get_client(p, client_id):
     return clients.get_client(p, client_id)
 
 
-@endpoint(bp, C, "PATCH", summary="Change a client's details, brand or settings (admin)",
-          body=ClientPatch, authorizer=bearer)
-def patch_client(p, data, client_id):
-    return clients.update_client(p, client_id, data, now=utcnow())
+# PATCH /v1/clients/{id} is workbench/cadence_routes.py: its cadences and templates are
+# saved as the editor saves them (validated, versioned), so the route lives above them.
 
 
 @endpoint(bp, C, "DELETE", summary="Archive a client (admin)", authorizer=bearer)

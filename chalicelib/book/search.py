@@ -6,28 +6,30 @@ Reads per client, cheapest first:
 - invoice number: the `by_client_number` index (a key condition, `begins_with` the query, so
   "INV-10" finds INV-100..INV-109), upper-cased too, as imports keep numbers as given;
 - account ref: a GetItem, the debtor id being deterministic (`keys.debtor_id_for`);
-- name: the client's debtor partition, one paged Query (at most NAME_SCAN_LIMIT debtors);
-- email / phone (only when the query looks like one: an "@", or 6+ digits): contacts live
-  in each debtor's partition, so one Query per debtor, for at most CONTACT_SCAN_LIMIT
-  debtors of the client. Beyond either bound the answer says `truncated` and names the
-  clients not fully searched; an index of contacts by client would lift it.
+- name: the client's debtor partition, one paged Query (at most NAME_SCAN_LIMIT debtors;
+  beyond it the answer says `truncated` and names the clients not fully searched);
+- email (the query has an "@"): the `contacts_by_email` index, `begins_with` the case-folded
+  query, so a whole address or its start ("olly@oak") finds the contact in one Query;
+- phone (6+ digits, no letters): the `contacts_by_phone` index, whose range key is the
+  number's national digits reversed, so `begins_with` the query's reversed digits is a
+  suffix match ("020 7946 0000" finds "+44 20 7946 0000") in one Query.
+Invoice, account, email and phone lookups are exact however large the book; only a name
+match is bounded.
 """
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
-
 from chalicelib.agency import clients as agency_clients
 from chalicelib.http.access import require_staff
 from chalicelib.http.auth import Principal
 from chalicelib.kernel.errors import ValidationFailed
-from chalicelib.store.keys import client_key, debtor_id_for, debtor_key
-from chalicelib.store.models import ContactModel, DebtorModel, InvoiceModel
+from chalicelib.store.keys import client_key, debtor_id_for
+from chalicelib.store.models import ContactModel, DebtorModel, InvoiceModel, phone_lookup_key
 
 Q_MIN, Q_MAX = 2, 100
 MAX_RESULTS = 50
 NAME_SCAN_LIMIT = 2000     # debtors read per client for a name match
-CONTACT_SCAN_LIMIT = 300   # debtors whose contacts are read per client (email, phone)
+CONTACT_HITS = 20          # contacts read per client from the email or phone index
 INVOICE_HITS = 20          # invoices read per client from the number index
 # how a match ranks: an exact invoice number or account ref first, a name last
 RANK = {"invoice": 0, "account_ref": 1, "invoice_prefix": 2, "email": 3, "phone": 4,
@@ -36,12 +38,6 @@ RANK = {"invoice": 0, "account_ref": 1, "invoice_prefix": 2, "email": 3, "phone"
 
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text or "")
-
-
-def _phone_key(text: str) -> str:
-    """The national part of a number: "020 7946 0000" and "+44 20 7946 0000" both end in
-    "2079460000" (a leading trunk 0 dropped)."""
-    return _digits(text).lstrip("0")
 
 
 def _kind_of(q: str) -> tuple[bool, bool]:
@@ -77,18 +73,19 @@ def _by_invoice(ckey: str, q: str) -> list[InvoiceModel]:
     return list(seen.values())
 
 
-def _contacts_of(agency_id: str, client_id: str, debtor_id: str) -> list[ContactModel]:
-    return list(ContactModel.query(debtor_key(agency_id, client_id, debtor_id)))
-
-
-def _contact_match(c: ContactModel, q: str, email: bool, phone: bool) -> str | None:
-    if email and c.email and q.casefold() in c.email.casefold():
-        return c.email
-    if phone and c.phone:
-        want = _phone_key(q)
-        if len(want) >= 6 and _phone_key(c.phone).endswith(want):
-            return c.phone
-    return None
+def _by_contact(ckey: str, q: str, email: bool) -> list[tuple[str, str]]:
+    """(debtor id, what matched) for the client's contacts whose email starts with `q`, or
+    whose phone number ends with `q`'s digits: one Query of the matching index."""
+    if email:
+        found = ContactModel.by_email.query(
+            ckey, ContactModel.email_key.startswith(q.strip().casefold()), limit=CONTACT_HITS)
+        return [(c.debtor_key.rsplit("#", 1)[1], c.email or c.email_key) for c in found]
+    want = phone_lookup_key(q)
+    if len(want) < 6:
+        return []
+    found = ContactModel.by_phone.query(ckey, ContactModel.phone_key.startswith(want),
+                                        limit=CONTACT_HITS)
+    return [(c.debtor_key.rsplit("#", 1)[1], c.phone or c.phone_key[::-1]) for c in found]
 
 
 def _search_client(p: Principal, client: dict, q: str) -> tuple[list[dict], bool]:
@@ -98,7 +95,8 @@ def _search_client(p: Principal, client: dict, q: str) -> tuple[list[dict], bool
     query = DebtorModel.query(ckey, limit=NAME_SCAN_LIMIT)
     for d in query:
         book[d.debtor_id] = d
-    partial = query.last_evaluated_key is not None
+    # only a name match is bounded: an email or phone query is answered from its index
+    partial = query.last_evaluated_key is not None and not any(_kind_of(q))
     hits: dict[str, tuple[str, str]] = {}  # debtor id -> (rank key, what matched)
 
     def hit(debtor_id: str, kind: str, matched: str) -> None:
@@ -122,16 +120,8 @@ def _search_client(p: Principal, client: dict, q: str) -> tuple[list[dict], bool
             hit(d.debtor_id, "name", d.name)
     email, phone = _kind_of(q)
     if email or phone:
-        ids = list(book)[:CONTACT_SCAN_LIMIT]
-        partial = partial or len(book) > CONTACT_SCAN_LIMIT
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            found = pool.map(lambda i: (i, _contacts_of(p.agency_id, client["id"], i)), ids)
-            for debtor_id, contacts in found:
-                for c in contacts:
-                    matched = _contact_match(c, q, email, phone)
-                    if matched:
-                        hit(debtor_id, "email" if email else "phone", matched)
-                        break
+        for debtor_id, matched in _by_contact(ckey, q, email):
+            hit(debtor_id, "email" if email else "phone", matched)
     rows = []
     for debtor_id, (kind, matched) in hits.items():
         d = book.get(debtor_id)

@@ -15,7 +15,8 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import (AllProjection, GlobalSecondaryIndex, IncludeProjection,
+                               KeysOnlyProjection)
 from pynamodb.models import Model
 
 from chalicelib.kernel.settings import region, table_prefix
@@ -129,7 +130,35 @@ class DebtorModel(Model):
     version = VersionAttribute()
 
 
+def phone_lookup_key(phone: str) -> str:
+    """A number's national digits, last digit first (a leading trunk 0 dropped): the phone
+    index's range key, so `begins_with` a query's reversed digits is a suffix match
+    ("020 7946 0000" finds "+44 20 7946 0000")."""
+    return "".join(ch for ch in phone if ch.isdigit()).lstrip("0")[::-1]
+
+
+class ContactEmailIndex(GlobalSecondaryIndex):
+    """A client's contacts by email (case-folded): the debtor search finds a caller by
+    their address in one Query however large the book."""
+
+    Meta = _index_meta("contacts_by_email", IncludeProjection(["email", "phone"]))
+    lookup_client = UnicodeAttribute(hash_key=True)  # agency#client
+    email_key = UnicodeAttribute(range_key=True)
+
+
+class ContactPhoneIndex(GlobalSecondaryIndex):
+    """A client's contacts by phone number, digits reversed (see `phone_lookup_key`)."""
+
+    Meta = _index_meta("contacts_by_phone", IncludeProjection(["email", "phone"]))
+    lookup_client = UnicodeAttribute(hash_key=True)
+    phone_key = UnicodeAttribute(range_key=True)
+
+
 class ContactModel(Model):
+    """One way to reach a debtor. The lookup keys (`lookup_client`, `email_key`,
+    `phone_key`) are derived from the contact on every write (`serialize`, which save,
+    batch writes and transactions all call), so the search indexes never drift from it."""
+
     Meta = _meta("contacts")
     debtor_key = UnicodeAttribute(hash_key=True)  # agency#client#debtor
     contact_id = UnicodeAttribute(range_key=True)
@@ -145,6 +174,17 @@ class ContactModel(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
+    lookup_client = UnicodeAttribute(null=True)
+    email_key = UnicodeAttribute(null=True)
+    phone_key = UnicodeAttribute(null=True)
+    by_email = ContactEmailIndex()
+    by_phone = ContactPhoneIndex()
+
+    def serialize(self, null_check: bool = True):
+        self.lookup_client = self.debtor_key.rsplit("#", 1)[0] if self.debtor_key else None
+        self.email_key = self.email.strip().casefold() if self.email else None
+        self.phone_key = phone_lookup_key(self.phone) or None if self.phone else None
+        return super().serialize(null_check=null_check)
 
 
 class ClientInvoiceIndex(GlobalSecondaryIndex):

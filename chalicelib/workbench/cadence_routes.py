@@ -1,5 +1,6 @@
 """The cadence and template editor's API (the same use cases as its workspace pages,
-workbench/cadences.py): cadences and their dry-run effect, template preview and save,
+workbench/cadences.py): the client's PATCH (its cadences and templates saved and versioned as
+the editor saves them), cadences and their dry-run effect, template preview and save,
 versions and restore, send me a test."""
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from chalicelib.http.edge import endpoint, query_params
 from chalicelib.http.schemas import (
     CadenceEffectIn,
     CadenceSaveIn,
+    ClientPatch,
     RestoreIn,
     TemplatePreviewIn,
     TemplateSaveIn,
@@ -20,6 +22,13 @@ from chalicelib.workbench import cadences
 
 bp = Blueprint(__name__)
 C = "/v1/clients/{client_id}"
+
+
+@endpoint(bp, C, "PATCH", summary="Change a client's details, brand or settings (admin); "
+          "cadences and templates are saved as the editor saves them (validated, versioned)",
+          body=ClientPatch, authorizer=bearer)
+def patch_client(p, data, client_id):
+    return cadences.update_client(p, client_id, data, now=utcnow())
 
 
 @endpoint(bp, C + "/cadences", summary="The client's cadences, named cadences and segments",

@@ -254,6 +254,91 @@ def assign_segment(p: Principal, client_id: str, segment: str, cadence_id: str |
     return {"segment_cadences": mapping}
 
 
+# ------------------------------------------------------------- the API's PATCH of a client
+
+EDITED = ("cadence", "cadences", "templates")  # the settings only this module saves
+
+
+def _named(prefix: str, err: ValidationFailed) -> ValidationFailed:
+    """A refusal of the editor's fields named as the PATCH body has them: a cadence's
+    "cadence.steps[2].tone" under `prefix` "settings.cadence" reads
+    "settings.cadence.steps[2].tone"; a template's "text" reads `prefix` itself."""
+    fields = []
+    for f in err.fields:
+        rest = f.field.removeprefix("cadence").lstrip(".") if f.field.startswith("cadence") \
+            else ""
+        fields.append(FieldProblem(f"{prefix}.{rest}" if rest else prefix, f.reason))
+    return ValidationFailed("; ".join(f"{f.field}: {f.reason}" for f in fields), fields)
+
+
+def update_client(p: Principal, client_id: str, patch: ClientPatch, *, now: datetime) -> dict:
+    """PATCH /v1/clients/{id}: the client's details through ``agency.clients.update_client``;
+    its cadences and templates (``settings.cadence``, ``settings.cadences``,
+    ``settings.templates``) through ``save_cadence`` / ``save_template``, as the editor
+    saves them: validated, each change kept as a version (note "changed through the API").
+    Every cadence and template is checked before anything is saved."""
+    require_admin(p)
+    client = load_client(p, client_id)
+    settings = dict(patch.settings or {})
+    edits = {k: settings.pop(k) for k in EDITED if k in settings}
+    live = client.settings or {}
+    cadences: list[tuple[str, dict | None]] = []
+    templates: list[tuple[str, str | None]] = []
+    if "cadence" in edits and edits["cadence"] != (live.get("cadence") or None):
+        cadences.append((CLIENT, edits["cadence"] or None))
+    named = edits.get("cadences")
+    if named is not None:
+        if not isinstance(named, dict):
+            raise ValidationFailed.one("settings.cadences", "must be an object of id: cadence")
+        for slot, body in named.items():
+            if body is None:
+                raise ValidationFailed.one(f"settings.cadences.{slot}",
+                                           "a named cadence cannot be removed")
+            if body != (live.get("cadences") or {}).get(slot):
+                cadences.append((slot, body))
+    own = edits.get("templates")
+    if own is not None:
+        if not isinstance(own, dict):
+            raise ValidationFailed.one("settings.templates", "must be an object of name: text")
+        have = live.get("templates") or {}
+        templates = [(n, t) for n, t in own.items() if t != have.get(n)]
+        templates += [(n, None) for n in have if n not in own]  # the object replaces them
+    for slot, body in cadences:  # every change checked first: a refusal saves nothing
+        where = "settings.cadence" if slot == CLIENT else f"settings.cadences.{slot}"
+        try:
+            if body is not None:
+                proposed = parse_cadence(body)
+                if slot != CLIENT:
+                    if not _SLOT_ID.match(slot):
+                        raise ValidationFailed.one("cadence.id", "1-64 letters, digits or _ . -")
+                    _check_slot(client, slot, proposed)
+        except ValidationFailed as err:
+            raise _named(where, err) from None
+    debtor = None
+    for name, text in templates:
+        try:
+            if not isinstance(text, str | None):
+                raise ValidationFailed.one("text", "must be the template's text or null")
+            template_parts(name)
+            if text is not None:
+                debtor = debtor or _debtor(client, None)
+                _render_template(client, name, text, debtor, now)
+        except ValidationFailed as err:
+            raise _named(f"settings.templates.{name}", err) from None
+    rest = patch.model_dump(exclude_unset=True)
+    rest.pop("settings", None)
+    if settings:
+        rest["settings"] = settings
+    if rest:
+        agency_clients.update_client(p, client_id, ClientPatch(**rest), now=now)
+    note = "changed through the API"
+    for slot, body in cadences:
+        save_cadence(p, client_id, slot, body, note=note, now=now)
+    for name, text in templates:
+        save_template(p, client_id, name, text, note=note, now=now)
+    return agency_clients.get_client(p, client_id)
+
+
 # --------------------------------------------------------------------------- rendering
 
 

@@ -379,9 +379,12 @@ def invite(c):
         user = agency_clients.create_user(p, validate(UserIn, data), now=utcnow())
     except ValidationFailed as err:
         return _users_page(c, errors=_problems(err), form=form, status=422)
-    return _redirect("/w/users?" + urlencode({"msg": f"{user['name']} "
-                                                     f"({ROLE_LABELS[user['role']]}) added "
-                                                     f"as user {user['id']}."}))
+    then = (" They sign in to the client portal (/portal/login) with a token issued for "
+            "this user id." if user["role"] == "client_viewer" else
+            " They sign in to the workspace (/w/login) with a token issued for this user id.")
+    return _redirect("/w/users?" + urlencode({"msg": f"{user['name']} added: "
+                                                     f"{ROLE_LABELS[user['role']]}, user id "
+                                                     f"{user['id']}.{then}"}))
 
 
 @bp.route("/w/users/{user_id}/active", methods=["POST"], content_types=edge.FORM)

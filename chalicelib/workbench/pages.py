@@ -31,7 +31,7 @@ from chalicelib.dunning import preview as dry_run
 from chalicelib.behaviour import credit as behaviour_credit
 from chalicelib.behaviour import profiles as behaviour_profiles
 from chalicelib.dunning import sender as sender_identity
-from chalicelib.dunning.step_labels import humane_summary
+from chalicelib.dunning.step_labels import humane_summary, template_label
 from chalicelib.book import debtors
 from chalicelib.book import search as debtor_search
 from chalicelib.dunning import manual
@@ -42,7 +42,7 @@ from chalicelib.workbench import reply_proposals
 from chalicelib.http.access import require_staff
 from chalicelib.store import timeline as timeline_svc
 from chalicelib.store.keys import debtor_key
-from chalicelib.store.models import ClientModel, ContactModel, InvoiceModel
+from chalicelib.store.models import ClientModel, ContactModel, InvoiceModel, UserModel
 
 bp = Blueprint(__name__)
 COOKIE = "recoup_token"
@@ -76,6 +76,16 @@ def _who(p: Principal | None) -> str | None:
         return agency_clients.me(p)["name"] or p.user_id
     except NotFound:
         return p.user_id
+
+
+def _staff_names(agency_id: str, ids: set) -> dict[str, str]:
+    """Who did it, by name (a timeline line reads "Alex Admin", not "u-admin"); ids that
+    are not users (import, dispatch, debtor) stay as they are. One query of the agency's
+    users."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return {u.user_id: u.name for u in UserModel.query(agency_id) if u.user_id in wanted}
 
 
 def _html(template: str, status: int = 200, **ctx) -> Response:
@@ -180,6 +190,9 @@ def _debtor_view(c: edge.Caller, client_id: str, debtor_id: str, task: dict | No
                if e["kind"] == "touch_sent" else e
                for e in timeline_svc.list_entries(p.agency_id, client_id, debtor_id, limit=40,
                                                   cursor=None)["items"]]
+    names = _staff_names(p.agency_id, {e.get("actor") for e in entries})
+    for e in entries:
+        e["actor"] = names.get(e.get("actor"), e.get("actor"))
     contacts = debtors.get_debtor(p, client_id, debtor_id)["contacts"]
     # the zone chasing uses, and whether it is a guess to confirm with the debtor
     tz, tz_source, tz_guess = dunning_plan.zone_and_source(
@@ -411,7 +424,8 @@ def _preview_page(c: edge.Caller, client_id: str, form: dict, status: int = 200,
         except ValidationFailed as err:
             errors, status = err.fields, 422
     return _html("preview.html", status, **_ctx(c, client=client, dry=dry, form=form,
-                                                 errors=errors or []))
+                                                 errors=errors or [],
+                                                 template_label=template_label))
 
 
 @bp.route("/w/clients/{client_id}/preview", methods=["GET"])

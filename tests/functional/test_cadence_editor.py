@@ -314,3 +314,46 @@ def test_a_segment_gets_its_own_named_cadence_and_its_edit_moves_only_that_segme
     edit = http.http.get(f"/w/clients/{a.client_id}/cadences/retail?debtor_id={d}",
                          headers=cookie).body.decode()
     assert "for Bramble Bakery" in edit and "Call script:" in edit
+
+
+def test_a_patch_of_the_client_saves_cadences_and_templates_as_the_editor_does(http, book):
+    """GIVEN a client on our cadence
+    WHEN an admin PATCHes /v1/clients/{id} with a broken cadence
+    THEN it is refused naming settings.cadence.steps[2].tone and nothing changes (not even
+    the brand sent alongside);
+    WHEN they PATCH a good cadence, a template and a brand change together
+    THEN all are saved, the cadence and the template are versions in the history the editor
+    shows (by whom, "changed through the API"), and the brand is changed too."""
+    a, _, _ = book
+    path = C.format(a.client_id)
+    bad = _cadence(s2={"tone": "friendly"}, s1={"tone": "firm"})
+    r = _json(http, "patch", a.admin, path, {"brand_name": "Not Saved",
+                                              "settings": {"cadence": bad}})
+    assert r.status_code == 422, r.body
+    assert r.json_body["error"]["fields"][0]["field"].startswith("settings.cadence.steps[")
+    live = ClientModel.get(a.agency_id, a.client_id)
+    assert not (live.settings or {}).get("cadence") and live.brand_name != "Not Saved"
+    r = _json(http, "patch", a.admin, path, {"settings": {"templates": {
+        "sms/nudge.txt.j2": "{{ broken"}}})
+    assert r.status_code == 422
+    assert r.json_body["error"]["fields"][0]["field"] == "settings.templates.sms/nudge.txt.j2"
+    good = _cadence(s3={"offset_days": 10})
+    text = "Hi {{ contact_name }}, {{ total }} is late {{ link }} Reply STOP to opt out"
+    r = _json(http, "patch", a.admin, path, {"brand_name": "Acme Brand", "settings": {
+        "cadence": good, "templates": {"sms/nudge.txt.j2": text}, "first_contact": False}})
+    assert r.status_code == 200, r.body
+    live = ClientModel.get(a.agency_id, a.client_id)
+    assert live.brand_name == "Acme Brand" and live.settings["first_contact"] is False
+    assert live.settings["cadence"]["steps"][3]["offset_days"] == 10
+    assert live.settings["templates"] == {"sms/nudge.txt.j2": text}
+    versions = _json(http, "get", a.admin, path + "/settings-versions?kind=cadence&name=client"
+                     ).json_body["items"]
+    assert [v["version"] for v in versions] == [2, 1]
+    assert versions[0]["note"] == "changed through the API"
+    tv = _json(http, "get", a.admin, path + "/settings-versions?" + urlencode(
+        {"kind": "template", "name": "sms/nudge.txt.j2"})).json_body["items"]
+    assert tv[0]["body"] == {"text": text} and tv[0]["note"] == "changed through the API"
+    # the same cadence again changes nothing and adds no version
+    assert _json(http, "patch", a.admin, path, {"settings": {"cadence": good}}).status_code == 200
+    assert len(_json(http, "get", a.admin, path + "/settings-versions?kind=cadence&name=client"
+                     ).json_body["items"]) == 2

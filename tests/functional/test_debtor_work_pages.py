@@ -82,6 +82,29 @@ def test_search_never_shows_another_agencys_or_an_unassigned_clients_debtors(htt
     assert _api(http, a.admin, "/v1/search?q=quayside")["items"][0]["debtor_id"] == ids["other"]
 
 
+def test_email_and_phone_find_a_debtor_beyond_the_name_scan_of_a_large_book(
+        http, book, monkeypatch):
+    """A 20k-debtor book: the name scan stops at its bound, but an email or a phone number
+    is looked up in the contact indexes, so every debtor is found and nothing is partial."""
+    from chalicelib.book import search
+
+    a, _, ids = book
+    monkeypatch.setattr(search, "NAME_SCAN_LIMIT", 1)  # as if the book were huge
+    for q, debtor in (("ap@page.example.com", "page"), ("AP@QUAY.example.com", "other"),
+                      ("ap@quay", "other")):
+        out = _api(http, a.specialist, "/v1/search?" + urlencode({"q": q}))
+        assert [r["debtor_id"] for r in out["items"]] == [ids[debtor]], (q, out)
+        assert out["items"][0]["match"] == "email" and out["truncated"] is False
+    # both debtors share the number: "020 7946 0000" ends "+44 20 7946 0000"
+    out = _api(http, a.specialist, "/v1/search?" + urlencode({"q": "020 7946 0000"}))
+    assert {r["debtor_id"] for r in out["items"]} == {ids["page"], ids["other"]}
+    assert {r["matched"] for r in out["items"]} == {"+442079460000"}
+    assert out["truncated"] is False
+    # a name is still bounded, and says so
+    out = _api(http, a.specialist, "/v1/search?q=ltd")
+    assert out["truncated"] is True
+
+
 def test_a_too_short_search_names_the_field(http, book):
     a, _, _ = book
     status, body = _search(http, session(http, "/w/login", a.specialist), "x")
