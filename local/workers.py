@@ -11,25 +11,41 @@ log = logging.getLogger("recoup.local")
 
 
 class Ticker(threading.Thread):
-    """Runs the sweep every `seconds` (RECOUP_TICK_SECONDS, default 30)."""
+    """Runs the sweep every `seconds` (RECOUP_TICK_SECONDS, default 30), and the daily
+    forecast snapshots once per (possibly travelled) day."""
 
     def __init__(self, seconds: float) -> None:
         super().__init__(name="dunning-ticker", daemon=True)
         self.seconds = seconds
         self._stop_event = threading.Event()
+        self._forecast_day = None
 
     def run(self) -> None:
         from chalicelib.kernel.clock import utcnow
         from chalicelib.dunning import sweep
 
         while not self._stop_event.is_set():
+            now = utcnow()
             try:
-                counts = sweep.sweep(utcnow())
+                counts = sweep.sweep(now)
                 if counts["due"]:
                     log.info("sweep: %s", counts)
             except Exception:  # noqa: BLE001 - the next tick tries again
                 log.exception("sweep failed")
+            self._daily(now)
             self._stop_event.wait(self.seconds)
+
+    def _daily(self, now) -> None:
+        """EventBridge's daily `forecast_snapshots` (reporting/jobs.py), locally."""
+        if self._forecast_day == now.date():
+            return
+        from chalicelib.reporting import forecast
+
+        try:
+            log.info("forecast snapshots: %s", forecast.snapshot_all(now))
+            self._forecast_day = now.date()
+        except Exception:  # noqa: BLE001 - the next tick tries again
+            log.exception("forecast snapshots failed")
 
     def stop(self) -> None:
         self._stop_event.set()

@@ -382,7 +382,7 @@ def _compact(minor: int, currency: str, loc: Locale) -> str:
                                    fraction_digits=1)
 
 
-def forecast(p: Principal, client_id: str, *, now: datetime) -> dict:
+def forecast(p: Principal, client_id: str, *, now: datetime, csv_href: str) -> dict:
     """The cash forecast page: the stored snapshot (`reporting.forecast`), as the client
     reads it: a chart of the weeks in its currency, a table per currency with the split,
     and past weeks' forecast against what was collected."""
@@ -424,4 +424,4 @@ def forecast(p: Principal, client_id: str, *, now: datetime) -> dict:
             "split_labels": [label for _, label in SPLIT_LABELS], "past": past,
             "as_of": fmt.day(f["as_of"]), "computed": fmt.when(f["computed_at"]),
             "kept_rate": round(100 * f["kept_rate"]), "definitions": data["definitions"],
-            "csv": f"/portal/clients/{client.client_id}/forecast.csv", **fmt.context()}
+            "csv": csv_href, **fmt.context()}

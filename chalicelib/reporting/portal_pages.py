@@ -21,7 +21,7 @@ from chalicelib.kernel.money import format_money
 from chalicelib.http.access import load_client
 from chalicelib.http.edge import validate
 from chalicelib.http.schemas import EscalationDecisionIn
-from chalicelib.reporting import client_portal, forecast
+from chalicelib.reporting import client_portal
 from chalicelib.workbench import escalations
 
 bp = Blueprint(__name__)
@@ -153,21 +153,6 @@ def debtor(pg: PortalPage, client_id: str, debtor_id: str):
 def monthly(pg: PortalPage, client_id: str):
     return pg.html("monthly.html", **client_portal.monthly(pg.p, client_id, pg.q.get("month"),
                                                            today=utcnow().date()))
-
-
-@page(P + "/forecast")
-def cash_forecast(pg: PortalPage, client_id: str):
-    """Expected receipts per week for 13 weeks, and past weeks against what came in."""
-    return pg.html("forecast.html", **client_portal.forecast(pg.p, client_id, now=utcnow()))
-
-
-@page(P + "/forecast.csv")
-def cash_forecast_csv(pg: PortalPage, client_id: str):
-    """The same forecast as CSV (the API's `?format=csv`)."""
-    header, rows = forecast.csv_rows(forecast.for_principal(pg.p, client_id, utcnow()))
-    resp_headers = edge.headers("csv", content_type="text/csv; charset=utf-8")
-    resp_headers["Content-Disposition"] = 'attachment; filename="forecast.csv"'
-    return Response(body=to_csv(header, rows), status_code=200, headers=resp_headers)
 
 
 @page(P + "/export/{table}")

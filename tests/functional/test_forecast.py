@@ -139,3 +139,25 @@ def test_last_forecast_against_what_came_in(http, book):
     assert 'id="forecast-vs-actual"' in text and "£250.00" in text
     csv_page = http.http.get(f"/portal/clients/{a.client_id}/forecast.csv", headers=cookie)
     assert csv_page.status_code == 200 and b"versus_actual" in csv_page.body
+
+
+def test_the_agency_opens_the_same_forecast_from_the_workspace(http, book):
+    a, b = book
+    # WHEN agency staff open the client's forecast in the workspace
+    page = http.http.get(f"/w/clients/{a.client_id}/forecast", headers=bearer(a.admin))
+    assert page.status_code == 200, page.body
+    text = page.body.decode()
+    # THEN they see the client's chart and table, with the workspace's CSV
+    assert 'id="forecast-chart"' in text and 'id="forecast-gbp"' in text
+    assert f'href="/w/clients/{a.client_id}/forecast.csv"' in text
+    assert "/portal/logout" not in text
+    assert http.http.get(f"/w/clients/{a.client_id}/forecast.csv",
+                         headers=bearer(a.admin)).status_code == 200
+    # AND the client list links to it
+    listing = http.http.get("/w/clients", headers=bearer(a.admin)).body.decode()
+    assert f"/w/clients/{a.client_id}/forecast" in listing
+    # and nobody else may
+    assert http.http.get(f"/w/clients/{a.client_id}/forecast",
+                         headers=bearer(b.admin)).status_code == 404
+    assert http.http.get(f"/w/clients/{a.client_id}/forecast",
+                         headers=bearer(a.viewer)).status_code == 403
