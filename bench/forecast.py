@@ -1,0 +1,48 @@
+"""Cash forecast cost: time and DynamoDB requests to compute a client's forecast (the daily
+timer's work) and to read it (the API and the portal), small vs big book."""
+from __future__ import annotations
+
+import os
+import time
+
+from bench.books import generate
+from bench.meter import metered
+
+
+def _measure(size: int) -> dict:
+    from chalicelib.book.importer import import_book
+    from chalicelib.kernel.clock import utcnow
+    from chalicelib.reporting import forecast
+    from bench.report_cost import _client
+    from local.progress import bar
+
+    client = _client(f"bench-forecast-{size}")
+    import_book(client.agency_id, client.client_id, generate(size), actor="bench",
+                progress=bar(f"seed {size}"), now=utcnow())
+    now = utcnow()
+    forecast.compute(client, now)  # warm (fits the prior once)
+    with metered() as m:
+        t0 = time.perf_counter()
+        f = forecast.compute(client, now)
+        compute_s = time.perf_counter() - t0
+    compute_reads = m.read_requests
+    forecast.snapshot(client, now)
+    with metered() as m:
+        t0 = time.perf_counter()
+        forecast.read(client, now)
+        read_s = time.perf_counter() - t0
+    return {"compute_ms": compute_s * 1000, "compute_requests": compute_reads,
+            "read_ms": read_s * 1000, "read_requests": m.read_requests,
+            "expected": sum(c.total for c in f.currencies.values())}
+
+
+def run(full: bool = False) -> None:
+    os.environ.setdefault("RECOUP_STAGE", "bench")
+    sizes = tuple(int(s) for s in os.environ.get(
+        "RECOUP_BENCH_FORECAST_SIZES", "1000,20000" if full else "1000,5000").split(","))
+    for size in sizes:
+        r = _measure(size)
+        print(f"forecast_compute_{size}: {r['compute_ms']:.0f} ms")
+        print(f"forecast_compute_requests_{size}: {r['compute_requests']} requests")
+        print(f"forecast_read_{size}: {r['read_ms']:.1f} ms")
+        print(f"forecast_read_requests_{size}: {r['read_requests']} requests")
