@@ -161,3 +161,22 @@ def test_the_agency_opens_the_same_forecast_from_the_workspace(http, book):
                          headers=bearer(b.admin)).status_code == 404
     assert http.http.get(f"/w/clients/{a.client_id}/forecast",
                          headers=bearer(a.viewer)).status_code == 403
+
+
+def test_the_daily_timer_stores_the_snapshot_the_pages_then_read(http, book):
+    a, _ = book
+    import json
+
+    from app import app  # noqa: F401 - the scheduled function itself, as Lambda would call it
+    from chalicelib.reporting.models import ReportModel
+
+    # WHEN the daily job runs (its handler asks the clock: the tests' clock is FIXED_NOW)
+    out = http.lambda_.invoke("forecast_snapshots", http.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
+    # THEN the client's week has its snapshot
+    assert out.payload["stored"] >= 1 and out.payload["failed"] == 0
+    key = client_key(a.agency_id, a.client_id)
+    item = ReportModel.get(key, "forecast#2026-11-23")
+    # AND a read serves that snapshot instead of computing again
+    r = http.http.get(f"/v1/clients/{a.client_id}/forecast", headers=bearer(a.admin))
+    assert r.json_body["forecast"]["computed_at"] == json.loads(item.body)["computed_at"]
