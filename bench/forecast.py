@@ -75,7 +75,9 @@ def _rules_only(size: int) -> float:
         seg = rules.segment_for(prof).name
         for n, o in enumerate(opened):
             x = pr.predict(prof, o, prior, today, segment=seg)
-            predicted.append(fr.Predicted(d, str(n), "GBP", o.amount_minor, o.due, x.pay_on))
+            predicted.append(fr.Predicted(d, str(n), "GBP", o.amount_minor, o.due, x.pay_on,
+                                          spread=tuple((o.due + timedelta(days=k), w)
+                                                       for k, w in x.distribution)))
         if int(d[1:]) % 20 == 0:
             promised.append(fr.Promise(d, "GBP", 50_000, today + timedelta(days=7), 1, 1))
         elif int(d[1:]) % 20 == 1:

@@ -97,7 +97,9 @@ def compute(client: ClientModel, now: datetime) -> fr.Forecast:
                                          list[fr.Instalment]]:
         facts = profiles.account_facts(d, now, prior=prior, invoices=by_debtor[d.debtor_id])
         return ([fr.Predicted(d.debtor_id, m.invoice_id, m.currency or d.currency,
-                              o.amount_minor, o.due, x.pay_on)
+                              o.amount_minor, o.due, x.pay_on,
+                              spread=tuple((o.due + timedelta(days=k), share)
+                                           for k, share in x.distribution))
                  for m, o, x in facts.predictions(today)],
                 _promises(d, facts), _instalments(d))
 
@@ -171,8 +173,9 @@ def read(client: ClientModel, now: datetime) -> dict:
 
 
 DEFINITIONS = {
-    "predicted": "Open invoices without a promise or a plan, in the week they are predicted "
-                 "to be paid (from the debtor's own payment history and the client's).",
+    "predicted": "Open invoices without a promise or a plan, spread over the weeks they are "
+                 "likely to be paid in (from the debtor's own payment history and the "
+                 "client's).",
     "promised": "Promises to pay not yet kept, times the debtor's record of keeping "
                 "promises, in the week of the promised date. What a broken promise would "
                 "leave stays with the invoices, on their predicted dates.",

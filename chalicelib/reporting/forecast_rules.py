@@ -7,9 +7,10 @@ Three sources, each counted once per minor unit owed:
   rate of it lands in the week of the promised date; the rest is what a broken promise
   leaves owed, so it stays with the invoices it covered, on their predicted dates but never
   before the week after the promise;
-- **predicted** (every other open invoice): the balance lands in the week of its predicted
-  pay date (`behaviour.predict_rules.predict`: the median of its distribution), times its
-  probability of being paid (1 unless told).
+- **predicted** (every other open invoice): the balance, times its probability of being
+  paid (1 unless told), spread over the weeks by its predicted distribution
+  (`behaviour.predict_rules.predict`: each week gets the share of the distribution that
+  falls in it; without one, all of it lands in the week of the predicted pay date).
 
 An invoice covered by a plan or a promise is counted through them, not also through its
 prediction: a debtor's plan takes its remaining total off the debtor's open invoices
@@ -44,6 +45,8 @@ class Predicted:
     due: date
     pay_on: date
     probability: float = 1.0
+    # when it may be paid: (day, share) summing to 1; empty: all on `pay_on`
+    spread: tuple[tuple[date, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -203,12 +206,34 @@ def forecast(today: date, predicted: Iterable[Predicted], promises: Iterable[Pro
             piece = min(part, rest)
             rest -= piece
             put(inv.currency, max(inv.pay_on, after), "predicted", piece)
-    # everything else: through its prediction
+    # everything else: through its prediction, spread over the weeks it may be paid in
     for rows in books.values():
         for inv, left in rows:
             expected = left if inv.probability >= 1 else int(round(left * inv.probability))
-            put(inv.currency, inv.pay_on, "predicted", expected)
+            if not inv.spread:
+                put(inv.currency, inv.pay_on, "predicted", expected)
+                continue
+            shares: dict[int | None, float] = {}
+            for day, share in inv.spread:
+                i = f.week_of(day)
+                shares[i] = shares.get(i, 0.0) + share
+            for i, amount in _allocate(expected, shares).items():
+                put(inv.currency, f.week_starts[i] if i is not None else
+                    f.week_starts[-1] + timedelta(days=7), "predicted", amount)
     return f
+
+
+def _allocate(amount: int, shares: Mapping) -> dict:
+    """Whole minor units per key in proportion to the shares, summing exactly to `amount`
+    (largest remainders get the odd units)."""
+    total = sum(shares.values()) or 1.0
+    exact = {k: amount * v / total for k, v in shares.items()}
+    out = {k: int(x) for k, x in exact.items()}
+    short = amount - sum(out.values())
+    order = sorted(exact, key=lambda k: (-(exact[k] - out[k]), -1 if k is None else k))
+    for k in order[:short]:
+        out[k] += 1
+    return out
 
 
 # ------------------------------------------------------------------- forecast vs actual

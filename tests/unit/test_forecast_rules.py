@@ -11,8 +11,9 @@ MON = date(2026, 11, 30)
 
 
 def inv(debtor="d1", number="1", amount=10_000, due=date(2026, 11, 20), pay_on=None,
-        currency="GBP", probability=1.0):
-    return fr.Predicted(debtor, number, currency, amount, due, pay_on or due, probability)
+        currency="GBP", probability=1.0, spread=()):
+    return fr.Predicted(debtor, number, currency, amount, due, pay_on or due, probability,
+                        spread)
 
 
 def week(f, currency="GBP"):
@@ -111,3 +112,32 @@ def test_forecast_vs_actual_compares_the_forecast_made_before_the_week():
     assert rows[0]["forecast_made_on"] == "2026-11-23"
     # the week of the snapshot itself is compared with that snapshot's week 1
     assert rows[1]["week"] == "2026-11-23" and rows[1]["forecast_minor"] == 0
+
+
+def test_a_prediction_is_spread_over_the_weeks_it_may_be_paid_in_to_the_minor_unit():
+    spread = ((date(2026, 12, 1), 0.5), (date(2026, 12, 15), 0.25),
+              (date(2027, 6, 1), 0.25))  # a quarter beyond the horizon
+    f = fr.forecast(TODAY, [inv(amount=10_001, pay_on=date(2026, 12, 1), spread=spread)])
+    c = f.currencies["GBP"]
+    assert week(f)[0] + week(f)[2] + c.later.total == 10_001
+    assert (week(f)[0], week(f)[2], c.later.predicted) in ((5_001, 2_500, 2_500),
+                                                           (5_000, 2_501, 2_500),
+                                                           (5_000, 2_500, 2_501))
+    assert sum(week(f)) + c.later.total == c.total == 10_001
+
+
+def test_the_prediction_rule_gives_the_distribution_its_median_comes_from():
+    from chalicelib.behaviour import predict_rules as pr
+    from chalicelib.behaviour import profile_rules as rules
+
+    x = pr.predict(rules.profile([]), pr.OpenInvoice(date(2026, 11, 1), date(2026, 12, 1),
+                                                     5_000), pr.Prior(), TODAY)
+    assert abs(sum(s for _, s in x.distribution) - 1) < 1e-9
+    assert min(k for k, _ in x.distribution) >= (TODAY - date(2026, 12, 1)).days
+    # its median is the predicted day
+    acc = 0.0
+    for k, s in x.distribution:
+        acc += s
+        if acc >= 0.5:
+            break
+    assert abs(k - x.days_late) <= 1
