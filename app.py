@@ -12,6 +12,7 @@ from chalicelib.payments import jobs as payment_jobs
 from chalicelib.payments import pages as debtor_pages
 from chalicelib.payments import routes as payments_api
 from chalicelib.payments import webhooks
+from chalicelib.reporting import forecast_pages
 from chalicelib.reporting import jobs as report_jobs
 from chalicelib.reporting import playbook_pages
 from chalicelib.reporting import portal_pages
@@ -40,6 +41,7 @@ app.register_blueprint(payment_jobs.bp)
 app.register_blueprint(reports.bp)
 app.register_blueprint(portal_pages.bp)  # also the portal's playbook pages
 app.register_blueprint(playbook_pages.bp)  # /w/clients/{id}/playbook(.pdf)
+app.register_blueprint(forecast_pages.bp)  # /w/clients/{id}/forecast(.csv); the portal's on its bp
 app.register_blueprint(report_jobs.bp)
 app.register_blueprint(workbench.bp)
 app.register_blueprint(workspace.bp)

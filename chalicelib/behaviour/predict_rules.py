@@ -329,6 +329,8 @@ class Prediction:
     expected_days_late: float  # how late, if late (mean days after due)
     center: float
     moved: tuple[Moved, ...]
+    # the distribution it is the median of: (whole days after due, share), shares sum to 1
+    distribution: tuple[tuple[int, float], ...] = ()
 
     @property
     def expected_overdue_days(self) -> float:
@@ -427,10 +429,13 @@ def predict(history: Profile, invoice: OpenInvoice, prior: Prior, today: date, *
     late = [(v, wt) for v, wt in alive if v >= LATE_FROM_DAYS]
     p_late = sum(wt for _, wt in late) / total
     expected = sum(v * wt for v, wt in late) / sum(wt for _, wt in late) if late else 0.0
+    by_day: dict[int, float] = {}
+    for v, wt in alive:
+        by_day[int(round(v))] = by_day.get(int(round(v)), 0.0) + wt / total
     return Prediction(pay_on=invoice.due + timedelta(days=int(round(days_late))),
                       days_late=round(days_late, 2), p_late=round(p_late, 4),
                       expected_days_late=round(expected, 2), center=round(center, 2),
-                      moved=tuple(moved))
+                      moved=tuple(moved), distribution=tuple(sorted(by_day.items())))
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,18 @@ REPORT = obj({"client": obj({"id": S, "name": S, "currency": S}), "as_of": S, "s
               "activity_by_month": {"type": "object"}, "trend": {},
               "baseline": O_, "change_since_takeover": O_,
               "definitions": {"type": "object", "additionalProperties": S}})
+_SPLIT = obj({"total_minor": I, "predicted_minor": I, "promised_minor": I, "plan_minor": I})
+FORECAST = obj({
+    "client": obj({"id": S, "name": S, "currency": S, "timezone": S}),
+    "forecast": obj({"as_of": S, "weeks": strings(), "kept_rate": {"type": "number"},
+                     "computed_at": S, "client_currency": S,
+                     "currencies": {"type": "array", "items": obj({
+                         "currency": S, "weeks": {"type": "array", "items": _SPLIT},
+                         "later": _SPLIT, "total_minor": I})}}),
+    "versus_actual": {"type": "array", "items": obj({
+        "week": S, "forecast_made_on": S, "forecast_minor": I, "split": _SPLIT,
+        "actual_minor": I, "difference_minor": I})},
+    "definitions": {"type": "object", "additionalProperties": S}})
 OVERVIEW = obj({"clients": A, "specialists": A,
                 "definitions": {"type": "object", "additionalProperties": S}})
 
@@ -290,6 +302,7 @@ RESPONSES: dict[tuple[str, str], dict] = {
     ("GET", "/v1/portal/escalations"): page(ESCALATION),
     ("POST", "/v1/portal/escalations/{escalation_id}/decision"): ESCALATION,
     ("GET", C + "/report"): REPORT,
+    ("GET", C + "/forecast"): FORECAST,
     ("GET", "/v1/overview"): OVERVIEW,
     ("POST", C + "/imports"): IMPORT_REPORT,
     ("GET", C + "/imports"): page(IMPORT_RECORD),

@@ -365,3 +365,64 @@ def table(p: Principal, client_id: str, name: str, *, today: date) -> tuple[list
     return (["figure", "key", "baseline", "current", "delta"],
             [[pres.label(k), k, v["baseline"], v["current"], v["delta"]]
              for k, v in change["figures"].items()])
+
+
+# --------------------------------------------------------------------------- cash forecast
+
+SPLIT_LABELS = (("predicted_minor", "Predicted from payment habits"),
+                ("promised_minor", "Promised (weighted by promises kept)"),
+                ("plan_minor", "Payment plan instalments"))
+
+
+def _compact(minor: int, currency: str, loc: Locale) -> str:
+    from babel.numbers import format_compact_currency
+
+    from chalicelib.kernel.money import exponent
+
+    return format_compact_currency(minor / 10 ** exponent(currency), currency, locale=loc,
+                                   fraction_digits=1)
+
+
+def forecast(p: Principal, client_id: str, *, now: datetime, csv_href: str) -> dict:
+    """The cash forecast page: the stored snapshot (`reporting.forecast`), as the client
+    reads it: a chart of the weeks in its currency, a table per currency with the split,
+    and past weeks' forecast against what was collected."""
+    from chalicelib.reporting import forecast as cash
+
+    client = load_client(p, client_id, for_reports=True)
+    fmt = Formats(client)
+    data = cash.read(client, now)
+    f = data["forecast"]
+    tables = []
+    for c in f["currencies"]:
+        rows = [{"week": week, "label": fmt.day(week), "total": fmt.money(w["total_minor"],
+                                                                            c["currency"]),
+                 "total_minor": w["total_minor"],
+                 "parts": [fmt.money(w[k], c["currency"]) for k, _ in SPLIT_LABELS]}
+                for week, w in zip(f["weeks"], c["weeks"])]
+        later = c["later"]
+        tables.append({"currency": c["currency"], "rows": rows,
+                       "later": fmt.money(later["total_minor"], c["currency"]),
+                       "later_parts": [fmt.money(later[k], c["currency"]) for k, _ in SPLIT_LABELS],
+                       "total": fmt.money(c["total_minor"], c["currency"]),
+                       "mine": c["currency"] == client.currency})
+    tables.sort(key=lambda t: (not t["mine"], t["currency"]))
+    chart = None
+    if tables:
+        first = tables[0]
+        chart = charts.bar_chart(
+            f"Expected receipts per week ({first['currency']})",
+            [fmt.day(r["week"], "d MMM") for r in first["rows"]],
+            [r["total_minor"] for r in first["rows"]],
+            [_compact(r["total_minor"], first["currency"], fmt.locale) for r in first["rows"]],
+            css_id="forecast-chart", colour=brand_colour(client))
+    past = [{"label": fmt.day(r["week"]), "made": fmt.day(r["forecast_made_on"]),
+             "forecast": fmt.money(r["forecast_minor"]), "actual": fmt.money(r["actual_minor"]),
+             "difference": ("+" if r["difference_minor"] > 0 else "")
+             + fmt.money(r["difference_minor"]), "better": r["difference_minor"] >= 0}
+            for r in data["versus_actual"]]
+    return {"client": client, "brand": brand(client), "tables": tables, "chart": chart,
+            "split_labels": [label for _, label in SPLIT_LABELS], "past": past,
+            "as_of": fmt.day(f["as_of"]), "computed": fmt.when(f["computed_at"]),
+            "kept_rate": round(100 * f["kept_rate"]), "definitions": data["definitions"],
+            "csv": csv_href, **fmt.context()}

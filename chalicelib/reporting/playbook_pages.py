@@ -44,7 +44,7 @@ def _pdf(book: dict) -> Response:
 # ---------------------------------------------------------------------- agency staff (/w)
 
 
-def _staff_page(view: Callable) -> Callable:
+def staff_page(view: Callable) -> Callable:
     """The workspace's sign-in (header or its session cookie), staff only; errors are the
     workspace's error page."""
     @functools.wraps(view)
@@ -74,7 +74,7 @@ def _staff_page(view: Callable) -> Callable:
 
 
 @bp.route(W, methods=["GET"])
-@_staff_page
+@staff_page
 def agency_playbook(p, csrf, client_id):
     book = playbook.for_agency(p, client_id, now=utcnow())
     return _html(book, home="/w/clients", pdf_href=f"/w/clients/{client_id}/playbook.pdf",
@@ -82,7 +82,7 @@ def agency_playbook(p, csrf, client_id):
 
 
 @bp.route(W + ".pdf", methods=["GET"])
-@_staff_page
+@staff_page
 def agency_playbook_pdf(p, csrf, client_id):
     return _pdf(playbook.for_agency(p, client_id, now=utcnow()))
 

@@ -25,7 +25,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -354,6 +354,30 @@ def latest_snapshot(agency_id: str, client_id: str, on_or_before: str) -> Any | 
                                scan_index_forward=False, limit=1):
         return loads(m.body)
     return None
+
+
+def collected_by_day(agency_id: str, client_id: str, first: date, last: date) -> dict[str, int]:
+    """Money collected per day (every source, the client's currency) between two days, from
+    the month counter items (``agg#m#coll#YYYY-MM``) only: one Query for a few small items."""
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "KeyConditionExpression": "#k = :k AND #p BETWEEN :a AND :b",
+        "ExpressionAttributeNames": {"#k": "client_key", "#p": "part"},
+        "ExpressionAttributeValues": {":k": {"S": client_key(agency_id, client_id)},
+                                      ":a": {"S": f"agg#m#coll#{first.isoformat()[:7]}"},
+                                      ":b": {"S": f"agg#m#coll#{last.isoformat()[:7]}"}}}
+    out: dict[str, int] = {}
+    s, e = first.isoformat(), last.isoformat()
+    while True:
+        page = _conn().dispatch("Query", dict(kwargs))
+        for it in page.get("Items", []):
+            for name, value in it.items():
+                day = name.split("#", 1)[0]
+                if name not in _KEYS and "N" in value and s <= day <= e:
+                    out[day] = out.get(day, 0) + int(value["N"])
+        if not page.get("LastEvaluatedKey"):
+            return out
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 REGISTRY = "_clients_with_reports"  # ReportModel partition: one item per agency#client

@@ -54,7 +54,7 @@ BODIES = {
 AGENCY_LEVEL = {"/v1/me", "/v1/users", "/v1/users/{user_id}", "/v1/clients", "/v1/overview",
                 "/v1/tasks", "/v1/tasks/next", "/v1/search"}
 # Report routes: a client viewer may read its own client's report (and only that one).
-REPORT_ROUTES = {"/v1/clients/{client_id}/report"}
+REPORT_ROUTES = {"/v1/clients/{client_id}/report", "/v1/clients/{client_id}/forecast"}
 # Client-viewer routes: the client comes from the viewer's token; tenant A's own viewer may
 # use them (checked in test_portal_routes_serve_only_the_viewers_own_client).
 PORTAL = {"/v1/portal/escalations", "/v1/portal/escalations/{escalation_id}/decision"}
