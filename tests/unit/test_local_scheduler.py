@@ -17,7 +17,7 @@ def test_every_timer_of_the_app_is_understood_by_the_local_scheduler():
     found = scheduler.timers(app)
     names = {t.name for t in found}
     assert {"dunning_sweep", "promise_timer", "sender_check", "monthly_report_emails",
-            "task_rerank"} <= names
+            "task_rerank", "forecast_snapshots"} <= names
     for t in found:  # a schedule the scheduler cannot read would never fire locally
         assert scheduler.due(t.expression, T0, T0 + timedelta(days=40)), t
 
