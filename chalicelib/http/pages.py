@@ -68,7 +68,10 @@ def new_nonce() -> str:
 def headers(nonce: str, *, content_type: str = HTML, form_action: str = "'self'",
             img_src: str = "'self' data:", private: bool = True) -> dict[str, str]:
     """The security headers every page sends (HTML, CSV and redirects alike)."""
-    csp = (f"default-src 'none'; style-src 'nonce-{nonce}'; img-src {img_src}; "
+    # scripts only with the page's nonce (progressive enhancement, e.g. the book upload's
+    # progress); requests from them only to this origin
+    csp = (f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
+           f"connect-src 'self'; img-src {img_src}; "
            f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'")
     out = {"Content-Type": content_type, "Content-Security-Policy": csp,
            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",

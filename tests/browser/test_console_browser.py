@@ -101,3 +101,41 @@ def test_the_console_is_usable_at_390_px(demo, browser):
         page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "create-client"
     context.close()
+
+
+def test_a_book_upload_says_how_far_it_has_gone_then_opens_the_report(demo, page):
+    """GIVEN a client's book page (scripts allowed only with the page's nonce)
+    WHEN a book is uploaded and the server is still importing it
+    THEN the page says the file went up and how long the import has been running, with the
+    button disabled against a second submit; the report opens when the server answers; a
+    refused file shows its reasons in place, the form ready to try again."""
+    base = demo["base"]
+    page.goto(f"{base}/w/login")
+    page.get_by_label("Your access token").fill(demo["tokens"]["admin"])
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{base}/w/clients/new")  # a client of its own: the demo's books stay as seeded
+    page.get_by_label("Business name").fill("Upload Progress Ltd")
+    page.get_by_label("Send emails from").fill("ar@upload-progress.example.com")
+    page.locator("#create-client").click()
+    expect(page.locator(".msg")).to_contain_text("Upload Progress Ltd is onboarded")
+    book_url = page.url
+    # a book big enough that the server is still importing it a second later
+    rows = "".join(f"U{n},Upload Debtor {n},,ap{n}@u{n}.example.com,,,Europe/London,GB,U-{n},,"
+                   f"2026-09-01,2026-10-01,GBP,{100 + n}.00,0.00\n" for n in range(1500))
+    page.get_by_label(re.compile("CSV file")).set_input_files(files=[{
+        "name": "upload-progress.csv", "mimeType": "text/csv",
+        "buffer": (BOOK + rows).encode()}])
+    page.locator("#import").click()
+    status = page.locator("#upload-status")
+    expect(status).to_contain_text("Uploaded. Importing the book")
+    expect(page.locator("#import")).to_be_disabled()
+    expect(status).to_contain_text(re.compile(r"Importing the book… [1-9]\d* s"))
+    expect(page.locator("#rejected")).to_contain_text("1 row rejected", timeout=120_000)
+    assert re.search(r"/imports/[^/]+$", page.url)
+    # AND a file that is not a book is refused in place, naming the field
+    page.goto(book_url)
+    page.get_by_label(re.compile("CSV file")).set_input_files(files=[{
+        "name": "notes.csv", "mimeType": "text/csv", "buffer": b"hello,world\n1,2\n"}])
+    page.locator("#import").click()
+    expect(page.locator("#errors")).to_be_visible()
+    expect(page.locator("#import")).to_be_enabled()
