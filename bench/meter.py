@@ -11,6 +11,7 @@ class Meter:
     def __init__(self) -> None:
         self.requests: Counter[str] = Counter()
         self.items_read = 0
+        self.items_billed = 0  # items read as DynamoDB bills them: a query's ScannedCount
         self.items_written = 0
 
     @property
@@ -38,10 +39,14 @@ def metered():
         out = real(self, operation_name, operation_kwargs)
         if operation_name in ("Query", "Scan"):
             meter.items_read += out.get("Count", 0)
+            meter.items_billed += out.get("ScannedCount", out.get("Count", 0))
         elif operation_name == "GetItem":
             meter.items_read += 1 if out.get("Item") else 0
+            meter.items_billed += 1 if out.get("Item") else 0
         elif operation_name == "BatchGetItem":
-            meter.items_read += sum(len(v) for v in out.get("Responses", {}).values())
+            n = sum(len(v) for v in out.get("Responses", {}).values())
+            meter.items_read += n
+            meter.items_billed += n
         return out
 
     Connection._make_api_call = counting

@@ -373,6 +373,7 @@ def _upgrade(ckey: str) -> None:
              if it["part"]["S"].startswith(("agg#r#", "agg#m#open#", "agg#m#first#"))
              and it["part"]["S"] not in wanted]
     _write_all(puts, stale)
+    _backfill_waiting(ckey)
     _conn().dispatch("UpdateItem", {
         "TableName": _table(), "Key": _key(ckey, "agg#head"),
         "UpdateExpression": "SET #s = :s", "ExpressionAttributeNames": {"#s": "schema"},
@@ -460,7 +461,7 @@ def apply_batch(agency_id: str, client_id: str, currency: str, batch_id: str,
         _ensure_current(agency_id, client_id, currency, head)
     first = [head is None]
     if changes:
-        _apply_changes(ckey, currency, batch_id, changes, mutate, first)
+        _apply_changes(ckey, currency, batch_id, changes, mutate, first, now)
         _conn().dispatch("PutItem", {"TableName": _table(), "Item": _marker_item(
             ckey, marker, now)})
     elif not _apply_counters_once(ckey, currency, marker, mutate, first, now):
@@ -577,7 +578,7 @@ def _contribution_put(ckey: str, inv_id: str, new: dict | None, batch_id: str,
 
 
 def _apply_changes(ckey: str, currency: str, batch_id: str, changes: dict[str, Change],
-                   mutate: Mutate | None, first: list[bool]) -> None:
+                   mutate: Mutate | None, first: list[bool], now: datetime) -> None:
     todo = list(changes)
     for attempt in range(ATTEMPTS):
         stored = {m.invoice_id: m for m in ContributionModel.batch_get(
@@ -594,7 +595,8 @@ def _apply_changes(ckey: str, currency: str, batch_id: str, changes: dict[str, C
             if mutate is not None:
                 mutate(delta, {inv_id: old}, {inv_id: new})
             debtor = str(((new or old or {}).get("state") or {}).get("debtor_id") or "")
-            rows.append((debtor, inv_id, _contribution_put(ckey, inv_id, new, batch_id, m),
+            rows.append((debtor, inv_id, [_contribution_put(ckey, inv_id, new, batch_id, m),
+                                          *_waiting_op(ckey, inv_id, old, new, now)],
                          counter_parts(delta.agg, delta.head["activity"])))
         rows.sort(key=lambda r: r[0])  # a debtor's invoices together: one move per chunk
         chunks: list[tuple[list[str], list[dict], dict[str, dict[str, int]]]] = []
@@ -604,12 +606,13 @@ def _apply_changes(ckey: str, currency: str, batch_id: str, changes: dict[str, C
         for _, inv_id, put, mine in rows:
             parts = set(ops) | set(mine)
             # + the head; a debtor item also moves in the ranking (2) and in m#first (2)
-            size = len(puts) + 2 + len(parts) + 4 * sum(p.startswith("d#") for p in parts)
+            size = len(puts) + len(put) + 1 + len(parts) + 4 * sum(
+                p.startswith("d#") for p in parts)
             if ids and size > TX_ITEMS:
                 chunks.append((ids, puts, ops))
                 ids, puts, ops = [], [], {}
             ids.append(inv_id)
-            puts.append(put)
+            puts += put
             for part, attrs in mine.items():
                 row = ops.setdefault(part, {})
                 for attr, value in attrs.items():
@@ -636,6 +639,69 @@ def _apply_changes(ckey: str, currency: str, batch_id: str, changes: dict[str, C
         todo = failed
         _backoff(attempt)
     raise RuntimeError(f"report aggregate of {ckey} kept changing; batch {batch_id} not applied")
+
+
+# ------------------------------------------- what waits on the client (disputes, escalations)
+
+WAITING = ("disputed", "in_collections")
+
+
+def _waiting_row(entry: dict | None) -> dict | None:
+    """An invoice waiting on the client: disputed or with collections, with money owed."""
+    st = (entry or {}).get("state") or {}
+    if st.get("status") not in WAITING:
+        return None
+    balance = int(st["total_minor"]) - fact_from_state(
+        st, entry.get("payments") or []).paid_minor
+    return {"debtor_id": st["debtor_id"], "number": st.get("number") or "",
+            "due_date": st["due_date"], "currency": st["currency"], "status": st["status"],
+            "balance_minor": balance, "reason": (st.get("dispute") or {}).get("reason") or "",
+            "opened_at": ((st.get("dispute") or {}).get("opened_at") or "")[:10]} \
+        if balance > 0 else None
+
+
+def _waiting_op(ckey: str, inv_id: str, old: dict | None, new: dict | None,
+                now: datetime) -> list[dict]:
+    """Keep ``wait#<invoice>`` in step with the invoice (in the contribution's transaction):
+    the portal's "waiting on you" and the home's disputed count read these few items, not
+    the client's open invoices."""
+    row, was = _waiting_row(new), _waiting_row(old)
+    key = _key(ckey, f"wait#{inv_id}")
+    if row is None:
+        return [{"Delete": {"TableName": _table(), "Key": key}}] if was is not None else []
+    since = row.pop("opened_at")
+    names = {f"#f{i}": k for i, k in enumerate(row)}
+    values = {f":f{i}": ({"N": str(v)} if isinstance(v, int) else {"S": str(v)})
+              for i, v in enumerate(row.values())}
+    sets = [f"#f{i} = :f{i}" for i in range(len(row))]
+    names["#since"] = "since"
+    values[":since"] = {"S": since or now.date().isoformat()}
+    sets.append("#since = :since" if since else "#since = if_not_exists(#since, :since)")
+    return [{"Update": {"TableName": _table(), "Key": key, "UpdateExpression": "SET " + ", ".join(sets),
+                        "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}}]
+
+
+def waiting(agency_id: str, client_id: str) -> list[dict]:
+    """The client's invoices waiting on it, oldest due first: one query of as many items as
+    there are open disputes and escalations, whatever the size of the book."""
+    rows = []
+    for it in _query(client_key(agency_id, client_id), "wait#", False):
+        rows.append({k: (int(v["N"]) if "N" in v else v.get("S", "")) for k, v in it.items()
+                     if k not in _KEYS})
+    return sorted(rows, key=lambda r: (r["due_date"], r["number"]))
+
+
+def _backfill_waiting(ckey: str) -> None:
+    """The waiting items of a client stored before them, from its contributions."""
+    puts = []
+    for m in ContributionModel.query(ckey):
+        row = _waiting_row(loads(m.entry)) if m.entry else None
+        if row is not None:
+            since = row.pop("opened_at") or row["due_date"]
+            puts.append({**_key(ckey, f"wait#{m.invoice_id}"), "since": {"S": since},
+                         **{k: ({"N": str(v)} if isinstance(v, int) else {"S": str(v)})
+                            for k, v in row.items()}})
+    _write_all(puts, [])
 
 
 def put_item(agency_id: str, client_id: str, part: str, body: Any, now: datetime, *,
