@@ -125,3 +125,28 @@ def test_the_ranking_follows_payments_and_the_top_list_stays_exact(fast_transact
     for day in (AS_OF, AS_OF + timedelta(days=20), date(2027, 6, 1)):
         assert bounded.figures(day) == report_store.load(
             client.agency_id, client.client_id, "GBP").agg.figures(day)
+
+
+def test_a_client_stored_before_the_ranking_gets_it_on_first_read(fast_transactions):
+    admin, client, states = _client("older", 300, per_debtor=10)
+    ckey = f"older#{client.client_id}"
+    want = reports.build(client, AS_OF)
+    # GIVEN the client as it was stored before the ranking (schema 2: debtor items only)
+    conn = report_store._conn()
+    table = report_store._table()
+    for part in [p for p in report_store.load("older", client.client_id, "GBP").items
+                 if p.startswith(("r#", "m#open#", "m#first#"))]:
+        conn.dispatch("DeleteItem", {"TableName": table, "Key": report_store._key(ckey, "agg#" + part)})
+    for it in report_store._query(ckey, "wait#", True):
+        conn.dispatch("DeleteItem", {"TableName": table, "Key": report_store._key(ckey, it["part"]["S"])})
+    conn.dispatch("UpdateItem", {"TableName": table, "Key": report_store._key(ckey, "agg#head"),
+                                 "UpdateExpression": "SET #s = :s",
+                                 "ExpressionAttributeNames": {"#s": "schema"},
+                                 "ExpressionAttributeValues": {":s": {"N": "2"}}})
+    # WHEN it is read THEN the report is the same, waiting invoices included
+    again = reports.build(client, AS_OF)
+    assert again["figures"] == want["figures"]
+    assert [w["number"] for w in report_store.waiting("older", client.client_id)] == [
+        s["number"] for s in sorted(
+            (s for s in states if s["status"] == "disputed" and s["balance_minor"]),
+            key=lambda s: (s["due_date"], s["number"]))]
