@@ -105,13 +105,14 @@ def _pages(size: int) -> dict[str, tuple[float, float, float]]:
 
 
 def _take_next(size: int) -> tuple[float, float, float]:
-    """One open task per debtor (size / 10) over 50 clients, take-next across all of them."""
+    """One open task per debtor (size / 10, at least a first page of 3 for each of the 50
+    clients) over 50 clients, take-next across all of them."""
     from bench import next_task
     from chalicelib.http.auth import Principal
     from chalicelib.workbench.tasks import take_next
 
     agency = f"bench-reads-next-{size}"
-    next_task._seed(agency, max(next_task.CLIENTS, size // 10))
+    next_task._seed(agency, max(3 * next_task.CLIENTS, size // 10))
     spec = Principal(agency, "spec", "specialist")
     return _timed(lambda: take_next(spec, None, now=next_task.NOW))
 
