@@ -9,7 +9,7 @@ import os
 import sys
 
 BENCHMARKS = ["bench.import_book", "bench.sweep_cost", "bench.dispatch_rate", "bench.payments",
-              "bench.report_cost", "bench.report_writes", "bench.next_task", "bench.api_latency",
+              "bench.report_cost", "bench.report_writes", "bench.reads", "bench.next_task", "bench.api_latency",
               "bench.app_import", "bench.package_size", "bench.cost_model",
               "bench.reply_classifier", "bench.prediction", "bench.outcomes", "bench.credit_eval",
               "bench.forecast"]

@@ -13,6 +13,7 @@ class Meter:
     def __init__(self) -> None:
         self.requests: Counter[str] = Counter()
         self.items_read = 0
+        self.items_billed = 0  # items read as DynamoDB bills them: a query's ScannedCount
         self.items_written = 0
         self.by_table: Counter[tuple[str, str]] = Counter()  # (operation, tables) -> requests
         self.events: Counter[str] = Counter()  # requests made while delivering events inline
@@ -59,10 +60,14 @@ def metered():
         out = real(self, operation_name, operation_kwargs)
         if operation_name in ("Query", "Scan"):
             meter.items_read += out.get("Count", 0)
+            meter.items_billed += out.get("ScannedCount", out.get("Count", 0))
         elif operation_name == "GetItem":
             meter.items_read += 1 if out.get("Item") else 0
+            meter.items_billed += 1 if out.get("Item") else 0
         elif operation_name == "BatchGetItem":
-            meter.items_read += sum(len(v) for v in out.get("Responses", {}).values())
+            n = sum(len(v) for v in out.get("Responses", {}).values())
+            meter.items_read += n
+            meter.items_billed += n
         return out
 
     from chalicelib.kernel import events

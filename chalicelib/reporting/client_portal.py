@@ -19,13 +19,15 @@ from chalicelib.reporting import presentation as pres
 from chalicelib.reporting.kpis import BUCKETS
 from chalicelib.kernel.errors import NotFound, ValidationFailed
 from chalicelib.reporting import reports
+from chalicelib.reporting import store as report_store
 from chalicelib.http.access import load_client
+from chalicelib.store import paging
 from chalicelib.store.keys import client_key, debtor_key
 from chalicelib.store.models import ClientModel, DebtorModel, InvoiceModel, TimelineModel
 
 BUCKET_LABELS = {"not_due": "Not due", "1_30": "1–30", "31_60": "31–60", "61_90": "61–90",
                  "90_plus": "90+"}
-WAITING = ("disputed", "in_collections")
+WAITING = report_store.WAITING
 TABLES = ("aging", "top_debtors", "trend", "activity", "change", "debtors", "waiting")
 
 
@@ -115,21 +117,19 @@ def _waiting(client: ClientModel, limit: int = 100,
              fmt: Formats | None = None) -> dict[str, list[dict]]:
     """Open invoices waiting on the client: disputes needing their documents, escalations
     needing their approval (the approval action is the workbench's)."""
-    ckey = client_key(client.agency_id, client.client_id)
     out: dict[str, list[dict]] = {"disputes": [], "escalations": []}
     fmt = fmt or Formats(client)
-    query = InvoiceModel.open_by_due.query(
-        ckey, filter_condition=InvoiceModel.status.is_in(*WAITING), limit=limit)
-    for inv in query:
-        row = {"debtor_id": inv.debtor_id, "number": inv.number, "due_date": inv.due_date,
-               "balance": fmt.money(inv.balance_minor, inv.currency),
-               "due": fmt.day(inv.due_date),
-               "balance_minor": int(inv.balance_minor),
-               "reason": (inv.dispute or {}).get("reason", ""),
-               "since": ((inv.dispute or {}).get("opened_at") or inv.updated_at)[:10]}
+    # reporting keeps one small item per waiting invoice (report_store.waiting): read those,
+    # not the client's open invoices
+    for inv in report_store.waiting(client.agency_id, client.client_id)[:limit]:
+        row = {"debtor_id": inv["debtor_id"], "number": inv["number"],
+               "due_date": inv["due_date"],
+               "balance": fmt.money(inv["balance_minor"], inv["currency"]),
+               "due": fmt.day(inv["due_date"]), "balance_minor": int(inv["balance_minor"]),
+               "reason": inv["reason"], "since": inv["since"]}
         row["since_text"] = fmt.day(row["since"])
         row["reason_text"] = row["reason"].replace("_", " ").capitalize()
-        out["disputes" if inv.status == "disputed" else "escalations"].append(row)
+        out["disputes" if inv["status"] == "disputed" else "escalations"].append(row)
     return out
 
 
@@ -191,26 +191,45 @@ def list_rows(rows: list[dict], q: str | None, sort: str | None) -> tuple[list[d
     return rows, sort
 
 
+SEARCH_SCAN = 500  # debtors read per page while searching
+
+
+def _debtor_page(ckey: str, needle: str, cursor: dict | None) -> tuple[list[dict], dict | None, int]:
+    """One page of the client's debtors from ``cursor`` in key order: PAGE_SIZE of them, or,
+    for a search, the matches among the next SEARCH_SCAN (name or account reference, any
+    case). Returns (rows, next cursor, debtors read)."""
+    if not needle:
+        result = DebtorModel.query(ckey, attributes_to_get=_LIST_FIELDS, limit=PAGE_SIZE,
+                                   last_evaluated_key=cursor)
+        rows = [_debtor_row(d) for d in result]
+        return rows, result.last_evaluated_key, len(rows)
+    result = DebtorModel.query(ckey, attributes_to_get=_LIST_FIELDS, limit=SEARCH_SCAN,
+                               last_evaluated_key=cursor)
+    read = [_debtor_row(d) for d in result]
+    rows = [r for r in read if needle in r["name"].casefold()
+            or needle in (r["account_ref"] or "").casefold()]
+    return rows, result.last_evaluated_key, len(read)
+
+
 def debtors(p: Principal, client_id: str, *, q: str | None = None, sort: str | None = None,
             page: str | None = None) -> dict:
-    """The client's debtors, searchable and sortable, 50 a page. The whole list is one
-    Query of the client's debtor partition (only the listed attributes)."""
+    """The client's debtors a page at a time, searchable, each page sortable: one Query of
+    PAGE_SIZE debtors (a search: the matches among the next SEARCH_SCAN) from the page's
+    cursor, whatever the size of the book. Sorting orders the page shown (a book bigger
+    than one page is not sorted across pages: that needs an index per column)."""
     client = load_client(p, client_id, for_reports=True)
     fmt = Formats(client)
-    all_rows = [_debtor_row(d) for d in DebtorModel.query(
-        client_key(p.agency_id, client_id), attributes_to_get=_LIST_FIELDS)]
-    rows, sort = list_rows(all_rows, q, sort)
+    ckey = client_key(p.agency_id, client_id)
     try:
-        number = max(1, int(page or 1))
-    except ValueError:
-        raise ValidationFailed.one("page", "must be a whole number") from None
-    pages = max(1, -(-len(rows) // PAGE_SIZE))
-    number = min(number, pages)
-    shown = rows[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]
+        cursor = paging.decode_cursor(page, "client_key", ckey)
+    except ValidationFailed:
+        raise ValidationFailed.one("page", "not a page of this list") from None
+    found, more, read = _debtor_page(ckey, (q or "").strip().casefold(), cursor)
+    rows, sort = list_rows(found, None, sort)
     base = f"/portal/clients/{client_id}/debtors"
 
     def link(**changes: Any) -> str:
-        params = {"q": q or "", "sort": sort, "page": number, **changes}
+        params = {"q": q or "", "sort": sort, **changes}
         return base + "?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
 
     columns = []
@@ -221,18 +240,18 @@ def debtors(p: Principal, client_id: str, *, q: str | None = None, sort: str | N
         columns.append({"name": name, "title": title, "numeric": name in (
             "balance", "overdue", "open"), "href": link(sort=f"-{name}" if active
                                                          and not sort.startswith("-")
-                                                         else name, page=1),
+                                                         else name, page=page),
             "aria": ("descending" if SORTS[name][1] != sort.startswith("-") else "ascending")
             if active else None})
-    for r in shown:
+    for r in rows:
         r["href"] = f"{base}/{r['debtor_id']}"
         r["status_text"] = STATUS_LABELS.get(r["status"], r["status"].replace("_", " "))
         r["oldest_text"] = fmt.day(r["oldest_due"]) if r["oldest_due"] else "—"
-    return {"client": client, "brand": brand(client), "rows": shown, "columns": columns,
-            "q": q or "", "sort": sort, "total": len(rows), "all": len(all_rows),
-            "page_no": number, "pages": pages,
-            "prev": link(page=number - 1) if number > 1 else None,
-            "next": link(page=number + 1) if number < pages else None, **fmt.context()}
+    return {"client": client, "brand": brand(client), "rows": rows, "columns": columns,
+            "q": q or "", "sort": sort, "total": len(rows), "read": read,
+            "first_page": bool(cursor is None),
+            "first": link() if cursor is not None else None,
+            "next": link(page=paging.encode_cursor(more)) if more else None, **fmt.context()}
 
 
 STATUS_LABELS = {"active": "Being chased", "on_hold": "On hold",

@@ -92,11 +92,15 @@ def dispute_activity(activity: dict, old: Mapping | None, new: Mapping | None, d
 #   m#settled#YYYY-MM  {"day#n" | "day#days_late" | "day#minor" | "day#minor_days_late": sum}
 #   m#prom#YYYY-MM     {"day#n" | "day#kept": count}
 #   m#act#YYYY-MM      {"name": count} or {"name#key": count} (activity of the month)
+#   m#open#YYYY-MM     {due day: open balance of the whole client}  (by due month)
 #   d#<debtor id>      {"o#due day": open balance, "x#due day": disputed balance}
 # A month item holds at most 31 days of keys; a debtor item grows with that debtor's due
-# days, not with the client's book.
+# days, not with the client's book. Reporting's store keeps two more, which need the debtor's
+# item read first (reporting/store.py): m#first#YYYY-MM {day: debtors whose oldest open due
+# day it is} and the ranking r#<inverted open balance>#<debtor> (one tiny item per debtor).
 
 _BY_DAY = (("sales_by_issue_day", "sales"),)
+CLIENT_TOTALS = ("open", "first")  # m#open, m#first: read by the bounded report only
 _BY_DAY_KEY = (("collected_by_day", "coll"), ("settled_by_day", "settled"),
                ("promises_by_due_day", "prom"))
 
@@ -123,6 +127,8 @@ def counter_parts(agg: ClientAggregate, activity: Mapping[str, Any] | None = Non
         for due, by_debtor in getattr(agg, field).items():
             for debtor, value in by_debtor.items():
                 add(f"d#{debtor}", f"{prefix}#{due}", value)
+                if prefix == "o":
+                    add(f"m#open#{due[:7]}", due, value)
     for month, row in (activity or {}).items():
         for name, value in row.items():
             if isinstance(value, Mapping):
@@ -150,6 +156,8 @@ def from_counters(currency: str, parts: Mapping[str, Mapping[str, int]]
         if not part.startswith("m#"):
             continue
         _, kind, month = part.split("#", 2)
+        if kind in CLIENT_TOTALS:  # the same money as the debtor items, summed
+            continue
         for attr, value in attrs.items():
             if not value:
                 continue

@@ -734,6 +734,10 @@ class ClientAggregate:
                 out[debtor] = (o + bal, dis + disputed.get(debtor, 0), oldest)
         return out
 
+    def debtors_overdue(self, as_of: date) -> int:
+        """How many debtors have a balance past due at the close of ``as_of``."""
+        return len(self.overdue_by_debtor(as_of))
+
     def figures(self, as_of: date, *, period_start: date | None = None,
                 countback_months: int = 12, top_n: int = 10) -> dict[str, Any]:
         """The same dict as ``figures_from_facts``; ``as_of`` must not precede ``horizon``."""

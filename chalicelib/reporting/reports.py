@@ -50,7 +50,7 @@ def store_snapshots(agency_id: str, client_id: str, state: report_store.Loaded,
     summary = {"as_of": day.isoformat(), "currency": snap["currency"],
                **{k: snap[k] for k in ("receivables_minor", "overdue_minor", "dso_countback",
                                        "cei", "aging", "collected")},
-               "debtors_overdue": len(state.agg.overdue_by_debtor(day)),
+               "debtors_overdue": state.agg.debtors_overdue(day),
                "promise_kept_rate": snap["promise_kept_rate"], "activity": month}
     report_store.put_item(agency_id, client_id, "summary", summary, now)
     if baseline or state.first:  # the client's first batch: list it for the monthly job
@@ -128,7 +128,7 @@ def build(client: ClientModel, as_of: date) -> dict:
     """The report as of a day: live from the aggregate, or from the stored snapshot when the
     day is before the aggregate's latest payment (its balances are today's)."""
     aid, cid = client.agency_id, client.client_id
-    state = report_store.load(aid, cid, client.currency)
+    state = report_store.read(aid, cid, client.currency)  # bounded: see reporting/store
     horizon = state.agg.horizon
     trend = _trend(state.agg, as_of)
     if horizon is not None and as_of < horizon:

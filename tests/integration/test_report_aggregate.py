@@ -139,8 +139,11 @@ def test_maintained_aggregate_equals_recomputation(aws, rows, steps):
     agg = report_store.load(agency, cid, "GBP").agg
     facts = stored_facts(agency, cid, "GBP")
     as_of = max(day, agg.horizon or day)
+    bounded = report_store.read(agency, cid, "GBP").agg  # what a report reads
     for when in (as_of, as_of + timedelta(days=45)):
         assert agg.figures(when) == kpis.figures_from_facts(facts, [], when, currency="GBP")
+        assert bounded.figures(when) == agg.figures(when)
+        assert bounded.debtors_overdue(when) == len(agg.overdue_by_debtor(when))
     # and every stored invoice's fact agrees with its balance
     by_id = {f.invoice_id: f for f in facts}
     for inv in InvoiceModel.by_client_number.query(f"{agency}#{cid}"):
