@@ -8,6 +8,9 @@ item's attributes first and measures it once, with the same limit and the same e
 
 moto also backs up every table a transaction touches with a deep copy, so one transaction
 cost the size of the tables; `transact_write_items` keeps the touched items instead.
+
+And moto walks the whole table for every Query: `local/moto_index.py` gives it the
+partition or the GSI bucket instead (installed here too).
 """
 from __future__ import annotations
 
@@ -36,6 +39,9 @@ def install() -> None:
 
     dynamo_type.Item.__init__ = item_init
     install_transactions()
+    from local import moto_index
+
+    moto_index.install()  # a Query reads its partition / index bucket, not the whole table
     _installed = True
 
 
