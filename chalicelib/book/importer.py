@@ -201,6 +201,10 @@ def _run(agency_id: str, client: ClientModel, book: ParsedBook, file_hash: str, 
         written = {i.invoice_id for i in plan.new_invoices} | {
             i.invoice_id for i in plan.changed_invoices}
         saved = [i for i in saved if i.invoice_id in written]
+    # A debtor's changes side by side: each part then names few debtors, so the consumers
+    # (report counters per debtor, behaviour's recompute per debtor) touch each debtor in
+    # one part, not in every part.
+    saved.sort(key=lambda i: (i.debtor_id, i.invoice_id))
     changes = [{"debtor_id": i.debtor_id, "invoice_id": i.invoice_id,
                 "old": plan.befores.get(i.invoice_id), "new": state(i)} for i in saved]
     # Events are outbox items (DynamoDB's 400 KB item limit): the batch goes in parts, each
