@@ -21,6 +21,9 @@ rule, sort order, paging, limits, filters and projections. The candidates are so
 moto's `all_items` sorts the table, so answers are identical item for item and page for
 page (tests/unit/test_moto_index.py runs the same queries with and without the index).
 Anything else (Scan, a local secondary index, a multi-attribute GSI key) is moto's walk.
+moto's sort of the candidates and its skip to a page's start key compare DynamoTypes that
+recompute their value at every comparison; `sorted_items` and `_item_comes_before_dct`
+here compute each key once (same order: DynamoType compares by that value).
 """
 from __future__ import annotations
 
@@ -177,6 +180,38 @@ def install() -> None:
                         hash_value in table.items) else None
                     reindex(table, current, (hash_value, range_value))
 
+    def sorted_items(self: Any, hash_key_attrs: list, range_key_attrs: list, items: list) -> list:
+        # moto's order (DynamoType compares by cast_value), each key computed once, not
+        # at every comparison of the sort
+        attrs = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
+        items.sort(key=lambda x: tuple(x.attrs[k].cast_value for k in attrs))
+        return items
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    def comes_before(self: Any, item: Any, dct: dict, hash_key_attrs: list,
+                     range_key_attrs: list, scan_index_forward: bool) -> bool:
+        # moto's _item_comes_before_dct with the start key's values typed once per page
+        cache = getattr(_local, "start", None)
+        if cache is None or cache[0] is not dct:
+            attrs = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
+            cache = (dct, [(a, DynamoType(dct.get(a)).cast_value if dct.get(a) is not None
+                            else None, DynamoType(dct.get(a)) if dct.get(a) is not None
+                            else None) for a in attrs])
+            _local.start = cache
+        for attr, value, typed in cache[1]:
+            if attr in item.attrs:
+                mine = item.attrs[attr]
+                if typed is None:
+                    return real_comes_before(self, item, dct, hash_key_attrs,
+                                             range_key_attrs, scan_index_forward)
+                if mine != typed:
+                    return (mine.cast_value < value) == scan_index_forward
+        return True
+
+    real_comes_before = Table._item_comes_before_dct
+    Table._item_comes_before_dct = comes_before
+    Table.sorted_items = sorted_items
     Table.all_items = all_items
     Table.query = query
     Table.put_item = put_item

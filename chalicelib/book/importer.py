@@ -192,7 +192,6 @@ def _run(agency_id: str, client: ClientModel, book: ParsedBook, file_hash: str, 
                     errors=_report(import_id, book, tally, mode)["errors"][:MAX_STORED_ERRORS],
                     created_at=iso(at), actor=actor).save()
     saved = _write(plan, tally, agency_id, client.client_id, actor, at, progress)
-    progress("updating reports", 0, 1)
     # Every invoice of the client as it now stands, in one batch: the report counts each
     # version once, so invoices a dead import wrote but never reported are counted now
     # and the rest are no-ops.
@@ -210,6 +209,8 @@ def _run(agency_id: str, client: ClientModel, book: ParsedBook, file_hash: str, 
     # Events are outbox items (DynamoDB's 400 KB item limit): the batch goes in parts, each
     # its own idempotent batch; the last carries the import mode (a full book's baseline).
     parts = _parts(changes)
+    # each part is delivered to its consumers (report counters, behaviour) before the next
+    progress("updating reports", 0, len(parts))
     for n, part in enumerate(parts):
         last = n == len(parts) - 1
         events.publish("invoice_changed", agency_id=agency_id, client_id=client.client_id,
