@@ -36,8 +36,11 @@ _lock = threading.RLock()
 _local = threading.local()
 
 
-def _sort_key(x: Any) -> Any:  # moto's Table.all_items order
-    return (x.hash_key, x.range_key) if x.range_key else x.hash_key
+def _sort_key(x: Any) -> Any:
+    # moto's Table.all_items order ((hash, range) DynamoTypes, which compare by cast_value;
+    # a table's key types are fixed), each value computed once
+    return (x.hash_key.cast_value, x.range_key.cast_value) if x.range_key else (
+        x.hash_key.cast_value)
 
 
 def _pk(item: Any) -> tuple:
