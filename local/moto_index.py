@@ -21,6 +21,7 @@ rule, sort order, paging, limits, filters and projections. The candidates are so
 moto's `all_items` sorts the table, so answers are identical item for item and page for
 page (tests/unit/test_moto_index.py runs the same queries with and without the index).
 Anything else (Scan, a local secondary index, a multi-attribute GSI key) is moto's walk.
+A page's results are not deep-copied (they are only read afterwards).
 moto's sort of the candidates and its skip to a page's start key compare DynamoTypes that
 recompute their value at every comparison; `sorted_items` and `_item_comes_before_dct`
 here compute each key once (same order: DynamoType compares by that value).
@@ -132,9 +133,41 @@ def install() -> None:
             return sorted(_local.items, key=_sort_key)
         return real_all_items(self)
 
+    import copy as real_copy
     import inspect
 
+    from moto.dynamodb.models import table as table_module
+
     signature = inspect.signature(real_query)
+
+    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
+
+    def snapshot(item: Any) -> Any:
+        # the item as it stands: a write replaces an attribute's value, it does not change
+        # a value inside a top-level attribute the page returned (no deep copy needed)
+        if type(item) is not Item:
+            return real_copy.deepcopy(item)
+        out = Item.__new__(Item)
+        out.hash_key, out.range_key = item.hash_key, item.range_key
+        out.attrs = LimitedSizeDict()
+        dict.update(out.attrs, item.attrs)
+        return out
+
+    class _ResultsNotCopied:
+        """moto's `copy` inside Table.query: the page's results are only read afterwards
+        (projections build new items, the response converts attributes to new dicts), so
+        each item's attribute map is copied, not every attribute value; elsewhere, copy's
+        own."""
+
+        def deepcopy(self, value: Any, memo: Any = None) -> Any:
+            if getattr(_local, "shallow", False) and isinstance(value, list):
+                return [snapshot(v) for v in value]
+            return real_copy.deepcopy(value, memo)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real_copy, name)
+
+    table_module.copy = _ResultsNotCopied()
 
     def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         with _lock:
@@ -143,13 +176,14 @@ def install() -> None:
                 bound = signature.bind(self, hash_key, *args, **kwargs).arguments
                 found = _candidates(self, hash_key, bound.get("index_name"),
                                     bound.get("hash_key_conditions"))
-            if found is None:
-                return real_query(self, hash_key, *args, **kwargs)
-            _local.table, _local.items = self, found
+            _local.shallow = ENABLED
             try:
+                if found is None:
+                    return real_query(self, hash_key, *args, **kwargs)
+                _local.table, _local.items = self, found
                 return real_query(self, hash_key, *args, **kwargs)
             finally:
-                _local.table, _local.items = None, None
+                _local.table, _local.items, _local.shallow = None, None, False
 
     def reindex(table: Any, item: Any | None, pk: tuple) -> None:
         for buckets in _indexes(table).values():
