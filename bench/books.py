@@ -13,7 +13,8 @@ ZONES = [("Europe/London", "GB", "+447400", 6), ("America/New_York", "US", "+121
 
 
 def generate(invoices: int, *, per_debtor: int = 10, seed: int = 7,
-             today: date = date(2026, 11, 25), prefix: str = "INV") -> bytes:
+             today: date = date(2026, 11, 25), prefix: str = "INV",
+             currency: str = "GBP") -> bytes:
     rnd = random.Random(seed)
     out = io.StringIO()
     out.write(HEADER + "\n")
@@ -28,6 +29,16 @@ def generate(invoices: int, *, per_debtor: int = 10, seed: int = 7,
         paid = rnd.choice((0, 0, 0, amount // 3, amount))
         out.write(f"B{d:06d},Debtor {d} Ltd,Contact {d},ap{d}@debtor{d}.example.com,,"
                   f"{phone},{tz},{country},{prefix}-{n:07d},,"
-                  f"{issue.isoformat()},{due.isoformat()},GBP,{amount // 100}.{amount % 100:02d},"
+                  f"{issue.isoformat()},{due.isoformat()},{currency},{amount // 100}.{amount % 100:02d},"
                   f"{paid // 100}.{paid % 100:02d}\n")
     return out.getvalue().encode()
+
+
+def open_total(book: bytes) -> int:
+    """What the generated book says is still owed, in minor units (amount - amount_paid)."""
+    total = 0
+    for line in book.decode().splitlines()[1:]:
+        cells = line.split(",")
+        amount, paid = (int(c.replace(".", "")) for c in cells[-2:])
+        total += amount - paid
+    return total

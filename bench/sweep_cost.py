@@ -1,5 +1,7 @@
 """Sweep cost: DynamoDB items read per due account, for the same 50 due accounts in a
-small and a large book (default 2k and 20k invoices; --full: 10k and 100k)."""
+small and a large book (default 2k and 20k invoices; --full: 10k and 100k); and a chasing
+day (issue 12): one simulated day of sweep + dispatch with a client's imported book loaded
+(RECOUP_BENCH_CHASING invoices, default 2000; --full 20000)."""
 from __future__ import annotations
 
 import os
@@ -85,3 +87,55 @@ def run(full: bool = False) -> None:
     print(f"sweep_items_read_per_due_account_{large}_invoices: {b:.2f} items")
     print(f"sweep_cost_ratio_large_to_small: {b / a:.2f} x")
     print(f"sweep_bench_seconds: {time.perf_counter() - t0:.1f} s")
+    from local.stack import reset
+
+    reset()  # the chasing day on its own: only its client is due
+    chasing_day(20_000 if full else int(os.environ.get("RECOUP_BENCH_CHASING", "2000")))
+
+
+def chasing_day(size: int) -> None:
+    """One simulated day of chasing with a client of `size` invoices loaded: the sweep and
+    the dispatch of every due account, as `python -m local.sweep --as-of …` runs it (its
+    progress bars included), timed from the sweep to the last reminder recorded."""
+    import io
+
+    from bench.books import generate
+    from bench.import_book import _tenant
+    from chalicelib.book.importer import import_book
+    from local.resources import verify_sender
+    from local.sweep import run_as_of
+
+    agency, client_id = _tenant(f"bench-chasing-{size}")
+    verify_sender("ar@bench.example.com")
+    import_book(agency, client_id, generate(size, per_debtor=40), actor="bench",
+                now=NOW - timedelta(days=1))
+    import contextlib
+
+    from chalicelib.dunning import sweep as sweep_mod
+
+    real_sweep, swept = sweep_mod.sweep, []
+
+    def timed_sweep(*args, **kwargs):  # the sweep's share of the day
+        t = time.perf_counter()
+        try:
+            return real_sweep(*args, **kwargs)
+        finally:
+            swept.append(time.perf_counter() - t)
+
+    shown = io.StringIO()
+    sweep_mod.sweep = timed_sweep
+    try:
+        with metered() as m, contextlib.redirect_stderr(shown), \
+                contextlib.redirect_stdout(shown):
+            t0 = time.perf_counter()
+            outcomes = run_as_of(NOW)
+            elapsed = time.perf_counter() - t0
+    finally:
+        sweep_mod.sweep = real_sweep
+    touched = sum(outcomes.values())
+    print(f"chasing_day_accounts_due_{size}: {touched} accounts")
+    print(f"chasing_day_sent_{size}: {outcomes.get('sent', 0)} reminders")
+    print(f"chasing_day_s_{size}: {elapsed:.1f} s")
+    print(f"chasing_day_sweep_s_{size}: {sum(swept):.2f} s")
+    print(f"chasing_day_requests_per_due_account_{size}: "
+          f"{sum(m.requests.values()) / max(touched, 1):.1f} requests")

@@ -53,10 +53,13 @@ def run_as_of(at: datetime, clock_file: str | None = None) -> Counter:
         clock.write_travel(clock_file, at=at)  # the running stack stands at `at` too
     from local.progress import bar
 
+    from chalicelib.kernel.settings import get_settings
+
     show = bar(at.strftime("%a %d %b %H:%M"))
-    show("finding due accounts", 0, 1)
-    counts = sweep.sweep(at)
-    show("finding due accounts", 1, 1)
+    # the sharded next-action index, shard by shard; then each due account's dispatch
+    show("finding due accounts", 0, get_settings().sweep_shards)
+    counts = sweep.sweep(at, progress=lambda done, total, _due: show(
+        "finding due accounts", done, total))
     outcomes: Counter = Counter()
     done, due = 0, counts["due"]
     show("dispatching", 0, due)

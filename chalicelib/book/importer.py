@@ -192,7 +192,6 @@ def _run(agency_id: str, client: ClientModel, book: ParsedBook, file_hash: str, 
                     errors=_report(import_id, book, tally, mode)["errors"][:MAX_STORED_ERRORS],
                     created_at=iso(at), actor=actor).save()
     saved = _write(plan, tally, agency_id, client.client_id, actor, at, progress)
-    progress("updating reports", 0, 1)
     # Every invoice of the client as it now stands, in one batch: the report counts each
     # version once, so invoices a dead import wrote but never reported are counted now
     # and the rest are no-ops.
@@ -201,11 +200,17 @@ def _run(agency_id: str, client: ClientModel, book: ParsedBook, file_hash: str, 
         written = {i.invoice_id for i in plan.new_invoices} | {
             i.invoice_id for i in plan.changed_invoices}
         saved = [i for i in saved if i.invoice_id in written]
+    # A debtor's changes side by side: each part then names few debtors, so the consumers
+    # (report counters per debtor, behaviour's recompute per debtor) touch each debtor in
+    # one part, not in every part.
+    saved.sort(key=lambda i: (i.debtor_id, i.invoice_id))
     changes = [{"debtor_id": i.debtor_id, "invoice_id": i.invoice_id,
                 "old": plan.befores.get(i.invoice_id), "new": state(i)} for i in saved]
     # Events are outbox items (DynamoDB's 400 KB item limit): the batch goes in parts, each
     # its own idempotent batch; the last carries the import mode (a full book's baseline).
     parts = _parts(changes)
+    # each part is delivered to its consumers (report counters, behaviour) before the next
+    progress("updating reports", 0, len(parts))
     for n, part in enumerate(parts):
         last = n == len(parts) - 1
         events.publish("invoice_changed", agency_id=agency_id, client_id=client.client_id,

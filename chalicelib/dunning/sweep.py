@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from datetime import datetime
 
 from chalicelib.kernel import adapters as wiring
@@ -19,18 +20,25 @@ def queue_url() -> str:
     return wiring.aws("sqs").get_queue_url(QueueName=queue_name("dispatch"))["QueueUrl"]
 
 
-def due_accounts(now: datetime, shards: int | None = None):
-    """(client_key, debtor_id, na_sort) of every account due at `now`, shard by shard."""
+def due_accounts(now: datetime, shards: int | None = None,
+                 shard_done: Callable[[int, int], None] | None = None):
+    """(client_key, debtor_id, na_sort) of every account due at `now`, shard by shard;
+    `shard_done(done, total)` after each shard."""
     # na_sort is "<instant>#<client_key>#<debtor>": everything below "<now>$" is due.
     upper = iso(now) + "$"
-    for s in range(shards or get_settings().sweep_shards):
+    total = shards or get_settings().sweep_shards
+    for s in range(total):
         for item in DebtorModel.next_action.query(f"na#{s:02d}", DebtorModel.na_sort < upper,
                                                   page_size=500):
             yield item.client_key, item.debtor_id, item.na_sort
+        if shard_done is not None:
+            shard_done(s + 1, total)
 
 
-def sweep(now: datetime, shards: int | None = None) -> dict:
-    """Enqueue every due account once; the consumer re-reads and dedupes."""
+def sweep(now: datetime, shards: int | None = None,
+          progress: Callable[[int, int, int], None] | None = None) -> dict:
+    """Enqueue every due account once; the consumer re-reads and dedupes.
+    `progress(shards_done, shards, due_so_far)` after each shard (the local CLI's bar)."""
     url = queue_url()
     batch: list[dict] = []
     counts = {"due": 0, "enqueued": 0, "failed": 0}
@@ -45,7 +53,11 @@ def sweep(now: datetime, shards: int | None = None) -> dict:
         counts["failed"] += len(failed)  # still due: the next sweep enqueues them again
         batch.clear()
 
-    for client_key, debtor_id, na_sort in due_accounts(now, shards):
+    def shard_done(done: int, total: int) -> None:
+        if progress is not None:
+            progress(done, total, counts["due"])
+
+    for client_key, debtor_id, na_sort in due_accounts(now, shards, shard_done):
         agency_id, client_id = client_key.split("#", 1)
         batch.append({"agency_id": agency_id, "client_id": client_id, "debtor_id": debtor_id,
                       "na_sort": na_sort})

@@ -33,7 +33,7 @@ def test_a_sweep_against_the_running_stack_moves_its_clock(tmp_path, monkeypatch
     monkeypatch.setenv("RECOUP_CLOCK_FILE", path)
     seen = {}
 
-    def fake_sweep(now):
+    def fake_sweep(now, **_):
         seen["sweep"], seen["handlers"] = now, clock.utcnow()
         return {"due": 0}
 

@@ -1,0 +1,257 @@
+"""Indexes for the embedded moto DynamoDB (local stack and tests only; never deployed).
+
+moto 5 answers every Query by walking and sorting *every item of the table*: a base-table
+Query keeps the items whose hash key matches, a GSI Query the items whose index key
+matches, and each page of the answer walks the table again. DynamoDB reads one
+partition. So on the local stack every read grew with everything stored (at a 20,000-
+invoice book a GSI page took seconds and a client import's reads minutes), which is not
+what the product costs in AWS.
+
+`install()` hands moto's own `Table.query` the candidates it would have kept anyway:
+
+- a base-table Query gets the items of its partition (`table.items[hash]`);
+- a GSI Query (one hash attribute) gets the items whose index hash attribute equals the
+  queried value, from a bucket map built on the index's first Query (one walk) and kept
+  current by every write moto makes: `Table.put_item`, `Table.delete_item` (PutItem,
+  DeleteItem, BatchWriteItem, transactions and their undo all end there) and
+  `DynamoDBBackend.update_item` (UpdateItem changes the stored item in place).
+
+Everything after the candidate list is moto's code: key conditions, the index's sparse
+rule, sort order, paging, limits, filters and projections. The candidates are sorted as
+moto's `all_items` sorts the table, so answers are identical item for item and page for
+page (tests/unit/test_moto_index.py runs the same queries with and without the index).
+Anything else (Scan, a local secondary index, a multi-attribute GSI key) is moto's walk.
+A page's results are not deep-copied (they are only read afterwards).
+moto's sort of the candidates and its skip to a page's start key compare DynamoTypes that
+recompute their value at every comparison; `sorted_items` and `_item_comes_before_dct`
+here compute each key once (same order: DynamoType compares by that value).
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+ENABLED = True  # the comparison test turns it off to ask moto's own walk
+_installed = False
+_lock = threading.RLock()
+_local = threading.local()
+
+
+def _sort_key(x: Any) -> Any:
+    # moto's Table.all_items order ((hash, range) DynamoTypes, which compare by cast_value;
+    # a table's key types are fixed), each value computed once
+    return (x.hash_key.cast_value, x.range_key.cast_value) if x.range_key else (
+        x.hash_key.cast_value)
+
+
+def _pk(item: Any) -> tuple:
+    return (item.hash_key, item.range_key)
+
+
+class _Buckets:
+    """One GSI: index hash value -> {primary key: item}, and each item's current bucket."""
+
+    def __init__(self, attr: str, table: Any) -> None:
+        self.attr = attr
+        self.buckets: dict[Any, dict[tuple, Any]] = {}
+        self.where: dict[tuple, Any] = {}
+        for item in _walk(table):
+            self.add(item)
+
+    def add(self, item: Any) -> None:
+        self.drop(_pk(item))
+        value = item.attrs.get(self.attr)
+        if value is None:
+            return  # not in the (sparse) index
+        self.buckets.setdefault(value, {})[_pk(item)] = item
+        self.where[_pk(item)] = value
+
+    def drop(self, pk: tuple) -> None:
+        value = self.where.pop(pk, None)
+        if value is not None:
+            bucket = self.buckets.get(value)
+            if bucket is not None:
+                bucket.pop(pk, None)
+                if not bucket:
+                    del self.buckets[value]
+
+
+def _walk(table: Any) -> list:
+    out = []
+    for hash_set in list(table.items.values()):
+        out.extend(hash_set.values() if table.range_key_attr else [hash_set])
+    return out
+
+
+def _indexes(table: Any) -> dict[str, _Buckets]:
+    got = table.__dict__.get("_recoup_gsi")
+    if got is None:
+        got = table.__dict__["_recoup_gsi"] = {}
+    return got
+
+
+def _gsi_hash_attr(table: Any, index_name: str) -> str | None:
+    for index in table.global_indexes or []:
+        if index.name == index_name:
+            hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+            return hashes[0] if len(hashes) == 1 else None
+    return None  # a local secondary index, or unknown: moto reports it
+
+
+def _candidates(table: Any, hash_key: Any, index_name: str | None,
+                conditions: list | None) -> list | None:
+    if index_name is None:
+        if hash_key is None:
+            return None
+        part = table.items.get(hash_key)  # .get: items is a defaultdict
+        if part is None:
+            return []
+        return list(part.values()) if table.range_key_attr else [part]
+    attr = _gsi_hash_attr(table, index_name)
+    if attr is None or not conditions or len(conditions) != 1 or conditions[0][0] != attr:
+        return None
+    indexes = _indexes(table)
+    if index_name not in indexes:
+        indexes[index_name] = _Buckets(attr, table)
+    return list(indexes[index_name].buckets.get(conditions[0][1], {}).values())
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    real_query, real_all_items = Table.query, Table.all_items
+    real_put, real_delete = Table.put_item, Table.delete_item
+    real_update = DynamoDBBackend.update_item
+
+    def all_items(self: Any) -> list:
+        if getattr(_local, "table", None) is self:
+            _local.table = None  # once: the query's candidate walk
+            return sorted(_local.items, key=_sort_key)
+        return real_all_items(self)
+
+    import copy as real_copy
+    import inspect
+
+    from moto.dynamodb.models import table as table_module
+
+    signature = inspect.signature(real_query)
+
+    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
+
+    def snapshot(item: Any) -> Any:
+        # the item as it stands: a write replaces an attribute's value, it does not change
+        # a value inside a top-level attribute the page returned (no deep copy needed)
+        if type(item) is not Item:
+            return real_copy.deepcopy(item)
+        out = Item.__new__(Item)
+        out.hash_key, out.range_key = item.hash_key, item.range_key
+        out.attrs = LimitedSizeDict()
+        dict.update(out.attrs, item.attrs)
+        return out
+
+    class _ResultsNotCopied:
+        """moto's `copy` inside Table.query: the page's results are only read afterwards
+        (projections build new items, the response converts attributes to new dicts), so
+        each item's attribute map is copied, not every attribute value; elsewhere, copy's
+        own."""
+
+        def deepcopy(self, value: Any, memo: Any = None) -> Any:
+            if getattr(_local, "shallow", False) and isinstance(value, list):
+                return [snapshot(v) for v in value]
+            return real_copy.deepcopy(value, memo)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real_copy, name)
+
+    table_module.copy = _ResultsNotCopied()
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        with _lock:
+            found = None
+            if ENABLED:
+                bound = signature.bind(self, hash_key, *args, **kwargs).arguments
+                found = _candidates(self, hash_key, bound.get("index_name"),
+                                    bound.get("hash_key_conditions"))
+            _local.shallow = ENABLED
+            try:
+                if found is None:
+                    return real_query(self, hash_key, *args, **kwargs)
+                _local.table, _local.items = self, found
+                return real_query(self, hash_key, *args, **kwargs)
+            finally:
+                _local.table, _local.items, _local.shallow = None, None, False
+
+    def reindex(table: Any, item: Any | None, pk: tuple) -> None:
+        for buckets in _indexes(table).values():
+            if item is None:
+                buckets.drop(pk)
+            else:
+                buckets.add(item)
+
+    def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _lock:
+            item = real_put(self, *args, **kwargs)
+            reindex(self, item, _pk(item))
+            return item
+
+    def delete_item(self: Any, hash_key: Any, range_key: Any) -> Any:
+        with _lock:
+            item = real_delete(self, hash_key, range_key)
+            if item is not None:
+                reindex(self, None, _pk(item))
+            return item
+
+    def update_item(self: Any, table_name: str, key: dict, *args: Any, **kwargs: Any) -> Any:
+        with _lock:
+            try:
+                return real_update(self, table_name, key, *args, **kwargs)
+            finally:  # the item changed in place (or a failure left it part-changed)
+                table = self.get_table(table_name)
+                if _indexes(table):
+                    hash_value, range_value = self.get_keys_value(table, key)
+                    current = table.get_item(hash_value, range_value) if (
+                        hash_value in table.items) else None
+                    reindex(table, current, (hash_value, range_value))
+
+    def sorted_items(self: Any, hash_key_attrs: list, range_key_attrs: list, items: list) -> list:
+        # moto's order (DynamoType compares by cast_value), each key computed once, not
+        # at every comparison of the sort
+        attrs = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
+        items.sort(key=lambda x: tuple(x.attrs[k].cast_value for k in attrs))
+        return items
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    def comes_before(self: Any, item: Any, dct: dict, hash_key_attrs: list,
+                     range_key_attrs: list, scan_index_forward: bool) -> bool:
+        # moto's _item_comes_before_dct with the start key's values typed once per page
+        cache = getattr(_local, "start", None)
+        if cache is None or cache[0] is not dct:
+            attrs = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
+            cache = (dct, [(a, DynamoType(dct.get(a)).cast_value if dct.get(a) is not None
+                            else None, DynamoType(dct.get(a)) if dct.get(a) is not None
+                            else None) for a in attrs])
+            _local.start = cache
+        for attr, value, typed in cache[1]:
+            if attr in item.attrs:
+                mine = item.attrs[attr]
+                if typed is None:
+                    return real_comes_before(self, item, dct, hash_key_attrs,
+                                             range_key_attrs, scan_index_forward)
+                if mine != typed:
+                    return (mine.cast_value < value) == scan_index_forward
+        return True
+
+    real_comes_before = Table._item_comes_before_dct
+    Table._item_comes_before_dct = comes_before
+    Table.sorted_items = sorted_items
+    Table.all_items = all_items
+    Table.query = query
+    Table.put_item = put_item
+    Table.delete_item = delete_item
+    DynamoDBBackend.update_item = update_item
+    _installed = True
