@@ -95,6 +95,34 @@ def page(path: str) -> Callable:
     return wrap
 
 
+def form_post(path: str) -> Callable:
+    """A portal form's POST: authenticate, check the CSRF token, check the client is the
+    viewer's, then call the view with the form's fields; errors become an HTML page."""
+    def wrap(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def handler(client_id: str, **params: Any) -> Any:
+            req = bp.current_request
+            try:
+                c = portal_caller(req)
+            except RecoupError as err:
+                return error_page(err)
+            csrf = edge.session_csrf(c, SURFACE)
+            pg = PortalPage(c.principal, {}, csrf)
+
+            def run() -> Response:
+                data = edge.form(req)
+                edge.require_csrf(data.pop("csrf", None), csrf)
+                load_client(c.principal, client_id, for_reports=True)
+                return view(pg, data, client_id=client_id, **params)
+
+            return edge.run(run, lambda err: error_page(err, csrf))
+
+        bp.route(path, methods=["POST"], content_types=edge.FORM)(handler)
+        return handler
+
+    return wrap
+
+
 def _login_page(status: int, csrf: str, error: str | None, next_path: str | None) -> Response:
     return html("login.html", status, csrf=csrf, error=error, next_path=next_path)
 
@@ -191,36 +219,21 @@ def escalations_page(pg: PortalPage, client_id: str):
     return _escalations(pg, client_id)
 
 
-@bp.route(P + "/escalations/{escalation_id}/decision", methods=["POST"],
-          content_types=edge.FORM)
-def decide_escalation(client_id: str, escalation_id: str):
-    req = bp.current_request
+@form_post(P + "/escalations/{escalation_id}/decision")
+def decide_escalation(pg: PortalPage, data: dict, client_id: str, escalation_id: str):
+    fields = {"decision": data.get("decision", "")}
+    if (data.get("note") or "").strip():
+        fields["note"] = data["note"]
     try:
-        c = portal_caller(req)
-    except RecoupError as err:
-        return error_page(err)
-    csrf = edge.session_csrf(c, SURFACE)
-    pg = PortalPage(c.principal, {}, csrf)
-
-    def run() -> Response:
-        data = edge.form(req)
-        edge.require_csrf(data.pop("csrf", None), csrf)
-        load_client(c.principal, client_id, for_reports=True)
-        fields = {"decision": data.get("decision", "")}
-        if (data.get("note") or "").strip():
-            fields["note"] = data["note"]
-        try:
-            out = escalations.decide_as_client(c.principal, escalation_id,
-                                               validate(EscalationDecisionIn, fields),
-                                               now=utcnow())
-        except (ValidationFailed, Conflict) as err:
-            return _escalations(pg, client_id, err.status, error=err)
-        said = ("approved: the agency sends a letter before action and chasing stops"
-                if out["status"] == "approved" else "declined: the agency keeps chasing")
-        return edge.redirect(f"/portal/clients/{quote(client_id)}/escalations?" + urlencode(
-            {"msg": f"{out['debtor_name']}: {said}."}))
-
-    return edge.run(run, lambda err: error_page(err, csrf))
+        out = escalations.decide_as_client(pg.p, escalation_id,
+                                           validate(EscalationDecisionIn, fields),
+                                           now=utcnow())
+    except (ValidationFailed, Conflict) as err:
+        return _escalations(pg, client_id, err.status, error=err)
+    said = ("approved: the agency sends a letter before action and chasing stops"
+            if out["status"] == "approved" else "declined: the agency keeps chasing")
+    return edge.redirect(f"/portal/clients/{quote(client_id)}/escalations?" + urlencode(
+        {"msg": f"{out['debtor_name']}: {said}."}))
 
 
 # ------------------------------------ credit: alerts, and the client approves a credit hold
@@ -241,29 +254,15 @@ def credit_page(pg: PortalPage, client_id: str):
     return _credit(pg, client_id)
 
 
-@bp.route(P + "/credit/{debtor_id}/hold", methods=["POST"], content_types=edge.FORM)
-def credit_hold(client_id: str, debtor_id: str):
-    req = bp.current_request
+@form_post(P + "/credit/{debtor_id}/hold")
+def credit_hold(pg: PortalPage, data: dict, client_id: str, debtor_id: str):
     try:
-        c = portal_caller(req)
-    except RecoupError as err:
-        return error_page(err)
-    csrf = edge.session_csrf(c, SURFACE)
-    pg = PortalPage(c.principal, {}, csrf)
-
-    def run() -> Response:
-        data = edge.form(req)
-        edge.require_csrf(data.pop("csrf", None), csrf)
-        load_client(c.principal, client_id, for_reports=True)
-        try:
-            out = credit.hold_as_client(c.principal, client_id, debtor_id,
-                                        validate(CreditHoldIn, {"hold": data.get("hold") == "1"}),
-                                        now=utcnow())
-        except (ValidationFailed, Conflict) as err:
-            return _credit(pg, client_id, err.status, error=err)
-        said = ("on credit hold: no new orders on credit" if out["on_hold"]
-                else "credit hold released")
-        return edge.redirect(f"/portal/clients/{quote(client_id)}/credit?" + urlencode(
-            {"msg": f"{out['debtor_name']}: {said}."}))
-
-    return edge.run(run, lambda err: error_page(err, csrf))
+        out = credit.hold_as_client(pg.p, client_id, debtor_id,
+                                    validate(CreditHoldIn, {"hold": data.get("hold") == "1"}),
+                                    now=utcnow())
+    except (ValidationFailed, Conflict) as err:
+        return _credit(pg, client_id, err.status, error=err)
+    said = ("on credit hold: no new orders on credit" if out["on_hold"]
+            else "credit hold released")
+    return edge.redirect(f"/portal/clients/{quote(client_id)}/credit?" + urlencode(
+        {"msg": f"{out['debtor_name']}: {said}."}))

@@ -77,19 +77,24 @@ def _conn():
     return events.connection()
 
 
-def _query(ckey: str, prefix: str, consistent: bool) -> list[dict]:
-    kwargs: dict[str, Any] = {
-        "TableName": _table(), "ConsistentRead": consistent,
-        "KeyConditionExpression": "#k = :k AND begins_with(#p, :p)",
-        "ExpressionAttributeNames": {"#k": "client_key", "#p": "part"},
-        "ExpressionAttributeValues": {":k": {"S": ckey}, ":p": {"S": prefix}}}
+def _all_pages(kwargs: dict[str, Any]) -> list[dict]:
+    """Every item of a Query, page after page."""
     items: list[dict] = []
     while True:
         out = _conn().dispatch("Query", dict(kwargs))
         items += out.get("Items", [])
         if not out.get("LastEvaluatedKey"):
             return items
-        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+        kwargs = {**kwargs, "ExclusiveStartKey": out["LastEvaluatedKey"]}
+
+
+def _query(ckey: str, prefix: str, consistent: bool) -> list[dict]:
+    kwargs: dict[str, Any] = {
+        "TableName": _table(), "ConsistentRead": consistent,
+        "KeyConditionExpression": "#k = :k AND begins_with(#p, :p)",
+        "ExpressionAttributeNames": {"#k": "client_key", "#p": "part"},
+        "ExpressionAttributeValues": {":k": {"S": ckey}, ":p": {"S": prefix}}}
+    return _all_pages(kwargs)
 
 
 def _raw_size(item: dict) -> int:
@@ -211,13 +216,7 @@ def _head_and_months(ckey: str, consistent: bool) -> list[dict]:
         "ExpressionAttributeNames": {"#k": "client_key", "#p": "part"},
         "ExpressionAttributeValues": {":k": {"S": ckey}, ":a": {"S": "agg#head"},
                                       ":b": {"S": "agg#m$"}}}
-    items: list[dict] = []
-    while True:
-        out = _conn().dispatch("Query", dict(kwargs))
-        items += out.get("Items", [])
-        if not out.get("LastEvaluatedKey"):
-            return items
-        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+    return _all_pages(kwargs)
 
 
 def _overdue_of(item: dict | None, day: str) -> tuple[int, int, date] | None:
