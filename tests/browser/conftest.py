@@ -18,7 +18,20 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 
 def _served(module: str, env: dict[str, str] | None = None):
     """Run a test server module in a child process; yield what it announces on its
-    `READY {json}` line; closing its stdin stops it."""
+    `READY {json}` line; closing its stdin stops it. Under RECOUP_TEST_SHIFT_DAYS the child
+    stands on the same shifted day as this process (a travel file, as `make run` uses):
+    time-machine moves only this process's clock."""
+    from tests.conftest import SHIFT_DAYS
+
+    env = dict(os.environ if env is None else env)
+    if SHIFT_DAYS and not env.get("RECOUP_DEMO_NOW"):
+        import tempfile
+
+        from chalicelib.kernel.clock import write_travel
+
+        clock_file = os.path.join(tempfile.mkdtemp(prefix="recoup-browser-clock-"), "clock.json")
+        write_travel(clock_file, offset_seconds=SHIFT_DAYS * 86400)
+        env["RECOUP_CLOCK_FILE"] = clock_file
     proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:

@@ -64,11 +64,16 @@ def _shot(page, name: str) -> None:
 def _viewer_token(agency_id: str, user_id: str, client_id: str) -> str:
     """What `make token ROLE=client_viewer` prints for the invited viewer (the local stack's
     secret; the agency hands the token to its client)."""
+    from time_machine import escape_hatch
+
     from chalicelib.http.auth import Principal, mint_token
     from chalicelib.kernel.settings import _secret
 
+    # the served stack checks tokens against the real clock (JWT iat/exp are wall time,
+    # never travelled), and this process's may be shifted (RECOUP_TEST_SHIFT_DAYS)
     return mint_token(_secret("RECOUP_JWT_SECRET", "local"),
-                      Principal(agency_id, user_id, "client_viewer", client_id), 3600)
+                      Principal(agency_id, user_id, "client_viewer", client_id), 3600,
+                      now=escape_hatch.time.time() if escape_hatch.is_travelling() else None)
 
 
 def test_the_agencys_day_in_one_walk(demo, browser):
