@@ -103,7 +103,6 @@ def _item_bytes(item: dict) -> int:
 
 @dataclass
 class _Units:
-    write_units: float = 0.0
     read_units: float = 0.0
     bytes_by_table: dict = field(default_factory=dict)
     elapsed: float = 0.0
@@ -111,36 +110,30 @@ class _Units:
 
 @contextmanager
 def _capacity():
-    """Request units as DynamoDB on-demand bills them: a write is ceil(KB) WRUs per item,
-    a read ceil(bytes / 4 KB) RRUs per request (strongly consistent: the upper bound)."""
+    """Read units as DynamoDB on-demand bills them, ceil(bytes / 4 KB) RRUs per request
+    (strongly consistent: the upper bound), and the bytes of every item put, by table
+    (write units come from bench/write_units, which sizes items as billed)."""
     from pynamodb.connection.base import Connection
 
     units = _Units()
     real = Connection._make_api_call
 
     def wrote(table: str, item: dict) -> None:
-        size = _item_bytes(item)
-        units.write_units += math.ceil(size / 1024)
-        units.bytes_by_table[table] = units.bytes_by_table.get(table, 0) + size
+        units.bytes_by_table[table] = units.bytes_by_table.get(table, 0) + _item_bytes(item)
 
     def counting(self, op, kwargs):
         if op == "PutItem":
             wrote(kwargs["TableName"], kwargs["Item"])
-        elif op == "UpdateItem" or op == "DeleteItem":
-            units.write_units += 1
         elif op == "BatchWriteItem":
             for table, reqs in kwargs["RequestItems"].items():
                 for r in reqs:
                     if "PutRequest" in r:
                         wrote(table, r["PutRequest"]["Item"])
-                    else:
-                        units.write_units += 1
         elif op == "TransactWriteItems":
             for t in kwargs["TransactItems"]:
                 body = next(iter(t.values()))
                 if "Item" in body:
                     wrote(body["TableName"], body["Item"])
-                units.write_units += 1  # transactions bill twice
         out = real(self, op, kwargs)
         if op in ("Query", "GetItem", "BatchGetItem", "Scan"):
             body = out.get("Items") or out.get("Item") or out.get("Responses") or {}

@@ -48,6 +48,7 @@ from chalicelib.reporting import kpis
 from chalicelib.reporting.figures import (counter_parts, dumps, fact_from_state, from_counters,
                                           loads, merge)
 from chalicelib.reporting.models import ContributionModel, ReportModel
+from chalicelib.store import batch
 from chalicelib.store.keys import client_key
 
 NO_CHANGE = object()
@@ -181,17 +182,10 @@ def _key(ckey: str, part: str) -> dict:
 
 
 def _batch_get(ckey: str, parts: list[str], consistent: bool) -> dict[str, dict]:
-    """Raw items by part (absent ones left out), 100 keys a request."""
-    found: dict[str, dict] = {}
-    for i in range(0, len(parts), 100):
-        request = {_table(): {"Keys": [_key(ckey, p) for p in parts[i:i + 100]],
-                              "ConsistentRead": consistent}}
-        while request:
-            out = _conn().dispatch("BatchGetItem", {"RequestItems": request})
-            for it in out.get("Responses", {}).get(_table(), []):
-                found[it["part"]["S"]] = it
-            request = out.get("UnprocessedKeys") or None
-    return found
+    """Raw items by part (absent ones left out)."""
+    table = _table()
+    return {it["part"]["S"]: it
+            for _, it in batch.get_raw([(table, _key(ckey, p)) for p in parts], consistent)}
 
 
 def _page(ckey: str, prefix: str, consistent: bool, limit: int,

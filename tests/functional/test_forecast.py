@@ -18,14 +18,6 @@ from tests.conftest import BOOKS, FIXED_NOW, bearer
 from tests.page_support import session
 
 
-@pytest.fixture
-def book(tenants):
-    a, b = tenants
-    importer.import_book(a.agency_id, a.client_id, (BOOKS / "acme_generic.csv").read_bytes(),
-                         actor="t", now=FIXED_NOW)
-    return a, b
-
-
 def _owed(a) -> dict[str, int]:
     out: dict[str, int] = {}
     for i in InvoiceModel.by_client_number.query(client_key(a.agency_id, a.client_id)):

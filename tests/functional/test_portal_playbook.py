@@ -16,14 +16,6 @@ from tests.functional.test_portal import _other_viewer
 from tests.page_support import session
 
 
-@pytest.fixture
-def book(tenants):
-    a, b = tenants
-    importer.import_book(a.agency_id, a.client_id, (BOOKS / "acme_generic.csv").read_bytes(),
-                         actor="t", now=FIXED_NOW)
-    return a, b
-
-
 def _debtor(a, name: str) -> DebtorModel:
     return next(d for d in DebtorModel.query(client_key(a.agency_id, a.client_id))
                 if d.name == name)
