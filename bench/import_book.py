@@ -72,3 +72,5 @@ def run(full: bool = False) -> None:
     print(f"reimport_invoices_per_s_{size}: {size / re_elapsed:.0f} invoices/s")
     # The only write a no-change re-import should make is its own import record.
     print(f"reimport_write_requests: {again.write_requests} requests")
+    if os.environ.get("RECOUP_BENCH_BREAKDOWN"):  # requests per 1,000 invoices, by table
+        print("\n".join(m.breakdown(per=size / 1000)))

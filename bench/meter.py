@@ -99,4 +99,4 @@ def _tables(kwargs: dict) -> str:
     for item in kwargs.get("TransactItems", []):
         for op in item.values():
             names.append(op.get("TableName", "?"))
-    return "+".join(n.rsplit("-", 1)[-1] for n in names)
+    return "+".join(dict.fromkeys(n.rsplit("-", 1)[-1] for n in names))  # each table once

@@ -141,14 +141,34 @@ def _resolve(alert: CreditAlertModel, by: str, why: str, now: datetime) -> None:
     alert.resolution, alert.open_key, alert.open_sort = why, None, None
 
 
-def evaluate(agency_id: str, client_id: str, debtor_id: str, now: datetime, *,
-             cause: str = "") -> rules.Decision | None:
-    """Evaluate one debtor against its client's credit policy and record what changed."""
-    ckey = client_key(agency_id, client_id)
+def evaluate_many(agency_id: str, client_id: str, debtors: list[tuple[str, str]],
+                  now: datetime) -> int:
+    """Evaluate these (debtor id, cause) of one client (an import part, a batch of segment
+    moves): the client read once; nothing more when it has no credit control. Returns how
+    many were evaluated."""
     try:
         client = ClientModel.get(agency_id, client_id)
     except ClientModel.DoesNotExist:
-        return None
+        return 0
+    if not enabled(client):
+        return 0
+    n = 0
+    for debtor_id, cause in debtors:
+        evaluate(agency_id, client_id, debtor_id, now, cause=cause, client=client)
+        n += 1
+    return n
+
+
+def evaluate(agency_id: str, client_id: str, debtor_id: str, now: datetime, *,
+             cause: str = "", client: ClientModel | None = None) -> rules.Decision | None:
+    """Evaluate one debtor against its client's credit policy and record what changed
+    (`client`, when the caller has just read it)."""
+    ckey = client_key(agency_id, client_id)
+    if client is None:
+        try:
+            client = ClientModel.get(agency_id, client_id)
+        except ClientModel.DoesNotExist:
+            return None
     if not enabled(client):
         return None  # no credit control for this client: one GetItem, nothing written
     locale = _locale(client)

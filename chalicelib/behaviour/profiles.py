@@ -8,9 +8,13 @@ the client's prior (one GetItem; fitted from the client's payment history when m
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+
+from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.behaviour import predict_rules as pr
 from chalicelib.behaviour import profile_rules as rules
@@ -21,7 +25,8 @@ from chalicelib.kernel import events
 from chalicelib.kernel.clock import iso
 from chalicelib.store import accounts, timeline
 from chalicelib.store.keys import client_key, debtor_key
-from chalicelib.store.models import DebtorModel, InvoiceModel, TimelineModel
+from chalicelib.store.batch import get_many
+from chalicelib.store.models import ClientModel, DebtorModel, InvoiceModel, TimelineModel
 
 log = logging.getLogger("recoup.behaviour")
 TIMELINE_DAYS = 730
@@ -215,17 +220,36 @@ def view(debtor: DebtorModel, now: datetime) -> dict:
 # ------------------------------------------------------------------------ the recompute
 
 
+def _segment_change(f: AccountFacts, mv: rules.SegmentMove):
+    def change(d: DebtorModel) -> None:
+        if d.segment_pinned:
+            return  # pinned meanwhile: leave the specialist's choice
+        d.segment, d.segment_reason = f.segment.name, mv.reason
+    return change
+
+
+def _segment_entry(agency_id: str, client_id: str, debtor_id: str, f: AccountFacts,
+                   mv: rules.SegmentMove, now: datetime) -> TimelineModel:
+    return timeline.entry(agency_id, client_id, debtor_id, "segment_changed", mv.summary,
+                          actor="system", at=now,
+                          data={"segment": f.segment.name, "reason": mv.reason},
+                          entry_id=f"{iso(now)}#segment-{f.segment.name}")
+
+
 def recompute_segment(agency_id: str, client_id: str, debtor_id: str, now: datetime,
                       *, prior: pr.Prior | None = None,
-                      invoices: list[InvoiceModel] | None = None) -> rules.SegmentMove | None:
+                      invoices: list[InvoiceModel] | None = None,
+                      debtor: DebtorModel | None = None) -> rules.SegmentMove | None:
     """Put the debtor in the segment its behaviour says (unless pinned); a move is
     recorded on the timeline and re-plans the account (segments map to cadences). Nothing
-    is written while the segment stays."""
-    try:
-        debtor = DebtorModel.get(client_key(agency_id, client_id), debtor_id,
-                                 consistent_read=True)
-    except DebtorModel.DoesNotExist:
-        return None
+    is written while the segment stays. `debtor`, when the caller has just read it
+    consistently."""
+    if debtor is None:
+        try:
+            debtor = DebtorModel.get(client_key(agency_id, client_id), debtor_id,
+                                     consistent_read=True)
+        except DebtorModel.DoesNotExist:
+            return None
     if debtor.status in ("in_collections", "written_off"):
         return None
     if invoices is None:
@@ -234,42 +258,90 @@ def recompute_segment(agency_id: str, client_id: str, debtor_id: str, now: datet
     mv = rules.move(debtor.segment, bool(debtor.segment_pinned), f.segment)
     if not mv.changed:
         return mv
-
-    def change(d: DebtorModel) -> None:
-        if d.segment_pinned:
-            return  # pinned meanwhile: leave the specialist's choice
-        d.segment, d.segment_reason = f.segment.name, mv.reason
-
     was = debtor.segment
-    # the invoices just read serve the account's recompute too (a conflict re-reads them)
-    accounts.save_account(debtor, now, change, invoices=invoices,
-                          recompute_with=lambda d, invs: accounts.recompute(d, now, invs))
-    timeline.record(agency_id, client_id, debtor_id, "segment_changed", mv.summary,
-                    actor="system", at=now, data={"segment": f.segment.name, "reason": mv.reason},
-                    entry_id=f"{iso(now)}#segment-{f.segment.name}")
-    # the credit policy re-bands the debtor (behaviour/credit, through the event)
-    events.publish("segment_changed", agency_id=agency_id, client_id=client_id,
-                   debtor_id=debtor_id, old=was, new=f.segment.name, pinned=False,
-                   by="system", at=iso(now),
-                   event_id=f"{agency_id}#ev#segment-{debtor_id}-{iso(now)}-{f.segment.name}")
+    # the invoices just read serve the account's recompute too (a conflict re-reads them);
+    # the timeline entry and the event (the credit policy re-bands the debtor) are stored
+    # in the account's transaction
+    event = events.stage("segment_changed", agency_id=agency_id, client_id=client_id,
+                         debtor_id=debtor_id, old=was, new=f.segment.name, pinned=False,
+                         by="system", at=iso(now),
+                         event_id=f"{agency_id}#ev#segment-{debtor_id}-{iso(now)}-{f.segment.name}")
+    accounts.save_account(debtor, now, _segment_change(f, mv), invoices=invoices,
+                          recompute_with=lambda d, invs: accounts.recompute(d, now, invs),
+                          together=[(_segment_entry(agency_id, client_id, debtor_id, f, mv, now),
+                                     TimelineModel.entry_id.does_not_exist())],
+                          announced=[event])
     return mv
 
 
+MOVES_PER_COMMIT = 49  # a debtor and its timeline entry each, and the event: ≤ 100 items
+
+
+def _commit_moves(agency_id: str, client_id: str, client, moves: list, now: datetime) -> int:
+    """Store many debtors' segment moves: per commit up to MOVES_PER_COMMIT debtors (each
+    under its version, re-planned), their timeline entries and one `segment_changed` event
+    naming them all, in one transaction. A commit another writer beat (a debtor moved
+    meanwhile) is redone debtor by debtor through `recompute_segment`. Returns how many
+    moved."""
+    moved = 0
+    for start in range(0, len(moves), MOVES_PER_COMMIT):
+        chunk = moves[start:start + MOVES_PER_COMMIT]
+        saves, named = [], []
+        for debtor, f, mv, invoices in chunk:
+            named.append({"debtor_id": debtor.debtor_id, "old": debtor.segment,
+                          "new": f.segment.name})
+            _segment_change(f, mv)(debtor)
+            accounts.recompute(debtor, now, invoices, client=client)
+            debtor.updated_at = iso(now)
+            saves += [(debtor, None), (_segment_entry(agency_id, client_id, debtor.debtor_id,
+                                                      f, mv, now),
+                                       TimelineModel.entry_id.does_not_exist())]
+        digest = hashlib.sha1(repr(sorted((m["debtor_id"], m["new"]) for m in named)).encode()
+                              ).hexdigest()[:12]
+        event = events.stage("segment_changed", agency_id=agency_id, client_id=client_id,
+                             moves=named, by="system", at=iso(now),
+                             event_id=f"{agency_id}#ev#segments-{iso(now)}-{digest}")
+        try:
+            events.commit(saves, [event])
+            moved += len(chunk)
+        except TransactWriteError:
+            for debtor, _, _, invoices in chunk:  # one by one, from a fresh read
+                mv = recompute_segment(agency_id, client_id, debtor.debtor_id, now,
+                                       invoices=invoices, prior=chunk[0][1].prior)
+                moved += bool(mv and mv.changed)
+    return moved
+
+
 def recompute_client(agency_id: str, client_id: str, debtor_ids: list[str],
-                     now: datetime) -> int:
-    """After an import: refit the client's prior and recompute these debtors' segments,
-    reading the client's invoices once (one Query of `by_client_number`, an index: the
-    import that announced them wrote them before; a conflicting save re-reads the debtor's
-    invoices consistently). Returns how many debtors moved."""
-    everything = list(InvoiceModel.by_client_number.query(client_key(agency_id, client_id)))
+                     now: datetime, *,
+                     telling: Callable[[InvoiceModel], bool] | None = None) -> int:
+    """After an import: refit the client's prior and recompute the segments of these
+    debtors and of every debtor with an invoice `telling` says bears on it, reading the
+    client's invoices once (one Query of `by_client_number`, an index: the import wrote
+    them before announcing them), the debtors in batches and each one's timeline; the
+    moves are stored in a few transactions (`_commit_moves`). Returns how many debtors
+    moved."""
+    ckey = client_key(agency_id, client_id)
+    everything = list(InvoiceModel.by_client_number.query(ckey))
     prior = fit_prior(agency_id, client_id, now,
                       rows=[book_invoices.history_row(i) for i in everything if i.paid_latest])
     by_debtor: dict[str, list[InvoiceModel]] = {}
+    wanted = set(debtor_ids)
     for i in everything:
         by_debtor.setdefault(i.debtor_id, []).append(i)
-    moved = 0
-    for d in debtor_ids:
-        mv = recompute_segment(agency_id, client_id, d, now, prior=prior,
-                               invoices=by_debtor.get(d, []))
-        moved += bool(mv and mv.changed)
-    return moved
+        if telling is not None and telling(i):
+            wanted.add(i.debtor_id)
+    if not wanted:
+        return 0
+    found = get_many([(DebtorModel, ckey, d) for d in sorted(wanted)], consistent=True)
+    client = ClientModel.get(agency_id, client_id)
+    moves = []
+    for (_, _, debtor_id), debtor in sorted(found.items(), key=lambda kv: kv[0][2]):
+        if debtor.status in ("in_collections", "written_off"):
+            continue
+        invoices = by_debtor.get(debtor_id, [])
+        f = account_facts(debtor, now, prior=prior, invoices=invoices)
+        mv = rules.move(debtor.segment, bool(debtor.segment_pinned), f.segment)
+        if mv.changed:
+            moves.append((debtor, f, mv, invoices))
+    return _commit_moves(agency_id, client_id, client, moves, now)

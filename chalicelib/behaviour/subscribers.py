@@ -13,6 +13,7 @@ from datetime import datetime
 
 from chalicelib.behaviour import credit, profiles
 from chalicelib.kernel import events
+from chalicelib.kernel.clock import iso
 
 SETTLED = frozenset({"paid", "written_off"})
 
@@ -42,14 +43,16 @@ def on_invoice_changed(*, agency_id, client_id, at, debtor_id=None, old=None, ne
                        changes=None, batch_id=None, import_mode=None, **_):
     now = _when(at)
     if changes is not None:  # an import, in one or more parts; the last names the mode
+        if import_mode is None:
+            return  # an earlier part: the last one recomputes every debtor the import wrote
+        # the last part: refit the prior and recompute, from one read of the book, the
+        # debtors of this part's telling changes and, for the earlier parts', of the
+        # invoices the import wrote (they carry its instant) settled or disputed
         debtors = sorted({c["debtor_id"] for c in changes if c.get("debtor_id") and _telling(c)})
-        if import_mode is not None:  # the last part: refit the prior (one read of the book)
-            if debtors:
-                profiles.recompute_client(agency_id, client_id, debtors, now)
-            return
-        prior = profiles.prior_for(agency_id, client_id, now)
-        for d in debtors:
-            profiles.recompute_segment(agency_id, client_id, d, now, prior=prior)
+        stamp = iso(now)
+        profiles.recompute_client(
+            agency_id, client_id, debtors, now,
+            telling=lambda i: i.updated_at == stamp and i.status in SETTLED | {"disputed"})
         return
     if debtor_id and _telling({"old": old, "new": new}):
         profiles.recompute_segment(agency_id, client_id, debtor_id, now)
@@ -62,8 +65,9 @@ def credit_on_invoice_changed(*, agency_id, client_id, at, debtor_id=None, chang
                               batch_id=None, **_):
     now = _when(at)
     if changes is not None:  # an import part: the debtors it names, each once
-        for d in sorted({c["debtor_id"] for c in changes if c.get("debtor_id")}):
-            credit.evaluate(agency_id, client_id, d, now, cause=f"import:{batch_id}")
+        credit.evaluate_many(agency_id, client_id, [
+            (d, f"import:{batch_id}")
+            for d in sorted({c["debtor_id"] for c in changes if c.get("debtor_id")})], now)
         return
     if debtor_id:
         credit.evaluate(agency_id, client_id, debtor_id, now, cause="invoice")
@@ -73,8 +77,14 @@ def credit_on_payment(*, agency_id, client_id, debtor_id, at, payment_id="", **_
     credit.evaluate(agency_id, client_id, debtor_id, _when(at), cause=f"payment:{payment_id}")
 
 
-def credit_on_segment_changed(*, agency_id, client_id, debtor_id, at, new=None, **_):
-    credit.evaluate(agency_id, client_id, debtor_id, _when(at), cause=f"segment:{new}")
+def credit_on_segment_changed(*, agency_id, client_id, debtor_id, at, new=None, moves=None,
+                              **_):
+    if moves is None:
+        credit.evaluate(agency_id, client_id, debtor_id, _when(at), cause=f"segment:{new}")
+        return
+    # many debtors' moves (an import): the client read once
+    credit.evaluate_many(agency_id, client_id,
+                         [(m["debtor_id"], f"segment:{m['new']}") for m in moves], _when(at))
 
 
 def credit_on_client_changed(*, agency_id, client_id, at, fields=(), **_):

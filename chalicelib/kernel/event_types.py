@@ -117,7 +117,8 @@ class TouchSent(Event):
 @dataclass(frozen=True)
 class SegmentChanged(Event):
     """A debtor's behaviour segment changed: recomputed from its behaviour (`by` "system")
-    or set by a person through the debtor API (`by` the user, `pinned` True)."""
+    or set by a person through the debtor API (`by` the user, `pinned` True); or, after an
+    import, many debtors' at once (`moves=[{debtor_id, old, new}]`, `debtor_id` empty)."""
 
     name: ClassVar[str] = "segment_changed"
     debtor_id: str = ""
@@ -125,6 +126,7 @@ class SegmentChanged(Event):
     new: str | None = None
     pinned: bool = False
     by: str = ""
+    moves: list | None = None
 
 
 @dataclass(frozen=True)
