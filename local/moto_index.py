@@ -130,8 +130,24 @@ def install() -> None:
     def all_items(self: Any) -> list:
         if getattr(_local, "table", None) is self:
             _local.table = None  # once: the query's candidate walk
-            return sorted(_local.items, key=_sort_key)
+            return _local.items
         return real_all_items(self)
+
+    def presorted(table: Any, index_name: str | None, hash_key: Any, bound: dict,
+                  found: list) -> tuple[list, list | None]:
+        """The candidates in moto's `all_items` order, and the cache entry of a GSI query:
+        kept while the table is unwritten, so the pages of one long read sort once, not
+        once a page (each page is a new Query that sorts everything again)."""
+        if index_name is None:
+            return sorted(found, key=_sort_key), None
+        value = bound["hash_key_conditions"][0][1]
+        cache = table.__dict__.setdefault("_recoup_sorted", {})
+        version = table.__dict__.get("_recoup_version", 0)
+        entry = cache.get((index_name, value))
+        if entry is None or entry[0] != version:
+            entry = cache[(index_name, value)] = [version, sorted(found, key=_sort_key),
+                                                  None, None]
+        return entry[1], entry
 
     import copy as real_copy
     import inspect
@@ -180,17 +196,26 @@ def install() -> None:
             try:
                 if found is None:
                     return real_query(self, hash_key, *args, **kwargs)
-                _local.table, _local.items = self, found
+                _local.table = self
+                _local.items, _local.entry = presorted(self, bound.get("index_name"), hash_key,
+                                                       bound, found)
                 return real_query(self, hash_key, *args, **kwargs)
             finally:
                 _local.table, _local.items, _local.shallow = None, None, False
+                _local.entry = None
 
     def reindex(table: Any, item: Any | None, pk: tuple) -> None:
+        written(table)
         for buckets in _indexes(table).values():
             if item is None:
                 buckets.drop(pk)
             else:
                 buckets.add(item)
+
+    def written(table: Any) -> None:
+        # a write: the sorted GSI answers kept for the pages of a long read are stale
+        table.__dict__["_recoup_version"] = table.__dict__.get("_recoup_version", 0) + 1
+        table.__dict__.pop("_recoup_sorted", None)
 
     def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
         with _lock:
@@ -211,6 +236,7 @@ def install() -> None:
                 return real_update(self, table_name, key, *args, **kwargs)
             finally:  # the item changed in place (or a failure left it part-changed)
                 table = self.get_table(table_name)
+                written(table)
                 if _indexes(table):
                     hash_value, range_value = self.get_keys_value(table, key)
                     current = table.get_item(hash_value, range_value) if (
@@ -220,8 +246,15 @@ def install() -> None:
     def sorted_items(self: Any, hash_key_attrs: list, range_key_attrs: list, items: list) -> list:
         # moto's order (DynamoType compares by cast_value), each key computed once, not
         # at every comparison of the sort
+        entry = getattr(_local, "entry", None)
+        if entry is not None and entry[2] is not None and len(entry[2]) == len(items) and all(
+                a is b for a, b in zip(entry[2], items)):
+            return list(entry[3])  # this read's earlier page sorted these very items
+        original = list(items)
         attrs = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
         items.sort(key=lambda x: tuple(x.attrs[k].cast_value for k in attrs))
+        if entry is not None:
+            entry[2], entry[3] = original, list(items)
         return items
 
     from moto.dynamodb.models.dynamo_type import DynamoType

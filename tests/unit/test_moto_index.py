@@ -196,3 +196,46 @@ def test_an_index_query_sees_an_item_whose_key_was_set_by_an_update(ddb):
     assert [i["pk"]["S"] for i in ddb.query(TableName=TABLE, **q)["Items"]] == ["p"]
     ddb.delete_item(TableName=TABLE, Key={"pk": {"S": "p"}, "sk": {"S": "s"}})
     assert ddb.query(TableName=TABLE, **q)["Items"] == []
+
+
+def test_a_long_read_sees_writes_made_between_its_pages(ddb):
+    """The sorted answer kept for the pages of one read is dropped by any write: page by
+    page, with writes in between, the indexed table answers as moto's walk of a twin."""
+    global TABLE
+    twin = TABLE + "_twin"
+    desc = ddb.describe_table(TableName=TABLE)["Table"]
+    ddb.create_table(
+        TableName=twin, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=desc["AttributeDefinitions"], KeySchema=desc["KeySchema"],
+        GlobalSecondaryIndexes=[{k: g[k] for k in ("IndexName", "KeySchema", "Projection")}
+                                for g in desc["GlobalSecondaryIndexes"]])
+    keys = [(f"p{a}", f"s{b:02d}") for a in range(3) for b in range(12)]
+    main = TABLE
+    rnds = {main: random.Random(7), twin: random.Random(7)}
+    try:
+        for name in (main, twin):
+            TABLE = name
+            for pk, sk in keys:
+                ddb.put_item(TableName=name, Item=_item(rnds[name], pk, sk))
+        for q in [q for q in _queries() if q.get("IndexName")]:
+            starts = {main: None, twin: None}
+            for _page in range(12):
+                pages = {}
+                for name, indexed in ((main, True), (twin, False)):
+                    TABLE = name
+                    moto_index.ENABLED = indexed
+                    try:
+                        kw = dict(q, TableName=name)
+                        if starts[name]:
+                            kw["ExclusiveStartKey"] = starts[name]
+                        page = ddb.query(**kw)
+                    finally:
+                        moto_index.ENABLED = True
+                    pages[name] = (page["Items"], page.get("LastEvaluatedKey"))
+                    starts[name] = page.get("LastEvaluatedKey")
+                    _write(ddb, rnds[name], keys)  # the same write on both, between pages
+                assert pages[main] == pages[twin], q
+                if not starts[main]:
+                    break
+    finally:
+        TABLE = main
