@@ -23,9 +23,12 @@ def bar(title: str, stream=None):
         width = 30
         frac = min(done / total, 1.0) if total else 1.0
         filled = int(width * frac)
-        rate = done / max(now - started[0], 1e-6)
+        took = now - started[0]
+        rate = done / max(took, 1e-6)
+        # a slow phase (a few big parts) shows its rate with a decimal, and its time
+        speed = f"{rate:,.0f}/s" if rate >= 10 else f"{rate:.1f}/s"
         out.write(f"\r{title}: {stage:<22} [{'#' * filled}{'.' * (width - filled)}] "
-                  f"{done}/{total} ({rate:,.0f}/s)")
+                  f"{done}/{total} ({speed}, {took:,.0f} s)")
         if done >= total:
             out.write("\n")
             started[0] = now  # the next phase's rate is its own
