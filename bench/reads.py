@@ -131,8 +131,7 @@ def run(full: bool = False) -> None:
         for size in (small, big):
             items, requests, ms = results[size][name]
             print(f"reads_{name}_items_{size}: {items:.0f} items")
-            print(f"reads_{name}_requests_{size}: {requests:.0f} "
-                  f"{'queries' if name == 'take_next' else 'requests'}")
+            print(f"reads_{name}_requests_{size}: {requests:.0f} requests")
             print(f"reads_{name}_ms_{size}: {ms:.1f} ms")
         ratio = results[big][name][0] / max(results[small][name][0], 1)
         print(f"reads_{name}_ratio: {ratio:.2f} ratio")

@@ -1,7 +1,9 @@
-"""Command line for operators: import a large book with a progress bar, mint a token.
+"""Command line for operators: import a large book with a progress bar, mint a token, put
+open call tasks in the take-next queues (the backfill, once after deploying them).
 
     python -m local.cli import-book --agency A --client C --file book.csv [--date-order DMY]
     python -m local.cli token --agency A --user U --role admin|specialist|client_viewer [--client C]
+    python -m local.cli requeue-tasks [--agency A]
 
 It talks to whatever AWS the environment points at: the running local stack
 (`--local` reads its endpoint from .local/demo.json) or a real account's credentials.
@@ -43,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--role", required=True, choices=["admin", "specialist", "client_viewer"])
     tok.add_argument("--client")
     tok.add_argument("--hours", type=int, default=8)
+    req = sub.add_parser("requeue-tasks",
+                         help="put every open call task in the take-next queues (backfill)")
+    req.add_argument("--agency", help="one agency (default: every agency)")
     args = ap.parse_args(argv)
     if args.local:
         _use_local_stack()
@@ -56,9 +61,16 @@ def main(argv: list[str] | None = None) -> int:
                          ttl_seconds=args.hours * 3600))
         return 0
 
+    from chalicelib.kernel.clock import utcnow
+
+    if args.cmd == "requeue-tasks":
+        from chalicelib.workbench.tasks import requeue_open
+
+        print(json.dumps({"requeued": requeue_open(utcnow(), args.agency)}))
+        return 0
+
     from chalicelib.kernel.errors import RecoupError
     from chalicelib.book.importer import import_book
-    from chalicelib.kernel.clock import utcnow
     from local.progress import bar
 
     try:

@@ -181,6 +181,28 @@ def pytest_terminal_summary(terminalreporter, config):
     if fuzz.exists() and started is not None and fuzz.stat().st_mtime >= started:
         terminalreporter.write_line(fuzz.read_text().splitlines()[0])
 
+def at_once(call, args: list) -> list:
+    """`call(arg)` for every arg, each in its own thread, all released together; the answers
+    in the order the calls finished (a call that raised answers nothing)."""
+    import threading
+
+    got: list = []
+    lock, barrier = threading.Lock(), threading.Barrier(len(args))
+
+    def run(arg):
+        barrier.wait()
+        answer = call(arg)
+        with lock:
+            got.append(answer)
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in args]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return got
+
+
 @pytest.fixture
 def atomic_writes(monkeypatch):
     """moto evaluates a conditional write and applies it without a lock, so two threads can

@@ -34,6 +34,9 @@ class CallTaskModel(Model):
     queue_key = UnicodeAttribute(null=True)
     rank = UnicodeAttribute(null=True)
     queue = QueueIndex()
+    # the take-next queues holding this open task at `rank` (QueueEntryModel, written in the
+    # same transaction as the slot): "*" (the agency's admins) and "u#<specialist>"
+    queued_for = ListAttribute(of=UnicodeAttribute, null=True)
     score = NumberAttribute(default=0)
     why = ListAttribute(of=UnicodeAttribute, default=list)  # priority reasons, readable
     reasons = JSONAttribute(default=list)  # [{reason, source, at, details}] merged
@@ -52,6 +55,22 @@ class CallTaskModel(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
+
+
+class QueueEntryModel(Model):
+    """One open call task in one take-next queue: the agency's (admins: every client) or one
+    specialist's (the clients assigned to them), best first whatever the number of clients.
+    Kept by workbench/tasks.py in the same transaction as the task's slot (its rank, status
+    and the client's specialists), so a queue is one Query; the slots it names are then read
+    in one batch, and the client list decides what the reader may still see."""
+
+    Meta = _meta("call_queue")
+    queue_of = UnicodeAttribute(hash_key=True)  # agency#* | agency#u#<user id>
+    # rank#client_id: the task's rank (best first), then the client, the order in which the
+    # per-client queues were merged (ids have no character below "#")
+    place = UnicodeAttribute(range_key=True)
+    client_id = UnicodeAttribute()
+    debtor_id = UnicodeAttribute()
 
 
 class PromiseCheckIndex(GlobalSecondaryIndex):
@@ -158,5 +177,5 @@ class SettingsVersionModel(Model):
     created_at = UnicodeAttribute()
 
 
-WORKBENCH_MODELS: tuple[type[Model], ...] = (CallTaskModel, PromiseModel, DisputeModel,
-                                             EscalationModel)
+WORKBENCH_MODELS: tuple[type[Model], ...] = (CallTaskModel, QueueEntryModel, PromiseModel,
+                                             DisputeModel, EscalationModel)

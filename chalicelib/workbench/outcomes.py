@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
 from chalicelib.http.auth import Principal
 from chalicelib.kernel.clock import iso
@@ -108,17 +108,17 @@ def log_outcome(p: Principal, client_id: str, task_id: str, data, *,
 def _close(slot: CallTaskModel, attempt: calls.CallAttempt, now: datetime) -> None:
     keep_after = now - timedelta(days=tasks.ATTEMPT_MEMORY_DAYS)
     for _ in range(3):
+        before = tasks.queued(slot)
         recent = [x for x in slot.attempts or [] if tasks.parse(x["at"]) > keep_after]
         slot.attempts = [*recent, {"at": iso(attempt.at), "connected": attempt.connected,
                                    "exempt": attempt.exempt}]
-        slot.status, slot.queue_key, slot.rank = "closed", None, None
-        slot.claimed_by = slot.claim_expires = None
+        tasks.close_slot(slot)
         slot.callback_at = None
         slot.updated_at = iso(now)
         try:
-            slot.save(condition=CallTaskModel.status == "open")
+            tasks.save_slot(slot, before, condition=CallTaskModel.status == "open")
             return
-        except PutError:
+        except (PutError, TransactWriteError):
             slot.refresh(consistent_read=True)
             if slot.status != "open":
                 raise Conflict("this task was closed meanwhile") from None

@@ -1,5 +1,6 @@
 """The workbench's reactions to other capabilities' events: call tasks, promises kept, paid
-accounts leaving the queue. Each handler is idempotent (events may arrive twice)."""
+accounts leaving the queue, a client's open tasks following its specialists into their
+take-next queues. Each handler is idempotent (events may arrive twice)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -49,6 +50,12 @@ def on_payment_applied(*, agency_id, client_id, debtor_id, payment_id, amount_mi
         tasks.refresh_rank(agency_id, client_id, debtor_id, when)
 
 
+def on_client_changed(*, agency_id, client_id, at, fields=(), **_):
+    if "specialist_ids" in (fields or ()):
+        tasks.requeue_client(agency_id, client_id, _when(at))
+
+
 events.subscribe("call_task_needed", on_call_task_needed)
 events.subscribe("debtor_action", on_debtor_action)
 events.subscribe("payment_applied", on_payment_applied)
+events.subscribe("client_changed", on_client_changed)

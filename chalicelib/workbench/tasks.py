@@ -1,4 +1,5 @@
-"""Call tasks: one open task per debtor, ranked per client, claimed by one specialist at a time."""
+"""Call tasks: one open task per debtor, ranked per client and in each take-next queue (the
+agency's, each specialist's), claimed by one specialist at a time."""
 from __future__ import annotations
 
 import heapq
@@ -8,9 +9,11 @@ from datetime import datetime, timedelta
 from itertools import islice
 from zoneinfo import ZoneInfo
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.http.auth import Principal
+from chalicelib.kernel import events
 from chalicelib.kernel.clock import iso
 from chalicelib.behaviour import profiles
 from chalicelib.dunning import contact_window
@@ -19,12 +22,18 @@ from chalicelib.kernel.errors import Conflict, NotFound
 from chalicelib.http.access import load_client, require_staff
 from chalicelib.store.keys import client_key
 from chalicelib.store.models import ClientModel, DebtorModel
-from chalicelib.workbench.models import CallTaskModel
+from chalicelib.workbench.models import CallTaskModel, QueueEntryModel
 
 log = logging.getLogger("recoup.tasks")
 CLAIM_MINUTES = 15
 ATTEMPT_MEMORY_DAYS = 14
 MAX_CANDIDATES = 200  # a take-next never reads more than this many queue items
+NEXT_PAGE = 10  # entries of a take-next queue read at first (more only if all are skipped)
+ALL_CLIENTS = "*"  # the agency's queue (admins); a specialist's is "u#<user id>"
+# One transaction moves a task in every queue it stands in (the slot, each queue's old entry
+# and new one: 1 + 2 * (1 + 48) <= DynamoDB's 100 items); a client with more specialists
+# keeps its tasks in the agency's queue only, and its specialists read it per client.
+QUEUED_SPECIALISTS_MAX = 48
 
 
 def parse(ts: str | None) -> datetime | None:
@@ -116,6 +125,79 @@ def render(slot: CallTaskModel, now: datetime) -> dict:
                 None if (when and when <= now) else why_not or None}
 
 
+# ------------------------------------------------------------------------ take-next queues
+
+
+def queues_of(client: ClientModel) -> list[str]:
+    """The take-next queues the client's open tasks stand in: the agency's and each assigned
+    specialist's (none beyond QUEUED_SPECIALISTS_MAX: they read that client per client)."""
+    specialists = sorted(set(client.specialist_ids or []))
+    if len(specialists) > QUEUED_SPECIALISTS_MAX:
+        specialists = []
+    return [ALL_CLIENTS, *(f"u#{s}" for s in specialists)]
+
+
+def queue_of(p: Principal) -> str:
+    """The caller's take-next queue: an admin's is the agency's, a specialist's their own."""
+    return f"{p.agency_id}#{ALL_CLIENTS if p.is_admin else 'u#' + p.user_id}"
+
+
+def _crowded(client: ClientModel) -> bool:
+    return len(set(client.specialist_ids or [])) > QUEUED_SPECIALISTS_MAX
+
+
+def _client_of(slot: CallTaskModel) -> str:
+    return slot.client_key.split("#", 1)[1]
+
+
+def _place(slot: CallTaskModel) -> str:
+    """Across clients, best first: the rank, then the client (the per-client queues' merge)."""
+    return f"{slot.rank}#{_client_of(slot)}"
+
+
+def _entry(slot: CallTaskModel, queue: str, rank: str) -> QueueEntryModel:
+    agency_id, client_id = slot.client_key.split("#", 1)
+    return QueueEntryModel(f"{agency_id}#{queue}", f"{rank}#{client_id}", client_id=client_id,
+                           debtor_id=slot.debtor_id)
+
+
+def queue_entries(slot: CallTaskModel) -> list[QueueEntryModel]:
+    """The entries of an open slot in the queues it records (`queued_for`)."""
+    return [_entry(slot, q, slot.rank) for q in slot.queued_for or []]
+
+
+def queued(slot: CallTaskModel) -> tuple[str | None, tuple[str, ...]]:
+    """Where the slot as read stands in the take-next queues: (its rank, the queues)."""
+    return (slot.rank if slot.queued_for else None, tuple(slot.queued_for or ()))
+
+
+def save_slot(slot: CallTaskModel, before: tuple[str | None, tuple[str, ...]],
+              queues: list[str] | None = None, condition=None) -> None:
+    """Save the slot under its version and, in the same transaction, move its entries in
+    the take-next queues from where it stood (`before`: `queued` of the slot as read) to its
+    rank in `queues` (the client's `queues_of`; None: the queues it was in) while it is
+    open, out of every queue once it is not. One PutItem when nothing moves. PutError or
+    TransactWriteError when someone saved the slot first (the caller reads it again)."""
+    rank_was, was = before
+    if slot.status == "open" and slot.rank:
+        now_in = sorted(set(was if queues is None else queues))
+    else:
+        now_in = []
+    old = {(q, rank_was) for q in was} if rank_was else set()
+    new = {(q, slot.rank) for q in now_in}
+    slot.queued_for = now_in or None
+    gone, added = sorted(old - new), sorted(new - old)
+    if not gone and not added:
+        slot.save(condition=condition)
+        return
+    with TransactWrite(connection=events.connection()) as tx:
+        tx.save(slot, condition=condition)
+        for q, rank in gone:
+            tx.delete(_entry(slot, q, rank))
+        for q, rank in added:
+            tx.save(_entry(slot, q, rank))
+
+
 # ------------------------------------------------------------------------- raising tasks
 
 
@@ -148,11 +230,14 @@ def raise_task(agency_id: str, client_id: str, debtor_id: str, reason: str, *,
     key = details.get("event_id") or f"{reason}|{source}|{iso(due)}"
     entry = {"reason": reason, "source": source, "at": iso(now), "due_at": iso(due),
              "details": details, "key": key}
-    for _ in range(5):
+    for attempt in range(5):
+        if attempt:  # someone saved first: the client's specialists may have changed too
+            client = ClientModel.get(agency_id, client_id)
         slot = _load_slot(ckey, debtor_id)
         fresh = slot is None
         if fresh:
             slot = CallTaskModel(ckey, debtor_id, created_at=iso(now), updated_at=iso(now))
+        before = queued(slot)
         if broken_promise:
             if any(r.get("key") == key for r in slot.reasons or []) and slot.status == "open":
                 return slot
@@ -178,12 +263,10 @@ def raise_task(agency_id: str, client_id: str, debtor_id: str, reason: str, *,
         slot.updated_at = iso(now)
         rerank(slot, debtor, client, now, account)
         try:
-            if fresh:
-                slot.save(condition=CallTaskModel.debtor_id.does_not_exist())
-            else:
-                slot.save()
+            save_slot(slot, before, queues_of(client),
+                      condition=CallTaskModel.debtor_id.does_not_exist() if fresh else None)
             return slot
-        except PutError:
+        except (PutError, TransactWriteError):
             continue  # someone else changed the slot meanwhile: merge again
     raise Conflict("call task kept changing; try again")
 
@@ -191,18 +274,20 @@ def raise_task(agency_id: str, client_id: str, debtor_id: str, reason: str, *,
 def _change_open_slot(agency_id: str, client_id: str, debtor_id: str, change,
                       now: datetime) -> bool:
     """Apply `change` to the debtor's open task and save it under its version (re-read and
-    redone when someone saved first); False if no task is open."""
+    redone when someone saved first); False if no task is open. `change` returns the
+    client's take-next queues when it knows them (None: the task stays in its own)."""
     ckey = client_key(agency_id, client_id)
     for _ in range(5):
         slot = _load_slot(ckey, debtor_id)
         if slot is None or slot.status != "open":
             return False
-        change(slot)
+        before = queued(slot)
+        queues = change(slot)
         slot.updated_at = iso(now)
         try:
-            slot.save()
+            save_slot(slot, before, queues)
             return True
-        except PutError:
+        except (PutError, TransactWriteError):
             continue
     return False
 
@@ -212,7 +297,7 @@ def refresh_rank(agency_id: str, client_id: str, debtor_id: str, now: datetime) 
     True if one was open and saved. The account is read only when a task is open, once."""
     account: list = []
 
-    def rank(slot) -> None:
+    def rank(slot) -> list[str]:
         if not account:
             client = ClientModel.get(agency_id, client_id)
             debtor = DebtorModel.get(client_key(agency_id, client_id), debtor_id,
@@ -220,6 +305,7 @@ def refresh_rank(agency_id: str, client_id: str, debtor_id: str, now: datetime) 
             account.extend((client, debtor, profiles.account_facts(debtor, now)))
         client, debtor, facts = account
         rerank(slot, debtor, client, now, facts)
+        return queues_of(client)
 
     try:
         return _change_open_slot(agency_id, client_id, debtor_id, rank, now)
@@ -231,7 +317,8 @@ def rerank_open(now: datetime, agency_id: str | None = None) -> int:
     """The daily re-rank: every open task scored again as of `now` (an invoice a day more
     overdue, a prediction now past its date move the call up without any event); returns
     how many were saved. Reads the open tasks through the sparse queue index, client by
-    client, and each task's account once."""
+    client, and each task's account once; each task is also put in the take-next queues of
+    the client's specialists as they are now (so the re-rank also repairs the queues)."""
     filt = ClientModel.archived == False  # noqa: E712 - PynamoDB condition
     clients = (ClientModel.query(agency_id, filter_condition=filt) if agency_id
                else ClientModel.scan(filt))
@@ -243,29 +330,56 @@ def rerank_open(now: datetime, agency_id: str | None = None) -> int:
     return n
 
 
+def requeue_client(agency_id: str, client_id: str, now: datetime) -> int:
+    """Put the client's open tasks in the take-next queues of the specialists it has now
+    (its specialists changed; or tasks saved before the queues existed: the backfill);
+    returns how many tasks moved. Ranks are left as they are."""
+    try:
+        queues = queues_of(ClientModel.get(agency_id, client_id))
+    except ClientModel.DoesNotExist:
+        return 0
+    n = 0
+    for slot in CallTaskModel.queue.query(client_key(agency_id, client_id),
+                                          attributes_to_get=["debtor_id", "queued_for"]):
+        if set(slot.queued_for or []) != set(queues):
+            n += _change_open_slot(agency_id, client_id, slot.debtor_id, lambda s: queues, now)
+    return n
+
+
+def requeue_open(now: datetime, agency_id: str | None = None) -> int:
+    """The backfill (`python -m local.cli requeue-tasks`, once after deploying the queues):
+    every client's open tasks put in the take-next queues; returns how many moved. Running
+    it again moves nothing. The daily re-rank does the same as it goes."""
+    clients = ClientModel.query(agency_id) if agency_id else ClientModel.scan()
+    return sum(requeue_client(c.agency_id, c.client_id, now) for c in clients)
+
+
 def close_task(agency_id: str, client_id: str, debtor_id: str, why: str,
                now: datetime) -> bool:
     """Close the debtor's open task (paid, escalated); True if one was open."""
     def close(slot) -> None:
-        slot.status, slot.queue_key, slot.rank = "closed", None, None
-        slot.claimed_by = slot.claim_expires = None
+        close_slot(slot)
         slot.reasons = [*(slot.reasons or []), {"reason": f"closed: {why}", "at": iso(now)}]
     return _change_open_slot(agency_id, client_id, debtor_id, close, now)
+
+
+def close_slot(slot: CallTaskModel) -> None:
+    """The slot no longer holds an open task: out of every queue, unclaimed."""
+    slot.status, slot.queue_key, slot.rank = "closed", None, None
+    slot.claimed_by = slot.claim_expires = None
 
 
 # ------------------------------------------------------------------------ queue and claims
 
 
-def _clients_of(p: Principal, client_id: str | None) -> list[str]:
+def _clients_of(p: Principal, client_id: str | None) -> list[ClientModel]:
     if client_id:
-        load_client(p, client_id)
-        return [client_id]
+        return [load_client(p, client_id)]
     filt = ClientModel.archived == False  # noqa: E712 - PynamoDB condition
     if p.role == "specialist":
         filt &= ClientModel.specialist_ids.contains(p.user_id)
-    return [c.client_id for c in ClientModel.query(p.agency_id, filter_condition=filt,
-                                                   attributes_to_get=["client_id", "archived",
-                                                                      "specialist_ids"])]
+    return list(ClientModel.query(p.agency_id, filter_condition=filt,
+                                  attributes_to_get=["client_id", "archived", "specialist_ids"]))
 
 
 def _first_page(key: str, page: int) -> tuple[list[CallTaskModel], dict | None]:
@@ -281,23 +395,71 @@ def _stream(key: str, first: tuple[list[CallTaskModel], dict | None], page: int)
         yield from CallTaskModel.queue.query(key, last_evaluated_key=more, page_size=page)
 
 
-def _ranked(p: Principal, client_ids: list[str], page: int):
-    """Open tasks of these clients, best first: one small page per client, read in
-    parallel (a round trip, not one per client), further pages only when needed."""
-    keys = [client_key(p.agency_id, c) for c in client_ids]
+def _by_client(p: Principal, clients: list[ClientModel], page: int):
+    """Open tasks of these clients, best first, from each client's own queue partition: one
+    small page per client, read in parallel, further pages only when needed (one client's
+    queue; the specialists of a client too crowded for their own queues)."""
+    keys = [client_key(p.agency_id, c.client_id) for c in clients]
     if len(keys) <= 1:
         firsts = [_first_page(k, page) for k in keys]
     else:
         with ThreadPoolExecutor(max_workers=min(16, len(keys))) as pool:
             firsts = list(pool.map(lambda k: _first_page(k, page), keys))
     streams = [_stream(k, f, page) for k, f in zip(keys, firsts)]
-    return heapq.merge(*streams, key=lambda s: s.rank)
+    return heapq.merge(*streams, key=_place)
+
+
+def _entries_page(key: str, size: int, start: dict | None):
+    result = QueueEntryModel.query(key, limit=size, last_evaluated_key=start)
+    return list(result), result.last_evaluated_key
+
+
+def _from_queue(p: Principal, visible: set[str], first, page: int):
+    """Open tasks of the visible clients in the caller's take-next queue, best first: each
+    page of entries (one Query whatever the number of clients) and then that page's slots
+    (one batch read); the next page only when every task of one was skipped. An entry of a
+    client the caller no longer sees (unassigned, archived) is passed over unread, one whose
+    task moved since (closed, ranked again) too: its new place is further on."""
+    (entries, more), size = first, page
+    while True:
+        mine = [e for e in entries if e.client_id in visible]
+        keys = [(client_key(p.agency_id, e.client_id), e.debtor_id) for e in mine]
+        slots = {(s.client_key, s.debtor_id): s for s in CallTaskModel.batch_get(keys)} \
+            if keys else {}
+        for e, k in zip(mine, keys):
+            slot = slots.get(k)
+            if slot is not None and slot.status == "open" and slot.rank \
+                    and _place(slot) == e.place:
+                yield slot
+        if not more:
+            return
+        size = max(size, min(size * 4, 100))
+        entries, more = _entries_page(queue_of(p), size, more)
+
+
+def _ranked(p: Principal, client_id: str | None, page: int):
+    """Open tasks the caller may call, best first: one client's from its queue partition;
+    across clients, from the caller's take-next queue, read while the caller's clients are
+    listed (those decide what may be seen), so a take is the same few requests however many
+    clients there are."""
+    if client_id is not None:
+        return _by_client(p, _clients_of(p, client_id), page)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        listing = pool.submit(_clients_of, p, None)
+        first = _entries_page(queue_of(p), page, None)
+        clients = listing.result()
+    crowded = [c for c in clients if not p.is_admin and _crowded(c)]
+    queued_clients = {c.client_id for c in clients} - {c.client_id for c in crowded}
+    streams = [_from_queue(p, queued_clients, first, page)]
+    if crowded:
+        streams.append(_by_client(p, crowded, page))
+    return heapq.merge(*streams, key=_place)
 
 
 def list_queue(p: Principal, client_id: str | None = None, *, limit: int = 50,
                now: datetime) -> dict:
     require_staff(p)
-    items = [render(s, now) for s in islice(_ranked(p, _clients_of(p, client_id), limit), limit)]
+    items = [render(s, now) for s in islice(_ranked(p, client_id, limit), limit)]
     return {"items": items, "next_cursor": None}
 
 
@@ -327,7 +489,8 @@ def take_next(p: Principal, client_id: str | None = None, *,
               now: datetime) -> dict | None:
     """Claim the best task that may be called now; None if nothing is callable."""
     require_staff(p)
-    for slot in islice(_ranked(p, _clients_of(p, client_id), 3), MAX_CANDIDATES):
+    page = 3 if client_id else NEXT_PAGE
+    for slot in islice(_ranked(p, client_id, page), MAX_CANDIDATES):
         if _held_by_other(slot, p.user_id, now):
             continue
         when, _ = callable_from(slot, now)

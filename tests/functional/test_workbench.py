@@ -3,14 +3,13 @@ pause or resume chasing, promises are kept or broken."""
 from __future__ import annotations
 
 import json
-import threading
 from datetime import date, datetime, timedelta
 
 import pytest
 
 from chalicelib.kernel import events
 from chalicelib.kernel.clock import utcnow
-from tests.conftest import FIXED_NOW, bearer
+from tests.conftest import FIXED_NOW, at_once, bearer
 
 
 @pytest.fixture
@@ -92,21 +91,12 @@ def test_two_specialists_never_get_the_same_task(http, tenants, now, atomic_writ
     for d in ids:
         _need_call(a, d)
     callers = [Principal(a.agency_id, f"spec-{i}", "admin") for i in range(8)]
-    got: list = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(len(callers))
 
     def take(p):
-        barrier.wait()
         t = tasks.take_next(p, a.client_id, now=FIXED_NOW)
-        with lock:
-            got.append(t and (t["id"], t["claimed_by"]))
+        return t and (t["id"], t["claimed_by"])
 
-    threads = [threading.Thread(target=take, args=(p,)) for p in callers]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    got = at_once(take, callers)
     assert len(got) == len(callers)  # every caller got an answer (none died)
     claimed = [g for g in got if g]
     assert len(claimed) == 3 and len({tid for tid, _ in claimed}) == 3
@@ -225,23 +215,14 @@ def test_needs_arriving_at_once_for_one_debtor_make_one_task_with_every_reason(
     a, _ = tenants
     d, _ = _debtor(http, a, "RACE", "Race Ltd")
     reasons = [f"reason {i}" for i in range(6)]
-    barrier = threading.Barrier(len(reasons))
-
-    errors = []
 
     def need(reason):
-        barrier.wait()
         try:
             _need_call(a, d, reason=reason)
         except Exception as exc:  # a thread's exception would otherwise vanish
-            errors.append(exc)
+            return exc
 
-    threads = [threading.Thread(target=need, args=(r,)) for r in reasons]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert errors == []
+    assert at_once(need, reasons) == [None] * len(reasons)
     q = http.http.get(f"/v1/clients/{a.client_id}/tasks", headers=bearer(a.admin)).json_body
     assert len(q["items"]) == 1
     assert sorted(r["reason"] for r in q["items"][0]["reasons"]) == reasons

@@ -2,10 +2,12 @@
 each (issue 12), counted with bench/meter.py; what the events' consumers do afterwards
 (reports, call tasks, thank-yous) is delivered apart (the outbox stream in AWS). And the
 guarantees the folded writes keep: a touch is recorded once with its account, a payment
-landing mid-send is not lost, an account that keeps changing still converges."""
+landing mid-send is not lost, an account that keeps changing still converges. And a
+take-next across every client a person works: the same 3 reads for 1 client as for 24."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -214,3 +216,52 @@ def test_a_retried_record_of_a_touch_stores_its_entry_and_event_once(tenant):
     assert [e["id"] for e in entries(tenant, "RQ7", "touch_sent")] == ["fixed#touch-1"]
     assert OutboxModel.get(f"{tenant.agency_id}#ev#touch-fixed").name == "touch_sent"
     assert debtor(tenant, "RQ7").version == version + 1
+
+
+def _agency_of(agency_id: str, n_clients: int):
+    """An agency of `n_clients` clients, two open tasks each, a specialist on every client
+    but the last (which another specialist works), and its admin."""
+    from chalicelib.agency import clients
+    from chalicelib.book import debtors
+    from chalicelib.http.auth import Principal
+    from chalicelib.http.schemas import ClientIn, DebtorIn, UserIn
+    from chalicelib.store.models import AgencyModel, UserModel
+    from chalicelib.workbench import tasks
+
+    AgencyModel(agency_id, name=agency_id, created_at="2026-11-01T00:00:00Z").save()
+    UserModel(agency_id, "boss", email=f"boss@{agency_id}.example.com", name="Boss",
+              role="admin", created_at="2026-11-01T00:00:00Z").save()
+    admin = Principal(agency_id, "boss", "admin")
+    spec, other = (clients.create_user(admin, UserIn(email=f"{n}@{agency_id}.example.com",
+                                                     name=n, role="specialist"), now=NOW)["id"]
+                   for n in ("sam", "oz"))
+    for i in range(n_clients):
+        who = [other] if i == n_clients - 1 and n_clients > 1 else [spec]
+        cid = clients.create_client(admin, ClientIn(
+            name=f"Client {i}", sender_email=f"ar@c{i}.example.com", specialist_ids=who,
+            settings={"chasing": "active", "priority": 1 + i % 5}), now=NOW)["id"]
+        for j in range(2):
+            d = debtors.create_debtor(admin, cid, DebtorIn(account_ref=f"R{i}-{j}",
+                                                           name=f"Debtor {i}-{j}"), now=NOW)
+            tasks.raise_task(agency_id, cid, d["id"], "final notice unanswered",
+                             due_at=NOW - timedelta(hours=j), now=NOW)
+    return admin, Principal(agency_id, spec, "specialist")
+
+
+def test_take_next_across_clients_takes_the_same_3_reads_however_many_clients(aws):
+    from bench.meter import metered
+    from chalicelib.workbench import tasks
+
+    # GIVEN an agency of one client and one of 24 (the specialist works 23 of them)
+    cost = {}
+    for n in (1, 24):
+        admin, spec = _agency_of(f"agN{n}", n)
+        for who in (admin, spec):
+            # WHEN the admin and the specialist each take the next task across their clients
+            with metered() as m:
+                got = tasks.take_next(who, now=NOW)
+            assert got is not None and got["claimed_by"] == who.user_id
+            cost[(n, who.role)] = (m.read_requests, m.write_requests)
+    # THEN each take reads 3 times (their clients, their queue, the queue's first tasks) and
+    # writes once (the claim), for 1 client as for 24
+    assert set(cost.values()) == {(3, 1)}, cost
