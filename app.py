@@ -23,6 +23,7 @@ from chalicelib.workbench import console_pages as console
 from chalicelib.workbench import credit_pages
 from chalicelib.workbench import lab_pages
 from chalicelib.workbench import pages as workspace
+from chalicelib.workbench import jobs as workbench_jobs
 from chalicelib.workbench import routes as workbench
 from chalicelib.kernel.naming import is_local_stage
 
@@ -44,6 +45,7 @@ app.register_blueprint(playbook_pages.bp)  # /w/clients/{id}/playbook(.pdf)
 app.register_blueprint(forecast_pages.bp)  # /w/clients/{id}/forecast(.csv); the portal's on its bp
 app.register_blueprint(report_jobs.bp)
 app.register_blueprint(workbench.bp)
+app.register_blueprint(workbench_jobs.bp)  # the task re-rank and promise timers
 app.register_blueprint(workspace.bp)
 app.register_blueprint(lab_pages.bp)  # /w/clients/{c}/what-if
 app.register_blueprint(cadence_routes.bp)  # the cadence and template editor's API
