@@ -1,56 +1,50 @@
-"""Recoup: the Chalice app. It registers the blueprints and nothing else."""
+"""Recoup: the Chalice app. It registers the blueprints and nothing else.
+
+Routes come from the route manifest (chalicelib/http/lazy.py): each is registered without
+importing its capability, which its first call imports. The authorizer and the event
+handlers (timers, queues, topics, streams) are registered as they are: Chalice names their
+Lambdas by their own modules, which import only what they run."""
 from chalice import Chalice
 
-from chalicelib.behaviour import routes as behaviour_api
-from chalicelib.book import routes as api
 from chalicelib.dunning import jobs
-from chalicelib.dunning import routes as chasing_api
-from chalicelib.http import authorizer, openapi
+from chalicelib.http import authorizer, lazy
 from chalicelib.kernel import jobs as event_jobs
-from chalicelib.http import pages as page_edge
-from chalicelib.payments import jobs as payment_jobs
-from chalicelib.payments import pages as debtor_pages
-from chalicelib.payments import routes as payments_api
-from chalicelib.payments import webhooks
-from chalicelib.reporting import forecast_pages
-from chalicelib.reporting import jobs as report_jobs
-from chalicelib.reporting import playbook_pages
-from chalicelib.reporting import portal_pages
-from chalicelib.reporting import routes as reports
-from chalicelib.workbench import cadence_pages
-from chalicelib.workbench import cadence_routes
-from chalicelib.workbench import console_pages as console
-from chalicelib.workbench import credit_pages
-from chalicelib.workbench import lab_pages
-from chalicelib.workbench import pages as workspace
-from chalicelib.workbench import routes as workbench
 from chalicelib.kernel.naming import is_local_stage
+from chalicelib.payments import jobs as payment_jobs
+from chalicelib.reporting import jobs as report_jobs
+from chalicelib.workbench import jobs as workbench_jobs
+
+# The blueprints whose routes the manifest lists (`python -m chalicelib.http.lazy` after a
+# change to any of their routes; tests/functional/test_route_manifest.py fails until then).
+ROUTE_BLUEPRINTS = (
+    "chalicelib.http.openapi",
+    "chalicelib.http.pages",  # /favicon.ico
+    "chalicelib.book.routes",
+    "chalicelib.dunning.routes",  # dry run, activation, manual sends
+    "chalicelib.payments.routes",
+    "chalicelib.payments.pages",  # the debtor's hosted page /d/...
+    "chalicelib.payments.webhooks",
+    "chalicelib.reporting.routes",
+    "chalicelib.reporting.portal_pages",  # also the portal's playbook pages
+    "chalicelib.reporting.playbook_pages",  # /w/clients/{id}/playbook(.pdf)
+    "chalicelib.reporting.forecast_pages",  # /w/clients/{id}/forecast(.csv)
+    "chalicelib.workbench.routes",
+    "chalicelib.workbench.pages",
+    "chalicelib.workbench.lab_pages",  # /w/clients/{c}/what-if
+    "chalicelib.workbench.cadence_routes",  # the cadence and template editor's API
+    "chalicelib.workbench.cadence_pages",  # /w/clients/{id}/cadences, templates
+    "chalicelib.behaviour.routes",  # behaviour and credit policy
+    "chalicelib.workbench.credit_pages",  # /w/clients/{id}/credit, the debtor's credit forms
+    "chalicelib.workbench.console_pages",  # agency home, onboarding, books, users
+)
 
 app = Chalice(app_name="recoup")
-app.register_blueprint(authorizer.bp)
-app.register_blueprint(openapi.bp)
-app.register_blueprint(page_edge.bp)  # /favicon.ico
-app.register_blueprint(api.bp)
+app.register_blueprint(authorizer.bp)  # before the routes: they name it
 app.register_blueprint(jobs.bp)
-app.register_blueprint(chasing_api.bp)  # dry run, activation, manual sends
 app.register_blueprint(event_jobs.bp)
-app.register_blueprint(payments_api.bp)
-app.register_blueprint(debtor_pages.bp)
-app.register_blueprint(webhooks.bp)
 app.register_blueprint(payment_jobs.bp)
-app.register_blueprint(reports.bp)
-app.register_blueprint(portal_pages.bp)  # also the portal's playbook pages
-app.register_blueprint(playbook_pages.bp)  # /w/clients/{id}/playbook(.pdf)
-app.register_blueprint(forecast_pages.bp)  # /w/clients/{id}/forecast(.csv); the portal's on its bp
 app.register_blueprint(report_jobs.bp)
-app.register_blueprint(workbench.bp)
-app.register_blueprint(workspace.bp)
-app.register_blueprint(lab_pages.bp)  # /w/clients/{c}/what-if
-app.register_blueprint(cadence_routes.bp)  # the cadence and template editor's API
-app.register_blueprint(cadence_pages.bp)  # /w/clients/{id}/cadences, templates
-app.register_blueprint(behaviour_api.bp)  # behaviour and credit policy
-app.register_blueprint(credit_pages.bp)  # /w/clients/{id}/credit, the debtor's credit forms
-app.register_blueprint(console.bp)  # agency home, onboarding, books, users
+app.register_blueprint(workbench_jobs.bp)
 app.api.binary_types.append("multipart/form-data")  # the book upload form, as bytes
 
 if is_local_stage():  # local and test stages only; local/ is never deployed
@@ -61,3 +55,5 @@ if is_local_stage():  # local and test stages only; local/ is never deployed
     local_checkout.install(app)
     local_gateway.install()
     app.register_blueprint(outbox_pages.bp)
+
+lazy.register(app)  # every route of the manifest, each module imported on its first call

@@ -11,8 +11,6 @@ from datetime import date
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import phonenumbers
-
 # --- reading ------------------------------------------------------------------------------
 
 class BookFormatError(ValueError):
@@ -420,6 +418,8 @@ def parse_email(text: str) -> str:
 
 
 def parse_phone(text: str, region: str | None) -> str:
+    import phonenumbers  # loaded by the first phone number read, not by every import
+
     try:
         num = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
@@ -467,6 +467,8 @@ _COUNTRY_NAMES = {
 
 @lru_cache(maxsize=1)
 def _countries() -> dict[str, str]:
+    import phonenumbers
+
     table = {code.casefold(): code for code in phonenumbers.SUPPORTED_REGIONS}
     table["uk"] = "GB"  # not ISO, but what British exports write
     for code, names in _COUNTRY_NAMES.items():

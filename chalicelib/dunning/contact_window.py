@@ -6,8 +6,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
-
 UTC = timezone.utc
 CHANNELS = frozenset({"email", "sms", "call", "letter"})
 MON_FRI = frozenset(range(5))
@@ -146,6 +144,8 @@ def _split_country(country: str | None) -> tuple[str, str | None] | None:
 
 @lru_cache(maxsize=512)
 def _holiday_dates(code: str, subdiv: str | None, year: int) -> frozenset[date]:
+    import holidays  # its calendars load on the first holiday asked for, not at import
+
     try:
         return frozenset(holidays.country_holidays(code, subdiv=subdiv, years=year))
     except NotImplementedError:

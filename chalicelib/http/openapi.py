@@ -103,4 +103,9 @@ def document() -> dict:
 
 @bp.route("/openapi.json", methods=["GET"])
 def openapi():
+    """The document of every API route: their modules register them in REGISTRY when
+    imported, which the app does only on their first call (http/lazy.py), so all now."""
+    from chalicelib.http import lazy
+
+    lazy.load_all()
     return document()

@@ -5,8 +5,6 @@ import re
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import phonenumbers
-
 _EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
 
 
@@ -20,6 +18,8 @@ def check_email(value: str) -> str:
 
 def check_phone(value: str, region: str | None = None) -> str:
     """E.164 form of a phone number, or ValueError saying why not."""
+    import phonenumbers  # loaded by the first phone number checked, not by every import
+
     try:
         num = phonenumbers.parse(value, (region or "GB").upper())
     except phonenumbers.NumberParseException:
@@ -34,6 +34,8 @@ def display_phone(e164: str | None, region: str | None = None) -> str:
     (the client's country), international otherwise; text that does not parse as it is."""
     if not e164:
         return ""
+    import phonenumbers
+
     try:
         num = phonenumbers.parse(e164, (region or "GB").upper())
     except phonenumbers.NumberParseException:

@@ -28,14 +28,14 @@ def _csv(data: dict) -> Response:
 # ------------------------------------------------------------------ the client's viewer
 
 
-@portal_pages.page(PORTAL)
+@portal_pages.page(PORTAL, on=bp)
 def portal_forecast(pg: portal_pages.PortalPage, client_id: str):
     """Expected receipts per week for 13 weeks, and past weeks against what came in."""
     return pg.html("forecast.html", **client_portal.forecast(
         pg.p, client_id, now=utcnow(), csv_href=f"/portal/clients/{client_id}/forecast.csv"))
 
 
-@portal_pages.page(PORTAL + ".csv")
+@portal_pages.page(PORTAL + ".csv", on=bp)
 def portal_forecast_csv(pg: portal_pages.PortalPage, client_id: str):
     """The same forecast as CSV (the API's `?format=csv`)."""
     return _csv(forecast.for_principal(pg.p, client_id, utcnow()))

@@ -90,13 +90,13 @@ def agency_playbook_pdf(p, csrf, client_id):
 # ------------------------------------------------------------------ the client's viewer
 
 
-@portal_pages.page(PORTAL)
+@portal_pages.page(PORTAL, on=bp)
 def portal_playbook(pg: portal_pages.PortalPage, client_id: str):
     book = playbook.for_viewer(pg.p, client_id, now=utcnow())
     return _html(book, home=f"/portal/clients/{client_id}",
                  pdf_href=f"/portal/clients/{client_id}/playbook.pdf", csrf=pg.csrf)
 
 
-@portal_pages.page(PORTAL + ".pdf")
+@portal_pages.page(PORTAL + ".pdf", on=bp)
 def portal_playbook_pdf(pg: portal_pages.PortalPage, client_id: str):
     return _pdf(playbook.for_viewer(pg.p, client_id, now=utcnow()))

@@ -30,7 +30,6 @@ COOKIE = "recoup_portal"
 SURFACE = "portal"
 SIGN_IN = edge.SignIn(SURFACE, COOKIE, "/portal", "/portal/login", "Lax")
 P = "/portal/clients/{client_id}"
-ROUTES: list[str] = []  # every portal page, for the tenancy walk
 
 
 def portal_caller(req: Any) -> edge.Caller:
@@ -73,14 +72,14 @@ class PortalPage:
         return html(name, status, csrf=self.csrf, signed_in=bool(self.csrf), **context)
 
 
-def page(path: str) -> Callable:
-    """A portal page: authenticate, call the view, and turn errors into an HTML page."""
-    ROUTES.append(path)
+def page(path: str, on: Blueprint = bp) -> Callable:
+    """A portal page: authenticate, call the view, and turn errors into an HTML page.
+    `on`: the blueprint of the module declaring it (importing that module declares it)."""
 
     def wrap(view: Callable) -> Callable:
         @functools.wraps(view)
         def handler(**params: Any) -> Any:
-            req = bp.current_request
+            req = on.current_request
             try:
                 c = portal_caller(req)
             except RecoupError as err:
@@ -89,7 +88,7 @@ def page(path: str) -> Callable:
             pg = PortalPage(c.principal, req.query_params or {}, csrf)
             return edge.run(lambda: view(pg, **params), lambda err: error_page(err, csrf))
 
-        bp.route(path, methods=["GET"])(handler)
+        on.route(path, methods=["GET"])(handler)
         return handler
 
     return wrap

@@ -1,8 +1,8 @@
 """Workbench API: the call queue, outcomes, promises, disputes, debtors' replies,
-escalations and the timer."""
+escalations (the timers are in jobs.py)."""
 from __future__ import annotations
 
-from chalice import Blueprint, Rate, Response
+from chalice import Blueprint, Response
 
 from chalicelib.kernel.clock import utcnow
 from chalicelib.kernel.errors import NotFound
@@ -231,14 +231,3 @@ def portal_escalations(p):
 def portal_decide(p, data, escalation_id):
     return escalations.decide_as_client(p, escalation_id, data, now=utcnow())
 
-
-@bp.schedule("cron(30 4 * * ? *)", name="task_rerank")
-def task_rerank_timer(event):
-    """Daily, before the working day: every open call task ranked again as of today."""
-    return {"reranked": tasks.rerank_open(utcnow())}
-
-
-@bp.schedule(Rate(1, unit=Rate.HOURS))
-def promise_timer(event):
-    """Hourly: promises past date + grace and not paid in full become broken (and a task)."""
-    promises.break_due(utcnow())

@@ -8,7 +8,6 @@ import re
 import pytest
 
 from chalicelib.kernel.exports import neutralise, to_csv
-from chalicelib.reporting.portal_pages import ROUTES
 from chalicelib.http.auth import Principal
 from chalicelib.http.schemas import DebtorIn, InvoiceIn
 from chalicelib.book import debtors, importer, invoices
@@ -115,8 +114,12 @@ def test_no_portal_page_shows_another_tenant_anything(http, book, who):
 
     one = next(iter(DebtorModel.query(client_key(a.agency_id, a.client_id)))).debtor_id
     cookie = session(http, "/portal/login", token)
-    assert len(ROUTES) >= 5
-    for route in ROUTES:
+    from app import app
+
+    pages = [path for path, methods in app.routes.items()
+             if path.startswith("/portal/") and "GET" in methods]
+    assert len(pages) >= 5
+    for route in pages:
         if "{client_id}" not in route:
             continue
         path = re.sub(r"{client_id}", a.client_id, route).replace("{table}", "debtors").replace(

@@ -126,6 +126,10 @@ def _call(http, spec, ids, token):
 
 
 def _tenant_routes(viewer: bool = False):
+    import app  # noqa: F401 - the app registers every route of the manifest
+    from chalicelib.http import lazy
+
+    lazy.load_all()  # REGISTRY fills as the routes' modules are imported (on first call)
     return [s for s in REGISTRY if s.auth and s.path not in AGENCY_LEVEL
             and not (viewer and s.path in PORTAL)]
 
