@@ -95,9 +95,9 @@ def load_many(accounts: Sequence[AccountIds]) -> dict[AccountIds, Account | None
     contacts = {ids: list(ContactModel.query(debtor_key(*ids), consistent_read=True))
                 for ids in wanted}
     marks = {ids: suppression_keys(ids[0], contacts[ids]) for ids in wanted}
-    keys = {(ClientModel, a, c) for a, c, _ in wanted}
-    keys |= {(DebtorModel, f"{a}#{c}", d) for a, c, d in wanted}
-    keys |= {(ClaimModel, k, None) for ks in marks.values() for k in ks}
+    keys = [*dict.fromkeys((ClientModel, a, c) for a, c, _ in wanted),
+            *((DebtorModel, f"{a}#{c}", d) for a, c, d in wanted),
+            *((ClaimModel, k, None) for ks in marks.values() for k in sorted(ks))]
     got = batch.get_many(keys, consistent=True)
     out: dict[AccountIds, Account | None] = {}
     for ids in wanted:
