@@ -17,6 +17,15 @@ same errors by falling back to moto for anything else).
 
 And moto walks the whole table for every Query: `local/moto_index.py` gives it the
 partition or the GSI bucket instead (installed here too).
+
+moto's SQS counts the queue (every message, reading the clock once or twice each) whenever
+it builds the queue's attributes: for every message sent, and three times for every
+message handed out (its retention check), so a receive of 10 from a queue of n messages
+read the clock over 100n times and a day's 500 dispatch messages cost seconds (the sweep's
+sends 7 s of a 51 s chasing day); `install_sqs` reads the clock once per count and the
+retention period directly: the same messages, counts and order. And moto's server
+lists its own package directory (a listdir and ~80 stats) to route every request;
+`install_routing` lists it once.
 """
 from __future__ import annotations
 
@@ -50,6 +59,8 @@ def install() -> None:
 
     moto_index.install()  # a Query reads its partition / index bucket, not the whole table
     install_wire()
+    install_sqs()
+    install_routing()
     _installed = True
 
 
@@ -284,3 +295,53 @@ def install_wire() -> None:
 
     DynamoHandler.serialized = serialized
     DynamoHandler._recoup_wire = True
+
+
+def install_sqs() -> None:
+    """moto's SQS queue counts with one clock read per count, not two per message, and the
+    retention check without building every queue attribute (idempotent). A message is
+    visible after `visible_at` and delayed before `delayed_until` exactly as moto's
+    `Message.visible` / `Message.delayed` say, at the one instant read."""
+    from moto.sqs import models as sqs
+
+    if getattr(sqs.Queue, "_recoup_counts", False):
+        return
+
+    def visible_now(self: Any) -> list:
+        now = sqs.unix_time_millis()
+        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+    def delayed(self: Any) -> int:
+        now = sqs.unix_time_millis()
+        return sum(1 for m in self._messages if now < m.delayed_until)
+
+    def not_visible(self: Any) -> int:
+        now = sqs.unix_time_millis()
+        return sum(1 for m in self._messages if not now > m.visible_at)
+
+    def retained(self: Any, queue_name: str, message: Any) -> bool:
+        period = int(self.get_queue(queue_name).message_retention_period)
+        return period + message.sent_timestamp / 1000 > sqs.unix_time()
+
+    sqs.Queue.messages = property(visible_now)
+    sqs.Queue.approximate_number_of_messages_delayed = property(delayed)
+    sqs.Queue.approximate_number_of_messages_not_visible = property(not_visible)
+    sqs.SQSBackend.is_message_valid_based_on_retention_period = retained
+    sqs.Queue._recoup_counts = True
+
+
+def install_routing() -> None:
+    """moto's server asks `list_of_moto_modules()` (a listdir of moto's package and a stat
+    per entry) for every request it routes; the package does not change while it runs, so
+    it is listed once (idempotent)."""
+    from moto import backends
+
+    if getattr(backends.list_of_moto_modules, "_recoup_once", False):
+        return
+    listed = tuple(backends.list_of_moto_modules())
+
+    def once() -> tuple[str, ...]:
+        return listed
+
+    once._recoup_once = True  # type: ignore[attr-defined]
+    backends.list_of_moto_modules = once

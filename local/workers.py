@@ -12,28 +12,24 @@ log = logging.getLogger("recoup.local")
 
 
 def drain_once(now=None, wait_seconds: int = 0) -> list[str]:
-    """Receive one batch from the dispatch queue, run the consumer on each message and
-    delete those that succeeded (failures come back after the visibility timeout, and go
-    to the DLQ after max_receive tries, as on AWS)."""
+    """Receive one batch from the dispatch queue, run the consumer on it (as the SQS event
+    source hands Lambda a batch of up to 10) and delete the messages that succeeded in one
+    request (failures come back after the visibility timeout, and go to the DLQ after
+    max_receive tries, as on AWS)."""
     from chalicelib.kernel import adapters as wiring
     from chalicelib.dunning import dispatch
-    from chalicelib.dunning.sweep import queue_url
+    from chalicelib.dunning.sweep import delete_messages, queue_url
     from chalicelib.kernel.clock import utcnow
 
-    sqs, url = wiring.aws("sqs"), queue_url()
-    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                              WaitTimeSeconds=wait_seconds).get("Messages", [])
-    outcomes = []
-    for m in got:
-        try:
-            # the same (possibly travelled: local.sweep) clock as the ticker and handlers
-            outcomes.append(dispatch.handle(m["Body"], now if now is not None else utcnow()))
-        except Exception:  # noqa: BLE001
-            log.exception("dispatch failed; the message will be retried")
-            outcomes.append("failed")
-            continue
-        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-    return outcomes
+    got = wiring.aws("sqs").receive_message(QueueUrl=queue_url(), MaxNumberOfMessages=10,
+                                            WaitTimeSeconds=wait_seconds).get("Messages", [])
+    if not got:
+        return []
+    # the same (possibly travelled: local.sweep) clock as the ticker and handlers
+    results = dispatch.dispatch_batch([(m["Body"], m["ReceiptHandle"]) for m in got],
+                                      now if now is not None else utcnow())
+    delete_messages([receipt for receipt, outcome in results if outcome is not None])
+    return [outcome or "failed" for _, outcome in results]
 
 
 class Pump(threading.Thread):

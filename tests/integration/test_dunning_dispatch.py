@@ -151,3 +151,76 @@ def test_dispatch_dying_after_ses_accepted_never_sends_twice(tenant, monkeypatch
     assert len(entries(tenant, "ACC6", "touch_unknown")) == 1
     assert [c["reason"] for c in calls if c["debtor_id"] == d.debtor_id] == [
         "touch_outcome_unknown"]
+
+
+def _batch(tenant, refs: list[str]) -> list[tuple[str, str]]:
+    """The sweep's messages for these accounts (all due now), as one SQS batch delivers
+    them to the consumer: (body, receipt handle)."""
+    from chalicelib.dunning import sweep
+
+    load_book(tenant, [row(ref, f"INV-{ref}", "2026-11-18") for ref in refs], NOW)
+    sweep.sweep(NOW)
+    return [(json.dumps(b), f"receipt-{n}") for n, b in enumerate(queued())]
+
+
+def test_a_batch_where_one_send_fails_sends_the_other_nine_once_and_the_retry_once(
+        tenant, monkeypatch):
+    # GIVEN ten accounts due a reminder, delivered to the consumer as one batch, and SES
+    # refusing (for now: throttled) the email to one of them
+    refs = [f"BT{n}" for n in range(10)]
+    records = _batch(tenant, refs)
+    assert len(records) == 10
+    from chalicelib.dunning import channels, dispatch, sweep
+    from chalicelib.dunning.channels import Sent
+
+    real = channels.send
+
+    def throttled_for_bt3(msg):
+        return Sent(False, error="Throttling") if msg.to == "ap@bt3.example.com" else real(msg)
+
+    monkeypatch.setattr(channels, "send", throttled_for_bt3)
+    deleted = []
+    monkeypatch.setattr(sweep, "delete_messages", lambda r: deleted.extend(r))
+    by_ref = {json.loads(body)["debtor_id"]: receipt for body, receipt in records}
+    bt3 = by_ref[debtor(tenant, "BT3").debtor_id]
+    # WHEN the consumer handles the batch
+    failed = dispatch.handle_batch(records, NOW)
+    # THEN only BT3's message goes back to the queue; the nine others are deleted, and
+    # each of those debtors has exactly one email
+    assert failed == [bt3]
+    assert sorted(deleted) == sorted(r for _, r in records if r != bt3)
+    for ref in refs:
+        assert len(sent_emails(f"ap@{ref.lower()}.example.com")) == (ref != "BT3"), ref
+    assert len(entries(tenant, "BT3", "touch_failed")) == 1
+    # WHEN SQS redelivers BT3's message (after the visibility timeout), SES now accepting,
+    # and then the whole batch once more (a duplicate delivery)
+    monkeypatch.setattr(channels, "send", real)
+    later = NOW + timedelta(minutes=7)
+    assert dispatch.handle_batch([r for r in records if r[1] == bt3], later) == []
+    assert dispatch.handle_batch(records, later + timedelta(minutes=1)) == []
+    # THEN BT3 has its one email and nobody has a second one
+    for ref in refs:
+        assert len(sent_emails(f"ap@{ref.lower()}.example.com")) == 1, ref
+        assert len(entries(tenant, ref, "touch_sent")) == 1, ref
+        assert debtor(tenant, ref).next_action_at > "2026-11-26"
+
+
+def test_two_messages_for_one_account_in_a_batch_send_once(tenant):
+    # GIVEN the timer fired twice, so one batch holds two messages for the same account
+    # (and one for another account)
+    from chalicelib.dunning import dispatch, sweep
+
+    load_book(tenant, [row("DB1", "INV-DB1", "2026-11-18"), row("DB2", "INV-DB2", "2026-11-18")],
+              NOW)
+    sweep.sweep(NOW)
+    sweep.sweep(NOW)
+    records = [(json.dumps(b), f"r{n}") for n, b in enumerate(queued())]
+    records = [r for r in records if debtor(tenant, "DB2").debtor_id not in r[0]][:2] + \
+        [r for r in records if debtor(tenant, "DB2").debtor_id in r[0]][:1]
+    assert len(records) == 3
+    # WHEN the consumer handles the batch
+    outcomes = [o for _, o in dispatch.dispatch_batch(records, NOW)]
+    # THEN each debtor gets one email; the second message for DB1 finds it already sent
+    assert outcomes.count("sent") == 2 and None not in outcomes
+    assert len(sent_emails("ap@db1.example.com")) == 1
+    assert len(sent_emails("ap@db2.example.com")) == 1

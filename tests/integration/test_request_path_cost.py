@@ -265,3 +265,22 @@ def test_take_next_across_clients_takes_the_same_3_reads_however_many_clients(aw
     # THEN each take reads 3 times (their clients, their queue, the queue's first tasks) and
     # writes once (the claim), for 1 client as for 24
     assert set(cost.values()) == {(3, 1)}, cost
+
+
+def test_a_batch_of_10_reminders_reads_its_accounts_together(tenant):
+    # GIVEN ten accounts due a reminder, delivered to the consumer as one SQS batch
+    bodies = _due(tenant, *(row(f"RB{n}", f"INV-RB{n}", "2026-11-18") for n in range(10)))
+    assert len(bodies) == 10
+    from bench.meter import metered
+    from chalicelib.dunning import dispatch
+
+    # WHEN the consumer handles the batch
+    with metered() as m:
+        assert dispatch.handle_batch([(b, f"r{n}") for n, b in enumerate(bodies)], NOW) == []
+    # THEN every debtor has its email, and the batch read its clients, debtors and
+    # suppression markers in one BatchGetItem: per reminder its contacts and invoices, the
+    # claim and the transaction, 4.1 requests (a lone reminder takes 5)
+    for n in range(10):
+        assert len(sent_emails(f"ap@rb{n}.example.com")) == 1
+    assert m.requests["BatchGetItem"] - m.events["BatchGetItem"] == 1, m.breakdown()
+    assert m.request_path <= 41, m.breakdown()
