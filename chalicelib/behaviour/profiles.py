@@ -322,15 +322,12 @@ def recompute_client(agency_id: str, client_id: str, debtor_ids: list[str],
     moves are stored in a few transactions (`_commit_moves`). Returns how many debtors
     moved."""
     ckey = client_key(agency_id, client_id)
-    everything = list(InvoiceModel.by_client_number.query(ckey))
+    by_debtor = accounts.client_invoices_by_debtor(ckey)
+    everything = [i for invs in by_debtor.values() for i in invs]
     prior = fit_prior(agency_id, client_id, now,
                       rows=[book_invoices.history_row(i) for i in everything if i.paid_latest])
-    by_debtor: dict[str, list[InvoiceModel]] = {}
-    wanted = set(debtor_ids)
-    for i in everything:
-        by_debtor.setdefault(i.debtor_id, []).append(i)
-        if telling is not None and telling(i):
-            wanted.add(i.debtor_id)
+    wanted = set(debtor_ids) | {i.debtor_id for i in everything
+                                if telling is not None and telling(i)}
     if not wanted:
         return 0
     found = get_many([(DebtorModel, ckey, d) for d in sorted(wanted)], consistent=True)

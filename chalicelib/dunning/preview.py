@@ -16,15 +16,15 @@ from chalicelib.dunning import cadence as cad
 from chalicelib.dunning import contact_window as cw
 from chalicelib.dunning import planner
 from chalicelib.dunning.dispatch import Account, compose
-from chalicelib.dunning.routing import routes
+from chalicelib.dunning.routing import routes, suppression_keys
 from chalicelib.http.access import load_client, require_staff
 from chalicelib.http.auth import Principal
 from chalicelib.http.schemas import PreviewIn
 from chalicelib.kernel.clock import iso
 from chalicelib.kernel.errors import NotFound, ValidationFailed
-from chalicelib.store import accounts
+from chalicelib.store import accounts, batch
 from chalicelib.store.keys import client_key, debtor_key
-from chalicelib.store.models import ClientModel, ContactModel, DebtorModel
+from chalicelib.store.models import ClaimModel, ClientModel, ContactModel, DebtorModel
 
 MAX_DAYS = 31
 # Rendered messages returned; the counts always cover every account.
@@ -35,13 +35,13 @@ ASSUMES = ("Nobody pays, replies or promises during the period; every address st
 
 
 def _touches(client: ClientModel, debtor: DebtorModel, contacts: list[ContactModel],
-             now: datetime, until: datetime, cadence: cad.Cadence | None):
+             now: datetime, until: datetime, cadence: cad.Cadence | None,
+             invoices: list, suppressed: frozenset[str] | None = None):
     """(instant, touch, account copy as of that touch) for one account, in order."""
     agency_id = debtor.client_key.split("#", 1)[0]
-    rts = routes(agency_id, contacts)
-    invoices = accounts.debtor_invoices(debtor)
+    rts = routes(agency_id, contacts, suppressed)
     sim = copy.deepcopy(debtor)
-    acc = Account(client, sim, invoices, contacts)
+    acc = Account(client, sim, invoices, contacts, suppressed)
     tz = acc.tz
     at = now
     for _ in range(_STEPS_PER_ACCOUNT):
@@ -64,19 +64,30 @@ def preview(client: ClientModel, now: datetime, *, days: int = 14,
     ckey = client_key(client.agency_id, client.client_id)
     if debtor_id:
         debtors = [DebtorModel.get(ckey, debtor_id)]
-    else:
+        invoices = {debtor_id: accounts.debtor_invoices(debtors[0])}
+    else:  # the whole book: its invoices in one read, not a Query per account
         debtors = list(DebtorModel.query(ckey))
+        invoices = accounts.client_invoices_by_debtor(ckey)
+    debtors.sort(key=lambda d: d.name.lower())
+    contacts = {d.debtor_id: list(ContactModel.query(
+        debtor_key(client.agency_id, client.client_id, d.debtor_id))) for d in debtors}
+    # every address's suppression marker in batch reads (100 a request), not one each
+    marks = {d: suppression_keys(client.agency_id, cs) for d, cs in contacts.items()}
+    found = batch.get_many([(ClaimModel, k, None) for ks in marks.values() for k in ks])
+    suppressed = {d: frozenset(k for k in ks if (ClaimModel, k, None) in found)
+                  for d, ks in marks.items()}
     per_day: dict[str, Counter] = defaultdict(Counter)
     per_day_step: dict[str, Counter] = defaultdict(Counter)
     per_step: Counter = Counter()
     per_channel: Counter = Counter()
     out: list[dict] = []
     total = reached = 0
-    for debtor in sorted(debtors, key=lambda d: d.name.lower()):
-        contacts = list(ContactModel.query(debtor_key(client.agency_id, client.client_id,
-                                                      debtor.debtor_id)))
+    for debtor in debtors:
         touched = False
-        for at, touch, acc, rts in _touches(client, debtor, contacts, now, until, cadence):
+        for at, touch, acc, rts in _touches(client, debtor, contacts[debtor.debtor_id], now,
+                                            until, cadence,
+                                            invoices.get(debtor.debtor_id, []),
+                                            suppressed[debtor.debtor_id]):
             day = cw.local_date(at, client.timezone).isoformat()
             step = "first-contact" if touch.first_contact else touch.step.key
             per_day[day][touch.channel] += 1

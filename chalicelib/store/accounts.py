@@ -33,6 +33,15 @@ def debtor_invoices(debtor: DebtorModel, consistent: bool = False) -> list[Invoi
     return list(InvoiceModel.query(key, consistent_read=consistent))
 
 
+def client_invoices_by_debtor(client_key: str) -> dict[str, list[InvoiceModel]]:
+    """Every invoice of a client, by debtor, in one paged read of `by_client_number` (an
+    index: eventually consistent; for readers of the whole book, not a debtor's decision)."""
+    out: dict[str, list[InvoiceModel]] = {}
+    for i in InvoiceModel.by_client_number.query(client_key):
+        out.setdefault(i.debtor_id, []).append(i)
+    return out
+
+
 def recompute(debtor: DebtorModel, now: datetime,
               invoices: list[InvoiceModel] | None = None, client=None) -> bool:
     """Set the account's position and next action from its invoices (the caller saves)."""

@@ -139,3 +139,24 @@ def test_the_preview_api_validates_and_is_for_the_clients_staff(tenant, http):
     assert done.status_code == 200 and done.json_body["settings"]["chasing"] == "preview"
     assert http.http.post(mode, headers=bearer(tenant.admin),
                           body='{"mode": "live"}').status_code == 422
+
+
+def test_the_preview_of_a_book_reads_it_in_bulk_and_honours_the_suppression_list(tenant):
+    # GIVEN the three-debtor book, and P1's email address on the agency's suppression list
+    from bench.meter import metered
+    from chalicelib.dunning import suppression
+
+    clients.set_chasing(_admin(tenant), tenant.client_id, "preview", now=NOW)
+    _book(tenant)
+    suppression.suppress(tenant.agency_id, "email", "ap@p1.example.com", NOW, "hard bounce")
+    # WHEN the whole book is previewed
+    client = _client(tenant)
+    with metered() as m:
+        dry = preview.preview(client, NOW, days=14)
+    # THEN P1 gets no email (the suppressed address), the others their messages as before
+    assert not [x for x in dry["messages"] if x["to"] == "ap@p1.example.com"]
+    assert {x["debtor_name"] for x in dry["messages"]} >= {"P2 Ltd", "P3 Ltd"}
+    # AND the book was read in bulk: the debtors, each account's contacts, the invoices in
+    # one index read, the suppression markers in one batch read (not a read per address)
+    assert m.requests["BatchGetItem"] == 1 and m.requests.get("GetItem", 0) == 0, m.breakdown()
+    assert m.requests["Query"] == 1 + 3 + 1, m.breakdown()
