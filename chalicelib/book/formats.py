@@ -404,6 +404,7 @@ _LOCAL = re.compile(r"[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*")
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 
 
+@lru_cache(maxsize=8192)  # a book repeats each debtor's address on every invoice row
 def parse_email(text: str) -> str:
     local, at, domain = text.strip().rpartition("@")
     domain = domain.rstrip(".").lower()
@@ -417,6 +418,7 @@ def parse_email(text: str) -> str:
     return f"{local}@{domain}"
 
 
+@lru_cache(maxsize=8192)  # and its phone number (phonenumbers: ~0.2 ms a parse)
 def parse_phone(text: str, region: str | None) -> str:
     import phonenumbers  # loaded by the first phone number read, not by every import
 
