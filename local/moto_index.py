@@ -133,21 +133,19 @@ def install() -> None:
             return _local.items
         return real_all_items(self)
 
-    def presorted(table: Any, index_name: str | None, hash_key: Any, bound: dict,
+    def presorted(table: Any, index_name: str | None, bound: dict,
                   found: list) -> tuple[list, list | None]:
-        """The candidates in moto's `all_items` order, and the cache entry of a GSI query:
-        kept while the table is unwritten, so the pages of one long read sort once, not
-        once a page (each page is a new Query that sorts everything again)."""
+        """The candidates in moto's `all_items` order, and the cache entry of a GSI query
+        ([sorted candidates, moto's input to sorted_items, its output]): kept until the
+        table's next write (`written` drops it), so the pages of one long read sort once,
+        not once a page (each page is a new Query that sorts everything again)."""
         if index_name is None:
             return sorted(found, key=_sort_key), None
-        value = bound["hash_key_conditions"][0][1]
         cache = table.__dict__.setdefault("_recoup_sorted", {})
-        version = table.__dict__.get("_recoup_version", 0)
-        entry = cache.get((index_name, value))
-        if entry is None or entry[0] != version:
-            entry = cache[(index_name, value)] = [version, sorted(found, key=_sort_key),
-                                                  None, None]
-        return entry[1], entry
+        key = (index_name, bound["hash_key_conditions"][0][1])
+        if key not in cache:
+            cache[key] = [sorted(found, key=_sort_key), None, None]
+        return cache[key][0], cache[key]
 
     import copy as real_copy
     import inspect
@@ -197,8 +195,8 @@ def install() -> None:
                 if found is None:
                     return real_query(self, hash_key, *args, **kwargs)
                 _local.table = self
-                _local.items, _local.entry = presorted(self, bound.get("index_name"), hash_key,
-                                                       bound, found)
+                _local.items, _local.entry = presorted(self, bound.get("index_name"), bound,
+                                                       found)
                 return real_query(self, hash_key, *args, **kwargs)
             finally:
                 _local.table, _local.items, _local.shallow = None, None, False
@@ -214,7 +212,6 @@ def install() -> None:
 
     def written(table: Any) -> None:
         # a write: the sorted GSI answers kept for the pages of a long read are stale
-        table.__dict__["_recoup_version"] = table.__dict__.get("_recoup_version", 0) + 1
         table.__dict__.pop("_recoup_sorted", None)
 
     def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -247,14 +244,14 @@ def install() -> None:
         # moto's order (DynamoType compares by cast_value), each key computed once, not
         # at every comparison of the sort
         entry = getattr(_local, "entry", None)
-        if entry is not None and entry[2] is not None and len(entry[2]) == len(items) and all(
-                a is b for a, b in zip(entry[2], items)):
-            return list(entry[3])  # this read's earlier page sorted these very items
+        if entry is not None and entry[1] is not None and len(entry[1]) == len(items) and all(
+                a is b for a, b in zip(entry[1], items)):
+            return list(entry[2])  # this read's earlier page sorted these very items
         original = list(items)
         attrs = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
         items.sort(key=lambda x: tuple(x.attrs[k].cast_value for k in attrs))
         if entry is not None:
-            entry[2], entry[3] = original, list(items)
+            entry[1], entry[2] = original, list(items)
         return items
 
     from moto.dynamodb.models.dynamo_type import DynamoType

@@ -238,18 +238,15 @@ def _segment_entry(agency_id: str, client_id: str, debtor_id: str, f: AccountFac
 
 def recompute_segment(agency_id: str, client_id: str, debtor_id: str, now: datetime,
                       *, prior: pr.Prior | None = None,
-                      invoices: list[InvoiceModel] | None = None,
-                      debtor: DebtorModel | None = None) -> rules.SegmentMove | None:
+                      invoices: list[InvoiceModel] | None = None) -> rules.SegmentMove | None:
     """Put the debtor in the segment its behaviour says (unless pinned); a move is
     recorded on the timeline and re-plans the account (segments map to cadences). Nothing
-    is written while the segment stays. `debtor`, when the caller has just read it
-    consistently."""
-    if debtor is None:
-        try:
-            debtor = DebtorModel.get(client_key(agency_id, client_id), debtor_id,
-                                     consistent_read=True)
-        except DebtorModel.DoesNotExist:
-            return None
+    is written while the segment stays."""
+    try:
+        debtor = DebtorModel.get(client_key(agency_id, client_id), debtor_id,
+                                 consistent_read=True)
+    except DebtorModel.DoesNotExist:
+        return None
     if debtor.status in ("in_collections", "written_off"):
         return None
     if invoices is None:

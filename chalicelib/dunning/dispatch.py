@@ -31,7 +31,9 @@ from chalicelib.dunning import messages, planner as dunning_plan, scheduling, se
 from chalicelib.kernel import claims, events
 from chalicelib.store import accounts, batch
 from chalicelib.store import timeline
-from chalicelib.dunning.routing import Route, routes, suppression_keys
+from chalicelib.dunning.routing import (
+    Route, marker_reads, routes, suppressed_among, suppression_keys,
+)
 from chalicelib.store.keys import debtor_key
 from chalicelib.store.models import (
     ClaimModel, ClientModel, ContactModel, DebtorModel, InvoiceModel, OutboxModel,
@@ -97,7 +99,7 @@ def load_many(accounts: Sequence[AccountIds]) -> dict[AccountIds, Account | None
     marks = {ids: suppression_keys(ids[0], contacts[ids]) for ids in wanted}
     keys = [*dict.fromkeys((ClientModel, a, c) for a, c, _ in wanted),
             *((DebtorModel, f"{a}#{c}", d) for a, c, d in wanted),
-            *((ClaimModel, k, None) for ks in marks.values() for k in sorted(ks))]
+            *(key for ks in marks.values() for key in marker_reads(ks))]
     got = batch.get_many(keys, consistent=True)
     out: dict[AccountIds, Account | None] = {}
     for ids in wanted:
@@ -107,9 +109,9 @@ def load_many(accounts: Sequence[AccountIds]) -> dict[AccountIds, Account | None
         if client is None or debtor is None:
             out[ids] = None
             continue
-        suppressed = frozenset(k for k in marks[ids] if (ClaimModel, k, None) in got)
         invoices = list(InvoiceModel.query(debtor_key(*ids), consistent_read=True))
-        out[ids] = Account(client, debtor, invoices, contacts[ids], suppressed)
+        out[ids] = Account(client, debtor, invoices, contacts[ids],
+                           suppressed_among(marks[ids], got))
     return out
 
 

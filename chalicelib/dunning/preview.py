@@ -16,7 +16,7 @@ from chalicelib.dunning import cadence as cad
 from chalicelib.dunning import contact_window as cw
 from chalicelib.dunning import planner
 from chalicelib.dunning.dispatch import Account, compose
-from chalicelib.dunning.routing import routes, suppression_keys
+from chalicelib.dunning.routing import marker_reads, routes, suppressed_among, suppression_keys
 from chalicelib.http.access import load_client, require_staff
 from chalicelib.http.auth import Principal
 from chalicelib.http.schemas import PreviewIn
@@ -24,7 +24,7 @@ from chalicelib.kernel.clock import iso
 from chalicelib.kernel.errors import NotFound, ValidationFailed
 from chalicelib.store import accounts, batch
 from chalicelib.store.keys import client_key, debtor_key
-from chalicelib.store.models import ClaimModel, ClientModel, ContactModel, DebtorModel
+from chalicelib.store.models import ClientModel, ContactModel, DebtorModel
 
 MAX_DAYS = 31
 # Rendered messages returned; the counts always cover every account.
@@ -73,9 +73,8 @@ def preview(client: ClientModel, now: datetime, *, days: int = 14,
         debtor_key(client.agency_id, client.client_id, d.debtor_id))) for d in debtors}
     # every address's suppression marker in batch reads (100 a request), not one each
     marks = {d: suppression_keys(client.agency_id, cs) for d, cs in contacts.items()}
-    found = batch.get_many([(ClaimModel, k, None) for ks in marks.values() for k in ks])
-    suppressed = {d: frozenset(k for k in ks if (ClaimModel, k, None) in found)
-                  for d, ks in marks.items()}
+    found = batch.get_many([key for ks in marks.values() for key in marker_reads(ks)])
+    suppressed = {d: suppressed_among(ks, found) for d, ks in marks.items()}
     per_day: dict[str, Counter] = defaultdict(Counter)
     per_day_step: dict[str, Counter] = defaultdict(Counter)
     per_step: Counter = Counter()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.dunning import suppression
-from chalicelib.store.models import ContactModel
+from chalicelib.store.models import ClaimModel, ContactModel
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,16 @@ def _address(contact: ContactModel, channel: str) -> str | None:
     if channel in ("sms", "call"):
         return contact.phone
     return None
+
+
+def marker_reads(keys) -> list[tuple]:
+    """The `batch.get_many` keys of these suppression markers (claims items)."""
+    return [(ClaimModel, k, None) for k in sorted(keys)]
+
+
+def suppressed_among(keys, found: dict) -> frozenset[str]:
+    """The suppression keys among `keys` that a `batch.get_many` of `marker_reads` found."""
+    return frozenset(k for k in keys if (ClaimModel, k, None) in found)
 
 
 def suppression_keys(agency_id: str, contacts: list[ContactModel]) -> set[str]:
