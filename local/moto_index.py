@@ -25,6 +25,11 @@ A page's results are not deep-copied (they are only read afterwards).
 moto's sort of the candidates and its skip to a page's start key compare DynamoTypes that
 recompute their value at every comparison; `sorted_items` and `_item_comes_before_dct`
 here compute each key once (same order: DynamoType compares by that value).
+A long read's pages: once a read's answer is known in moto's order (kept until the next
+write), each page hands moto only the stretch it reaches: from just after the start key
+(found by halving with moto's own comparison) to the item that ends the page by count or by
+the 1 MB rule, so a 20,000-item read costs its pages, not pages x the book. Each stored item
+is measured once (`Item.size`), until an update changes it in place.
 """
 from __future__ import annotations
 
@@ -134,18 +139,55 @@ def install() -> None:
         return real_all_items(self)
 
     def presorted(table: Any, index_name: str | None, bound: dict,
-                  found: list) -> tuple[list, list | None]:
-        """The candidates in moto's `all_items` order, and the cache entry of a GSI query
-        ([sorted candidates, moto's input to sorted_items, its output]): kept until the
-        table's next write (`written` drops it), so the pages of one long read sort once,
-        not once a page (each page is a new Query that sorts everything again)."""
-        if index_name is None:
-            return sorted(found, key=_sort_key), None
+                  found: list) -> tuple[list, list]:
+        """The candidates in moto's `all_items` order, and the cache entry of the query
+        ([sorted candidates, moto's input to sorted_items, its output, the key attributes
+        moto sorted by]): kept until the table's next write (`written` drops it), so the
+        pages of one long read sort once, not once a page (each page is a new Query that
+        sorts everything again). A partition's answer is already in moto's order (it sorts
+        by the range key)."""
         cache = table.__dict__.setdefault("_recoup_sorted", {})
-        key = (index_name, bound["hash_key_conditions"][0][1])
-        if key not in cache:
-            cache[key] = [sorted(found, key=_sort_key), None, None]
+        if index_name is None:
+            key = (None, bound["hash_key"])
+            if key not in cache:
+                ordered = sorted(found, key=_sort_key)
+                cache[key] = [ordered, None, ordered,
+                              ([table.hash_key_attr], [table.range_key_attr])]
+        else:
+            key = (index_name, bound["hash_key_conditions"][0][1])
+            if key not in cache:
+                cache[key] = [sorted(found, key=_sort_key), None, None, None]
         return cache[key][0], cache[key]
+
+    from moto.dynamodb.models.table import RESULT_SIZE_LIMIT
+
+    def window(table: Any, bound: dict, entry: list) -> list | None:
+        """The part of the answer moto's page walk reaches, in its order: from just after the
+        start key (found by halving, with moto's own comparison) to the item that ends the
+        page (by count or by moto's 1 MB rule), inclusive, so moto stops on it exactly
+        where it would have. None (moto walks everything) for a read whose answer is not
+        known yet in moto's order, or one that skips items by a range condition or a
+        filter, or reads backwards."""
+        if entry[2] is None or entry[3] is None or bound.get("range_comparison") or (
+                bound.get("filter_kwargs") or bound.get("scan_index_forward") is False):
+            return None
+        order, (hash_attrs, range_attrs) = entry[2], entry[3]
+        start, lo, hi = bound.get("exclusive_start_key"), 0, len(order)
+        if start:
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if table._item_comes_before_dct(order[mid], start, hash_attrs, range_attrs,
+                                                True):
+                    lo = mid + 1
+                else:
+                    hi = mid
+        limit, count, size = bound.get("limit"), 0, 0
+        for end in range(lo, len(order)):
+            item_size = order[end].size()
+            if count == limit or size + item_size > RESULT_SIZE_LIMIT:
+                return order[lo:end + 1]
+            count, size = count + 1, size + item_size
+        return order[lo:]
 
     import copy as real_copy
     import inspect
@@ -197,10 +239,13 @@ def install() -> None:
                 _local.table = self
                 _local.items, _local.entry = presorted(self, bound.get("index_name"), bound,
                                                        found)
+                part = window(self, bound, _local.entry)
+                if part is not None:
+                    _local.items, _local.entry, _local.window = part, None, True
                 return real_query(self, hash_key, *args, **kwargs)
             finally:
                 _local.table, _local.items, _local.shallow = None, None, False
-                _local.entry = None
+                _local.entry, _local.window = None, False
 
     def reindex(table: Any, item: Any | None, pk: tuple) -> None:
         written(table)
@@ -234,6 +279,11 @@ def install() -> None:
             finally:  # the item changed in place (or a failure left it part-changed)
                 table = self.get_table(table_name)
                 written(table)
+                hash_value, range_value = self.get_keys_value(table, key)
+                changed = table.get_item(hash_value, range_value) if (
+                    hash_value in table.items) else None
+                if changed is not None:
+                    changed.__dict__.pop("_recoup_size", None)
                 if _indexes(table):
                     hash_value, range_value = self.get_keys_value(table, key)
                     current = table.get_item(hash_value, range_value) if (
@@ -243,6 +293,8 @@ def install() -> None:
     def sorted_items(self: Any, hash_key_attrs: list, range_key_attrs: list, items: list) -> list:
         # moto's order (DynamoType compares by cast_value), each key computed once, not
         # at every comparison of the sort
+        if getattr(_local, "window", False):
+            return items  # a slice of this read's answer, already in this order
         entry = getattr(_local, "entry", None)
         if entry is not None and entry[1] is not None and len(entry[1]) == len(items) and all(
                 a is b for a, b in zip(entry[1], items)):
@@ -252,6 +304,7 @@ def install() -> None:
         items.sort(key=lambda x: tuple(x.attrs[k].cast_value for k in attrs))
         if entry is not None:
             entry[1], entry[2] = original, list(items)
+            entry[3] = (list(hash_key_attrs), list(range_key_attrs))
         return items
 
     from moto.dynamodb.models.dynamo_type import DynamoType
@@ -276,6 +329,20 @@ def install() -> None:
                     return (mine.cast_value < value) == scan_index_forward
         return True
 
+    real_size = Item.size
+
+    def size(self: Any) -> int:
+        # moto measures each item of a page twice (and the window once), at every read:
+        # measured once and kept on the stored item until an update changes it in place
+        # (`update_item` drops it; a put or a delete replaces the item)
+        if type(self) is not Item:
+            return real_size(self)
+        got = self.__dict__.get("_recoup_size")
+        if got is None:
+            got = self.__dict__["_recoup_size"] = real_size(self)
+        return got
+
+    Item.size = size
     real_comes_before = Table._item_comes_before_dct
     Table._item_comes_before_dct = comes_before
     Table.sorted_items = sorted_items

@@ -26,6 +26,15 @@ sends 7 s of a 51 s chasing day); `install_sqs` reads the clock once per count a
 retention period directly: the same messages, counts and order. And moto's server
 lists its own package directory (a listdir and ~80 stats) to route every request;
 `install_routing` lists it once.
+
+Per request and per item, moto also parses the JSON body against the botocore shape node by
+node (`install_parse`: json.loads, which reads the same for DynamoDB's JSON protocol; binary
+values and nulls still go to moto's parser), re-parses the same condition and update
+expressions for every item of a transaction (`install_expressions` keeps each parsed one),
+walks every answer twice before writing it (`install_wire`: one walk of the raw result) and
+deep-copies each item a transaction touches for its undo (`_before`: the attribute map where
+no value is changed in place). Each is proved against moto's own path by a comparison test
+(tests/unit/test_moto_parse.py, test_moto_index.py, test_moto_counters.py).
 """
 from __future__ import annotations
 
@@ -59,6 +68,8 @@ def install() -> None:
 
     moto_index.install()  # a Query reads its partition / index bucket, not the whole table
     install_wire()
+    install_parse()
+    install_expressions()
     install_sqs()
     install_routing()
     _installed = True
@@ -94,7 +105,7 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
     seen: set[tuple[str, str]] = set()
     for item in transact_items[:100]:
         try:
-            _, op = next(iter(item.items()))
+            kind, op = next(iter(item.items()))
             table = self.get_table(op["TableName"])
             if "Item" in op:
                 key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
@@ -106,7 +117,8 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
             if mark in seen:
                 continue
             seen.add(mark)
-            undo.append((op["TableName"], key, copy.deepcopy(self.get_item(op["TableName"], key))))
+            undo.append((op["TableName"], key, _before(self.get_item(op["TableName"], key),
+                                                       kind, op)))
         except Exception:  # moto's own pass reports what is wrong with the request
             continue
     real_copy = models.copy
@@ -123,6 +135,31 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
         raise
     finally:
         models.copy = real_copy
+
+
+def _before(item: Any, kind: str, op: dict) -> Any:
+    """What to put back if the transaction fails. A Put or a Delete replaces the stored item
+    and a plain counter ADD replaces attribute values (`update_counters`), so the stored
+    item's attribute map is kept as it is (its values are never changed in place); any
+    other update may change a nested value in place, so that item is deep-copied."""
+    import copy
+
+    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
+
+    if item is None:
+        return None
+    replaced = kind in ("Put", "Delete", "ConditionCheck") or (
+        kind == "Update" and COUNTERS_ENABLED and _plain_add(
+            op.get("UpdateExpression"), op.get("ExpressionAttributeNames"),
+            op.get("ExpressionAttributeValues"), op.get("ConditionExpression"), None,
+            None) is not None)
+    if not replaced or type(item) is not Item:
+        return copy.deepcopy(item)
+    kept = Item.__new__(Item)
+    kept.hash_key, kept.range_key = item.hash_key, item.range_key
+    kept.attrs = LimitedSizeDict()
+    dict.update(kept.attrs, item.attrs)
+    return kept
 
 
 _real_transact: Any = None
@@ -256,29 +293,66 @@ class _NotWire(Exception):
 
 
 def _wire(value: Any) -> Any:
-    """The result as the serializer would write it: None members dropped, bytes base64."""
+    """The result as moto's conversion (`dynamo_to_dict`) and its serializer would write it,
+    in one walk of the raw result: DynamoTypes as {type: value}, None members dropped,
+    bytes base64."""
     import base64
 
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or kind is float:
+        return value
+    if kind is _DynamoType:
+        t, v = value.type, value.value
+        if t == "M":
+            return {"M": _wire(v)}
+        if t == "L":
+            return {"L": [_wire(x) for x in v]}
+        if t == "B":
+            return {"B": v if isinstance(v, str) else base64.b64encode(v).decode()}
+        if t == "BS":
+            return {"BS": [x if isinstance(x, str) else base64.b64encode(x).decode()
+                           for x in v]}
+        return {t: _wire(v)}
     if isinstance(value, dict):
         return {k: _wire(v) for k, v in value.items() if v is not None}
     if isinstance(value, (list, tuple)):
         return [_wire(v) for v in value]
-    if isinstance(value, (str, int, float, bool)):
-        return value
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
-    raise _NotWire  # an object the serializer reads attributes of: leave it to moto
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    raise _NotWire  # an object the serializer reads attributes of (to_json…): moto's path
+
+
+_DynamoType: Any = None
 
 
 def install_wire() -> None:
-    """Serialize data-plane results with json.dumps (idempotent); the rest is moto's."""
+    """Serialize data-plane results with json.dumps from the raw result (idempotent); the
+    rest, and any result `_wire` does not know, is moto's conversion and serializer.
+
+    moto's DynamoResult converts every result when it is made (`dynamo_to_dict`, a walk of
+    every attribute of every item), then its serializer walks it again against the output
+    shape; here the conversion waits until moto's own serializer needs it."""
     import json
 
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.utilities import dynamo_to_dict
     from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
+    global _DynamoType
     if getattr(DynamoHandler, "_recoup_wire", False):
         return
+    _DynamoType = DynamoType
     real = DynamoHandler.serialized
+    real_execute = DynamoResult.execute_result
+
+    def result_init(self: Any, result: object) -> None:
+        self._result = result  # converted by execute_result, if moto serializes it
+
+    def execute_result(self: Any, context: Any) -> Any:
+        self._result = dynamo_to_dict(self._result)
+        return real_execute(self, context)
 
     def serialized(self: Any, action_result: Any) -> Any:
         result = getattr(action_result, "result", None)
@@ -293,8 +367,124 @@ def install_wire() -> None:
             return 200, headers, body
         return real(self, action_result)
 
+    DynamoResult.__init__ = result_init
+    DynamoResult.execute_result = execute_result
     DynamoHandler.serialized = serialized
     DynamoHandler._recoup_wire = True
+
+
+PARSE_ENABLED = True  # the comparison test turns it off to ask moto's parser
+FAST_PARSES = 0  # requests read by json.loads (the comparison test counts them)
+_BINARY_KEY: Any = None
+
+
+def _has_none(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, dict):
+        return any(_has_none(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_none(v) for v in value)
+    return False
+
+
+def install_parse() -> None:
+    """Read data-plane requests with json.loads (idempotent).
+
+    moto parses every request body against the botocore input shape, node by node (each
+    attribute value a structure of ten members looked up one by one): at an import's
+    transactions of 100 items that was a third of a TransactWriteItems. For DynamoDB's JSON
+    protocol the parsed request *is* the JSON body, except that binary values (B, BS) are
+    decoded and null members dropped: a body with a binary key or any null goes to moto's
+    parser."""
+    import json
+    import re
+
+    from moto.dynamodb.responses import DynamoHandler
+
+    global _BINARY_KEY
+    if getattr(DynamoHandler, "_recoup_parse", False):
+        return
+    # a key "B"/"BS" outside a string: inside one its quotes would be escaped (\")
+    _BINARY_KEY = re.compile(rb'[{,]\s*"BS?"\s*:')
+    real = DynamoHandler.parse_parameters
+
+    def parse_parameters(self: Any, request: Any) -> None:
+        data = request.data
+        if PARSE_ENABLED and data and self._get_action() in WIRE_ACTIONS and not (
+                _BINARY_KEY.search(data)):
+            try:
+                parsed = json.loads(data)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict) and not (b"null" in data and _has_none(parsed)):
+                global FAST_PARSES
+                FAST_PARSES += 1
+                self.params = parsed
+                return
+        real(self, request)
+
+    DynamoHandler.parse_parameters = parse_parameters
+    DynamoHandler._recoup_parse = True
+
+
+def install_expressions() -> None:
+    """Parse each distinct condition and update expression once (idempotent).
+
+    moto re-parses a request's ConditionExpression at every step that reads it (the
+    handler's validation, then the backend's check, for each item of a transaction), and
+    an UpdateExpression once more to validate its names: at an import's transactions of
+    100 items, 66,000 parses of a handful of distinct expressions. A parsed condition is an
+    immutable tree of the expression with its values substituted, so one is kept per
+    (expression, names, values) and handed out again with the names and values moto found
+    in it; the handler's validation only walks the update expression's tree (find_clauses),
+    so it gets a kept one (the backend still parses its own, which it rewrites)."""
+    import json
+
+    from moto.dynamodb import responses
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    if getattr(ConditionExpressionParser, "_recoup_kept", False):
+        return
+    real_parse = ConditionExpressionParser.parse
+    kept: dict[tuple, tuple] = {}
+
+    def parse(self: Any) -> Any:
+        try:
+            key = (self.condition_expression,
+                   json.dumps(self.expression_attribute_names, sort_keys=True),
+                   json.dumps(self.expression_attribute_values, sort_keys=True))
+        except (TypeError, ValueError):
+            return real_parse(self)
+        hit = kept.get(key)
+        if hit is None:
+            op = real_parse(self)  # an invalid expression raises, and is not kept
+            if len(kept) > 10_000:
+                kept.clear()
+            kept[key] = (op, list(self.expr_attr_names_found),
+                         list(self.expr_attr_values_found))
+            return op
+        self.expr_attr_names_found.extend(hit[1])
+        self.expr_attr_values_found.extend(hit[2])
+        return hit[0]
+
+    class KeptUpdateExpressions:
+        trees: dict[str, Any] = {}
+
+        @classmethod
+        def make(cls, expression: str) -> Any:
+            tree = cls.trees.get(expression)
+            if tree is None:
+                tree = UpdateExpressionParser.make(expression)
+                if len(cls.trees) > 10_000:
+                    cls.trees.clear()
+                cls.trees[expression] = tree
+            return tree
+
+    ConditionExpressionParser.parse = parse
+    ConditionExpressionParser._recoup_kept = True
+    responses.UpdateExpressionParser = KeptUpdateExpressions
 
 
 def install_sqs() -> None:
