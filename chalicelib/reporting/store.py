@@ -374,13 +374,19 @@ def _upgrade(ckey: str) -> None:
         "ExpressionAttributeValues": {":s": {"N": str(SCHEMA)}}})
 
 
-def _debtor_moves(ckey: str, ops: dict[str, dict[str, int]]) -> list[dict]:
-    """The debtor items a change adds to, read first: each becomes an update conditional on
-    the revision read, plus its move in the ranking and in ``m#first`` (added to ``ops``)."""
+def _debtor_moves(ckey: str, ops: dict[str, dict[str, int]],
+                  stored: dict[str, dict] | None = None,
+                  then: dict[str, dict] | None = None) -> list[dict]:
+    """The debtor items a change adds to, read first (or taken from ``stored``, read for
+    several changes at once): each becomes an update conditional on the revision read, plus
+    its move in the ranking and in ``m#first`` (added to ``ops``). ``then`` receives each
+    debtor item as it will stand once the change is written (for the next change of the
+    same read)."""
     parts = [p for p in ops if p.startswith("d#")]
     if not parts:
         return []
-    stored = _batch_get(ckey, ["agg#" + p for p in parts], True)
+    if stored is None:
+        stored = _batch_get(ckey, ["agg#" + p for p in parts], True)
     items: list[dict] = []
     for part in parts:
         attrs = ops.pop(part)
@@ -395,6 +401,8 @@ def _debtor_moves(ckey: str, ops: dict[str, dict[str, int]]) -> list[dict]:
                     del after[due]
         (t0, f0), (t1, f1) = _total_and_first(before), _total_and_first(after)
         rev = int(item["v"]["N"]) if item and "v" in item else None
+        if then is not None:
+            then["agg#" + part] = _added(item, attrs, rev)
         items.append(_update(ckey, part, {**attrs, "v": 1}, rev=rev))
         debtor = part[2:]
         if t0 != t1:
@@ -413,6 +421,15 @@ def _debtor_moves(ckey: str, ops: dict[str, dict[str, int]]) -> list[dict]:
     for part in [p for p in ops if p.startswith("m#first#")]:
         ops[part] = {k: v for k, v in ops[part].items() if v}
     return items
+
+
+def _added(item: dict | None, attrs: dict[str, int], rev: int | None) -> dict:
+    """A counter item (raw) as it stands after ADDing ``attrs`` and one revision."""
+    out = dict(item or {})
+    for attr, value in attrs.items():
+        out[attr] = {"N": str(int((out.get(attr) or {}).get("N", 0)) + value)}
+    out["v"] = {"N": str((rev or 0) + 1)}
+    return out
 
 
 def fact_of(entry: dict | None, currency: str) -> kpis.InvoiceFact | None:
@@ -614,8 +631,15 @@ def _apply_changes(ckey: str, currency: str, batch_id: str, changes: dict[str, C
         if ids:
             chunks.append((ids, puts, ops))
         failed: list[str] = []
+        # every chunk's debtor items in one read (a debtor's invoices are side by side, so
+        # most chunks name few debtors); a chunk that goes through leaves its debtors'
+        # items as written for the next chunk, one that fails leaves them unknown (re-read
+        # on the next attempt)
+        stored = _batch_get(ckey, sorted({"agg#" + p for _, _, ops in chunks for p in ops
+                                          if p.startswith("d#")}), True)
         for ids, puts, ops in chunks:
-            moves = _debtor_moves(ckey, ops)  # reads this chunk's debtor items
+            then: dict[str, dict] = {}
+            moves = _debtor_moves(ckey, ops, stored, then)
             items = []
             if first[0]:
                 items.append(_put_new(_table(), _head_item(ckey, currency), "part"))
@@ -624,10 +648,13 @@ def _apply_changes(ckey: str, currency: str, batch_id: str, changes: dict[str, C
             reasons = _transact(items)
             if reasons is None:
                 first[0] = False
+                stored.update(then)
                 continue
             if first[0] and reasons[0] == "ConditionalCheckFailed":
                 first[0] = False  # another batch created the head meanwhile
             failed += ids
+            for part in then:  # as they stand now is not known: a later chunk must fail
+                stored[part] = {"v": {"N": "-1"}}
         if not failed:
             return
         todo = failed

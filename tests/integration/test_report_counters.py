@@ -89,3 +89,83 @@ def test_a_marker_batch_racing_its_twin_lands_once(aws):
     assert not report_store._apply_counters_once(ckey, "GBP", "batch#t1", touch, [False], T0)
     assert report_store.load("race", cid, "GBP").head["activity"]["2026-11"]["touches"] == {
         "sms": 1}
+
+
+def _big_debtor_book(n: int) -> bytes:
+    rows = [f"R1,One Ltd,,a@one.example.com,,,Europe/London,GB,N{k:04d},,2026-0{1 + k % 9}-01,"
+            f"2026-{1 + k % 9:02d}-{10 + k % 15},GBP,{100 + k}.00,{k % 3 * 10}.00" for k in range(n)]
+    rows.append("R2,Two Ltd,,b@two.example.com,,,Europe/London,GB,M1,,2026-10-15,2026-11-14,"
+                "GBP,800.00,0.00")
+    return (HEADER + "\n".join(rows) + "\n").encode()
+
+
+def _transactions(monkeypatch, before=None) -> list:
+    """Record every report transaction's outcome (None: went through); `before(n)` runs
+    ahead of the n-th one (another writer getting there first)."""
+    outcomes = []
+    real = report_store._transact
+
+    def recording(items):
+        if before is not None:
+            before(len(outcomes))
+        outcomes.append(real(items))
+        return outcomes[-1]
+
+    monkeypatch.setattr(report_store, "_transact", recording)
+    return outcomes
+
+
+def _figures_agree(agency: str, cid: str) -> None:
+    from chalicelib.reporting import kpis
+    from chalicelib.reporting.rebuild import stored_facts
+
+    agg = report_store.read(agency, cid, "GBP", consistent=True).agg
+    facts = stored_facts(agency, cid, "GBP")
+    for when in (date(2026, 11, 20), date(2027, 3, 1)):
+        assert agg.figures(when) == kpis.figures_from_facts(facts, [], when, currency="GBP")
+        owed: dict[str, int] = {}
+        for f in facts:
+            if f.due_date < when and f.status in ("open", "partially_paid") and f.balance_on(when) > 0:
+                owed[f.debtor_id] = owed.get(f.debtor_id, 0) + f.balance_on(when)
+        assert {d: o[0] for d, o in agg.overdue_by_debtor(when).items()} == owed
+
+
+def test_a_debtor_across_several_transactions_of_one_batch_is_counted_once(aws, monkeypatch):
+    """A debtor's 150 invoices need two transactions; the debtor's counter item is read once
+    for the batch and the second transaction goes on from what the first wrote: no
+    transaction is refused, and the figures are a recomputation's."""
+    admin = Principal("span", "admin", "admin")
+    cid = clients.create_client(admin, ClientIn(name="C", sender_email="a@c.example.com"),
+                                now=T0)["id"]
+    outcomes = _transactions(monkeypatch)
+    importer.import_book("span", cid, _big_debtor_book(150), actor="t", now=T0)
+    assert len(outcomes) >= 2 and outcomes == [None] * len(outcomes)
+    _figures_agree("span", cid)
+
+
+def test_another_writer_between_a_batchs_transactions_is_waited_out(aws, monkeypatch):
+    """Another event moves the debtor's counter item between the batch's first and second
+    transaction: the second is refused (its revision is stale), done again from a fresh
+    read, and everything is counted once."""
+    admin = Principal("spanrace", "admin", "admin")
+    cid = clients.create_client(admin, ClientIn(name="C", sender_email="a@c.example.com"),
+                                now=T0)["id"]
+    ckey = f"spanrace#{cid}"
+    debtor: dict[str, str] = {}
+
+    def other_writer(n: int) -> None:
+        if n != 1:
+            return
+        found = [it["part"]["S"] for it in report_store._query(ckey, "agg#d#", True)]
+        debtor["part"] = max(found)  # the debtor the first transaction wrote
+        events.connection().dispatch("UpdateItem", {
+            "TableName": ReportModel.Meta.table_name,
+            "Key": {"client_key": {"S": ckey}, "part": {"S": debtor["part"]}},
+            "UpdateExpression": "ADD #v :one", "ExpressionAttributeNames": {"#v": "v"},
+            "ExpressionAttributeValues": {":one": {"N": "1"}}})
+
+    outcomes = _transactions(monkeypatch, before=other_writer)
+    importer.import_book("spanrace", cid, _big_debtor_book(150), actor="t", now=T0)
+    assert outcomes[0] is None and outcomes[1] is not None  # refused: stale revision
+    assert outcomes[-1] is None
+    _figures_agree("spanrace", cid)
