@@ -62,12 +62,18 @@ def consumer_name(handler: Handler) -> str:
 
 
 def _jsonable(value: Any) -> Any:
+    """A fresh copy of a payload in JSON's types (instants as ISO text)."""
+    kind = type(value)
+    if kind is str or kind is int or value is None or kind is bool:
+        return value
     if isinstance(value, datetime):
         return iso(value)
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
         return [_jsonable(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(dataclasses.asdict(value))
     return value
 
 
@@ -79,7 +85,9 @@ def stage(name: str, *, event_id: str | None = None, **payload: Any) -> OutboxMo
         raise ValueError(f"event {name}: `at` is required (pass the time in)")
     payload = _jsonable(payload)
     event = build(name, payload)
-    fields = dataclasses.asdict(event)
+    # the payload is already a fresh copy in JSON's types: the event's fields as they are
+    # (dataclasses.asdict would copy every change of an import part again)
+    fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
     eid = event_id or f"{event.agency_id}#ev#{new_id('e')}"
     shard = f"ob#{zlib.crc32(eid.encode()) % SHARDS}"
     return OutboxModel(eid, name=name, payload=fields, at=event.at, status="pending",
