@@ -153,8 +153,11 @@ CORE = frozenset({"debtor_ref", "debtor_name", "invoice_number", "issue_date", "
                   "amount", "amount_due", "currency"})
 
 
+_NOT_ALNUM = re.compile(r"[^0-9a-z]")
+
+
 def norm(text: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", text.casefold())
+    return _NOT_ALNUM.sub("", text.casefold())
 
 
 def detect_format(names: set[str]) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from dataclasses import dataclass, field
@@ -85,6 +86,11 @@ def _safe(value: str) -> str | None:
     return None if bf.looks_like_formula(value) else value
 
 
+@functools.lru_cache(maxsize=16)
+def _normed(header: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(bf.norm(h) for h in header)
+
+
 def _screen(line: int, cells: list[str], cols: dict[str, int], header: list[str],
             fmt: str) -> str | RowError:
     """'keep', 'skip', or the RowError that rejects the whole line."""
@@ -93,7 +99,8 @@ def _screen(line: int, cells: list[str], cols: dict[str, int], header: list[str]
         return cells[i].strip() if i is not None and i < len(cells) else ""
 
     filled = [c.strip() for c in cells if c.strip()]
-    if [bf.norm(c) for c in cells] == [bf.norm(h) for h in header]:
+    if len(cells) == len(header) and all(
+            bf.norm(c) == h for c, h in zip(cells, _normed(tuple(header)))):
         return "skip"  # concatenated exports repeat the header
     if (bf.norm(filled[0]).startswith(("total", "grandtotal")) and not cell("invoice_number")
             and cell("issue_date") in ("", filled[0])):
