@@ -282,8 +282,13 @@ def install() -> None:
                 hash_value, range_value = self.get_keys_value(table, key)
                 changed = table.get_item(hash_value, range_value) if (
                     hash_value in table.items) else None
-                if changed is not None:
-                    changed.__dict__.pop("_recoup_size", None)
+                if changed is not None:  # measured again when next read, unless the
+                    # update measured it as it now stands (a counter ADD)
+                    after = changed.__dict__.pop("_recoup_size_after", None)
+                    if after is None:
+                        changed.__dict__.pop("_recoup_size", None)
+                    else:
+                        changed.__dict__["_recoup_size"] = after
                 if _indexes(table):
                     hash_value, range_value = self.get_keys_value(table, key)
                     current = table.get_item(hash_value, range_value) if (

@@ -237,24 +237,27 @@ def update_counters(self: Any, table_name: str, key: dict, update_expression: st
         raise ConditionalCheckFailed
     new = {a: (item.attrs[a] if item is not None and a in item.attrs
                else DynamoType({"N": "0"})) + DynamoType(v) for a, v in adds}
-    if item is not None:
-        before = dict(item.attrs)
-    else:
-        before = {table.hash_key_attr: hash_value}
-        if range_value is not None:
-            before[table.range_key_attr] = range_value
-    merged = {**before, **new}
-    if sum(bytesize(k) + (v.size() if type(v) is DynamoType else bytesize(str(v)))
-           for k, v in merged.items()) > LIMIT:
-        raise ItemSizeToUpdateTooLarge()
     if item is None:
         data = {table.hash_key_attr: {hash_value.type: hash_value.value}}
         if range_value is not None:
             data[table.range_key_attr] = {range_value.type: range_value.value}
         table.put_item(data)
         item = table.get_item(hash_value, range_value)
+    # moto sets the attributes one by one, refusing the one that would take the item over
+    # the limit as it measures it (the item as it stands plus the new attribute, the old
+    # value of a replaced one still counted) and keeping those set before it: the same
+    # here, from the item's size (kept by local/moto_index) instead of re-measuring it
+    size = item.size() if type(item) is Item else sum(
+        bytesize(k) + v.size() for k, v in item.attrs.items())
     for a, v in new.items():
-        dict.__setitem__(item.attrs, a, v)  # measured above, once
+        mine = bytesize(a) + v.size()
+        if size + mine > LIMIT:
+            raise ItemSizeToUpdateTooLarge()
+        if a in item.attrs:
+            size -= bytesize(a) + item.attrs[a].size()
+        dict.__setitem__(item.attrs, a, v)
+        size += mine
+    item.__dict__["_recoup_size_after"] = size  # local/moto_index keeps it as the item's size
     return item
 
 
@@ -378,6 +381,23 @@ FAST_PARSES = 0  # requests read by json.loads (the comparison test counts them)
 _BINARY_KEY: Any = None
 
 
+_NULL_MEMBER: Any = None
+
+
+def _may_hold_null(data: bytes) -> bool:
+    """False only when no null can be outside a string: a null member follows its key's
+    closing quote and a colon ("k": null), a null element a bracket or a comma; inside a
+    string every quote is escaped (\\"), so the JSON text of an event payload or a report
+    entry (stored as strings) does not count. A key ending in an escaped backslash would
+    hide a member's quote: any \\\\" asks for the full walk."""
+    import re
+
+    global _NULL_MEMBER
+    if _NULL_MEMBER is None:
+        _NULL_MEMBER = re.compile(rb'(?<!\\)"\s*:\s*null|[\[,]\s*null')
+    return b'\\\\"' in data or _NULL_MEMBER.search(data) is not None
+
+
 def _has_none(value: Any) -> bool:
     if value is None:
         return True
@@ -417,7 +437,8 @@ def install_parse() -> None:
                 parsed = json.loads(data)
             except ValueError:
                 parsed = None
-            if isinstance(parsed, dict) and not (b"null" in data and _has_none(parsed)):
+            if isinstance(parsed, dict) and not (b"null" in data and _may_hold_null(data)
+                                                 and _has_none(parsed)):
                 global FAST_PARSES
                 FAST_PARSES += 1
                 self.params = parsed
@@ -469,6 +490,21 @@ def install_expressions() -> None:
         self.expr_attr_values_found.extend(hit[2])
         return hit[0]
 
+    class KeptTree:
+        """A parsed update expression whose clause lists are found once."""
+
+        def __init__(self, tree: Any) -> None:
+            self.tree, self.found = tree, {}
+
+        def find_clauses(self, kinds: list) -> list:
+            key = tuple(kinds)
+            if key not in self.found:
+                self.found[key] = self.tree.find_clauses(kinds)
+            return list(self.found[key])
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.tree, name)
+
     class KeptUpdateExpressions:
         trees: dict[str, Any] = {}
 
@@ -476,7 +512,7 @@ def install_expressions() -> None:
         def make(cls, expression: str) -> Any:
             tree = cls.trees.get(expression)
             if tree is None:
-                tree = UpdateExpressionParser.make(expression)
+                tree = KeptTree(UpdateExpressionParser.make(expression))
                 if len(cls.trees) > 10_000:
                     cls.trees.clear()
                 cls.trees[expression] = tree

@@ -99,3 +99,48 @@ def test_the_fast_path_is_taken_for_counters(monkeypatch):
     monkeypatch.setattr(moto_speedups, "_plain_add", spy)
     _run(_ops(4)[:50], True)
     assert any(taken) and not all(taken)
+
+
+def test_an_item_at_the_size_limit_is_refused_as_moto_refuses_it_and_reads_its_size():
+    """Counter ADDs on an item near DynamoDB's 400 KB limit: the one that would take it over
+    is refused as moto refuses it, and the size kept for the item after each ADD is what
+    measuring the whole item gives (the size a Query page is cut by)."""
+    from moto.backends import get_backend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    from local import moto_index
+
+    moto_index.install()
+    results = {}
+    for fast in (True, False):
+        moto_speedups.install()
+        moto_speedups.COUNTERS_ENABLED = fast
+        try:
+            with mock_aws():
+                client = boto3.client("dynamodb", region_name="eu-west-2")
+                _table(client)
+                key = {"pk": {"S": "c1"}, "sk": {"S": "big"}}
+                client.put_item(TableName=TABLE, Item={**key, "pad": {"S": "x" * 404_900}})
+                outcomes = []
+                for n in range(14):
+                    two = n % 3 == 2  # two counters: moto keeps the first if the second fails
+                    try:
+                        client.update_item(
+                            TableName=TABLE, Key=key,
+                            UpdateExpression="ADD #c :v" + (", #d :w" if two else ""),
+                            ExpressionAttributeNames={"#c": f"counter{n % 4}",
+                                                      **({"#d": f"extra{n}"} if two else {})},
+                            ExpressionAttributeValues={":v": {"N": str(10 ** n)},
+                                                       **({":w": {"N": "7"}} if two else {})})
+                        outcomes.append("ok")
+                    except ClientError as exc:
+                        outcomes.append(exc.response["Error"]["Code"])
+                    table = get_backend("dynamodb")["123456789012"]["eu-west-2"].get_table(TABLE)
+                    stored = table.get_item(DynamoType({"S": "c1"}), DynamoType({"S": "big"}))
+                    real = sum(len(k.encode()) + v.size() for k, v in stored.attrs.items())
+                    assert stored.size() == real, n
+                results[fast] = (outcomes, client.get_item(TableName=TABLE, Key=key)["Item"])
+        finally:
+            moto_speedups.COUNTERS_ENABLED = True
+    assert results[True] == results[False]
+    assert "ok" in results[True][0] and "ValidationException" in results[True][0]

@@ -141,3 +141,14 @@ def test_a_kept_condition_is_judged_with_its_own_values_and_names(ddb):
                         ExpressionAttributeValues={":one": {"N": "1"}, ":r": {"N": "5"}})
     got = ddb.get_item(TableName=TABLE, Key=key)["Item"]
     assert got["count"] == {"N": "3"}
+
+
+def test_a_null_outside_a_string_is_always_seen():
+    """A body goes to moto's parser when a null could be real; the null inside an entry's
+    JSON text (a string) does not count."""
+    real = [{"Item": {"a": None}}, {"L": [None]}, {"L": [1, None]}, {"k\\": {"x": None}}]
+    for body in real:
+        assert moto_speedups._may_hold_null(json.dumps(body).encode()), body
+    quoted = {"Item": {"entry": {"S": json.dumps({"paid_on": None, "x": {"y": None}})}}}
+    assert not moto_speedups._may_hold_null(json.dumps(quoted).encode())
+    assert not moto_speedups._may_hold_null(json.dumps(quoted, separators=(",", ":")).encode())
