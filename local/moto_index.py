@@ -39,6 +39,18 @@ from typing import Any
 ENABLED = True  # the comparison test turns it off to ask moto's own walk
 _installed = False
 _lock = threading.RLock()
+# what the index's UpdateItem wraps: moto's, or the counter fast path put beneath it
+# (`under_index`), whichever was installed first
+_inner_update: list = [None]
+
+
+def under_index(update: Any) -> Any | None:
+    """Put `update` beneath the installed index's UpdateItem; the update it replaces
+    (None when the index is not installed)."""
+    if _inner_update[0] is None:
+        return None
+    before, _inner_update[0] = _inner_update[0], update
+    return before
 _local = threading.local()
 
 
@@ -130,7 +142,7 @@ def install() -> None:
 
     real_query, real_all_items = Table.query, Table.all_items
     real_put, real_delete = Table.put_item, Table.delete_item
-    real_update = DynamoDBBackend.update_item
+    _inner_update[0] = DynamoDBBackend.update_item
 
     def all_items(self: Any) -> list:
         if getattr(_local, "table", None) is self:
@@ -275,7 +287,7 @@ def install() -> None:
     def update_item(self: Any, table_name: str, key: dict, *args: Any, **kwargs: Any) -> Any:
         with _lock:
             try:
-                return real_update(self, table_name, key, *args, **kwargs)
+                return _inner_update[0](self, table_name, key, *args, **kwargs)
             finally:  # the item changed in place (or a failure left it part-changed)
                 table = self.get_table(table_name)
                 written(table)
@@ -355,5 +367,6 @@ def install() -> None:
     Table.query = query
     Table.put_item = put_item
     Table.delete_item = delete_item
+    update_item._recoup_index = True  # type: ignore[attr-defined]
     DynamoDBBackend.update_item = update_item
     _installed = True

@@ -56,10 +56,12 @@ def install() -> None:
         self.hash_key = hash_key
         self.range_key = range_key
         built = {key: dynamo_type.DynamoType(value) for key, value in attrs.items()}
-        if sum(bytesize(k) + v.size() for k, v in built.items()) > LIMIT:
+        size = sum(bytesize(k) + v.size() for k, v in built.items())
+        if size > LIMIT:
             raise ItemSizeTooLarge
         self.attrs = dynamo_type.LimitedSizeDict()
         dict.update(self.attrs, built)
+        self._recoup_size = size  # Item.size(), kept by local/moto_index until an update
 
     dynamo_type.Item.__init__ = item_init
     install_transactions()
@@ -257,7 +259,8 @@ def update_counters(self: Any, table_name: str, key: dict, update_expression: st
             size -= bytesize(a) + item.attrs[a].size()
         dict.__setitem__(item.attrs, a, v)
         size += mine
-    item.__dict__["_recoup_size_after"] = size  # local/moto_index keeps it as the item's size
+    # the item's size as it now stands (local/moto_index keeps it rather than dropping it)
+    item.__dict__["_recoup_size"] = item.__dict__["_recoup_size_after"] = size
     return item
 
 
@@ -266,8 +269,16 @@ def install_counters() -> None:
     global _real_update
     from moto.dynamodb.models import DynamoDBBackend
 
-    if _real_update is None:
-        _real_update = DynamoDBBackend.update_item
+    if _real_update is not None:
+        return
+    from local import moto_index
+
+    # under the index's UpdateItem if that came first (it must see every update)
+    below = moto_index.under_index(update_counters)
+    if below is not None:
+        _real_update = below
+        return
+    _real_update = DynamoDBBackend.update_item
     DynamoDBBackend.update_item = update_counters
 
 
