@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     from chalicelib.kernel.errors import RecoupError
     from chalicelib.book.importer import import_book
     from local.progress import bar
+    from local.stack import tune_gc
+
+    tune_gc()  # a batch run building tens of thousands of objects (see tune_gc)
 
     try:
         report = import_book(args.agency, args.client, args.file.read_bytes(), actor="cli",
