@@ -93,6 +93,24 @@ class _Buckets:
                     del self.buckets[value]
 
 
+def snapshot(item: Any) -> Any:
+    """The item as it stands, its attribute map copied but not the values in it: enough
+    wherever the item's values are only replaced afterwards, never changed in place (a
+    query page read after the lock is released, a transaction's undo of a Put or a counter
+    ADD). Anything but a plain Item is deep-copied."""
+    import copy
+
+    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
+
+    if type(item) is not Item:
+        return copy.deepcopy(item)
+    out = Item.__new__(Item)
+    out.hash_key, out.range_key = item.hash_key, item.range_key
+    out.attrs = LimitedSizeDict()
+    dict.update(out.attrs, item.attrs)
+    return out
+
+
 def _walk(table: Any) -> list:
     out = []
     for hash_set in list(table.items.values()):
@@ -208,18 +226,7 @@ def install() -> None:
 
     signature = inspect.signature(real_query)
 
-    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
-
-    def snapshot(item: Any) -> Any:
-        # the item as it stands: a write replaces an attribute's value, it does not change
-        # a value inside a top-level attribute the page returned (no deep copy needed)
-        if type(item) is not Item:
-            return real_copy.deepcopy(item)
-        out = Item.__new__(Item)
-        out.hash_key, out.range_key = item.hash_key, item.range_key
-        out.attrs = LimitedSizeDict()
-        dict.update(out.attrs, item.attrs)
-        return out
+    from moto.dynamodb.models.dynamo_type import Item
 
     class _ResultsNotCopied:
         """moto's `copy` inside Table.query: the page's results are only read afterwards

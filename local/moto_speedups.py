@@ -146,7 +146,7 @@ def _before(item: Any, kind: str, op: dict) -> Any:
     other update may change a nested value in place, so that item is deep-copied."""
     import copy
 
-    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
+    from local import moto_index
 
     if item is None:
         return None
@@ -155,13 +155,7 @@ def _before(item: Any, kind: str, op: dict) -> Any:
             op.get("UpdateExpression"), op.get("ExpressionAttributeNames"),
             op.get("ExpressionAttributeValues"), op.get("ConditionExpression"), None,
             None) is not None)
-    if not replaced or type(item) is not Item:
-        return copy.deepcopy(item)
-    kept = Item.__new__(Item)
-    kept.hash_key, kept.range_key = item.hash_key, item.range_key
-    kept.attrs = LimitedSizeDict()
-    dict.update(kept.attrs, item.attrs)
-    return kept
+    return moto_index.snapshot(item) if replaced else copy.deepcopy(item)
 
 
 _real_transact: Any = None
