@@ -4,6 +4,7 @@ moto's own UpdateItem stores and refuses what it refuses: the same random mix of
 attribute, a repeated attribute, an unused value) run with and without it end identical."""
 from __future__ import annotations
 
+import contextlib
 import random
 
 import boto3
@@ -56,24 +57,33 @@ def _ops(seed: int) -> list[dict]:
     return ops
 
 
-def _run(ops: list[dict], fast: bool) -> tuple[list, list]:
+@contextlib.contextmanager
+def _stack(fast: bool):
+    """A fresh mocked table, with the counter fast path on or off (moto's own UpdateItem)."""
     moto_speedups.install()
     moto_speedups.COUNTERS_ENABLED = fast
     try:
         with mock_aws():
             client = boto3.client("dynamodb", region_name="eu-west-2")
             _table(client)
-            outcomes = []
-            for op in ops:
-                try:
-                    client.update_item(**op)
-                    outcomes.append("ok")
-                except ClientError as exc:
-                    outcomes.append(exc.response["Error"]["Code"])
-            items = client.scan(TableName=TABLE)["Items"]
-            return outcomes, sorted(items, key=lambda i: i["sk"]["S"])
+            yield client
     finally:
         moto_speedups.COUNTERS_ENABLED = True
+
+
+def _update(client, op: dict) -> str:
+    try:
+        client.update_item(**op)
+        return "ok"
+    except ClientError as exc:
+        return exc.response["Error"]["Code"]
+
+
+def _run(ops: list[dict], fast: bool) -> tuple[list, list]:
+    with _stack(fast) as client:
+        outcomes = [_update(client, op) for op in ops]
+        items = client.scan(TableName=TABLE)["Items"]
+        return outcomes, sorted(items, key=lambda i: i["sk"]["S"])
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -113,34 +123,23 @@ def test_an_item_at_the_size_limit_is_refused_as_moto_refuses_it_and_reads_its_s
     moto_index.install()
     results = {}
     for fast in (True, False):
-        moto_speedups.install()
-        moto_speedups.COUNTERS_ENABLED = fast
-        try:
-            with mock_aws():
-                client = boto3.client("dynamodb", region_name="eu-west-2")
-                _table(client)
-                key = {"pk": {"S": "c1"}, "sk": {"S": "big"}}
-                client.put_item(TableName=TABLE, Item={**key, "pad": {"S": "x" * 404_900}})
-                outcomes = []
-                for n in range(14):
-                    two = n % 3 == 2  # two counters: moto keeps the first if the second fails
-                    try:
-                        client.update_item(
-                            TableName=TABLE, Key=key,
-                            UpdateExpression="ADD #c :v" + (", #d :w" if two else ""),
-                            ExpressionAttributeNames={"#c": f"counter{n % 4}",
-                                                      **({"#d": f"extra{n}"} if two else {})},
-                            ExpressionAttributeValues={":v": {"N": str(10 ** n)},
-                                                       **({":w": {"N": "7"}} if two else {})})
-                        outcomes.append("ok")
-                    except ClientError as exc:
-                        outcomes.append(exc.response["Error"]["Code"])
-                    table = get_backend("dynamodb")["123456789012"]["eu-west-2"].get_table(TABLE)
-                    stored = table.get_item(DynamoType({"S": "c1"}), DynamoType({"S": "big"}))
-                    real = sum(len(k.encode()) + v.size() for k, v in stored.attrs.items())
-                    assert stored.size() == real, n
-                results[fast] = (outcomes, client.get_item(TableName=TABLE, Key=key)["Item"])
-        finally:
-            moto_speedups.COUNTERS_ENABLED = True
+        with _stack(fast) as client:
+            key = {"pk": {"S": "c1"}, "sk": {"S": "big"}}
+            client.put_item(TableName=TABLE, Item={**key, "pad": {"S": "x" * 404_900}})
+            outcomes = []
+            for n in range(14):
+                two = n % 3 == 2  # two counters: moto keeps the first if the second fails
+                outcomes.append(_update(client, {
+                    "TableName": TABLE, "Key": key,
+                    "UpdateExpression": "ADD #c :v" + (", #d :w" if two else ""),
+                    "ExpressionAttributeNames": {"#c": f"counter{n % 4}",
+                                                 **({"#d": f"extra{n}"} if two else {})},
+                    "ExpressionAttributeValues": {":v": {"N": str(10 ** n)},
+                                                  **({":w": {"N": "7"}} if two else {})}}))
+                table = get_backend("dynamodb")["123456789012"]["eu-west-2"].get_table(TABLE)
+                stored = table.get_item(DynamoType({"S": "c1"}), DynamoType({"S": "big"}))
+                real = sum(len(k.encode()) + v.size() for k, v in stored.attrs.items())
+                assert stored.size() == real, n
+            results[fast] = (outcomes, client.get_item(TableName=TABLE, Key=key)["Item"])
     assert results[True] == results[False]
     assert "ok" in results[True][0] and "ValidationException" in results[True][0]
