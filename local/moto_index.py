@@ -39,6 +39,7 @@ from typing import Any
 ENABLED = True  # the comparison test turns it off to ask moto's own walk
 _installed = False
 _lock = threading.RLock()
+_local = threading.local()
 # what the index's UpdateItem wraps: moto's, or the counter fast path put beneath it
 # (`under_index`), whichever was installed first
 _inner_update: list = [None]
@@ -51,7 +52,6 @@ def under_index(update: Any) -> Any | None:
         return None
     before, _inner_update[0] = _inner_update[0], update
     return before
-_local = threading.local()
 
 
 def _sort_key(x: Any) -> Any:
@@ -297,22 +297,17 @@ def install() -> None:
                 return _inner_update[0](self, table_name, key, *args, **kwargs)
             finally:  # the item changed in place (or a failure left it part-changed)
                 table = self.get_table(table_name)
-                written(table)
                 hash_value, range_value = self.get_keys_value(table, key)
-                changed = table.get_item(hash_value, range_value) if (
+                current = table.get_item(hash_value, range_value) if (
                     hash_value in table.items) else None
-                if changed is not None:  # measured again when next read, unless the
+                if current is not None:  # measured again when next read, unless the
                     # update measured it as it now stands (a counter ADD)
-                    after = changed.__dict__.pop("_recoup_size_after", None)
+                    after = current.__dict__.pop("_recoup_size_after", None)
                     if after is None:
-                        changed.__dict__.pop("_recoup_size", None)
+                        current.__dict__.pop("_recoup_size", None)
                     else:
-                        changed.__dict__["_recoup_size"] = after
-                if _indexes(table):
-                    hash_value, range_value = self.get_keys_value(table, key)
-                    current = table.get_item(hash_value, range_value) if (
-                        hash_value in table.items) else None
-                    reindex(table, current, (hash_value, range_value))
+                        current.__dict__["_recoup_size"] = after
+                reindex(table, current, (hash_value, range_value))
 
     def sorted_items(self: Any, hash_key_attrs: list, range_key_attrs: list, items: list) -> list:
         # moto's order (DynamoType compares by cast_value), each key computed once, not
@@ -374,6 +369,5 @@ def install() -> None:
     Table.query = query
     Table.put_item = put_item
     Table.delete_item = delete_item
-    update_item._recoup_index = True  # type: ignore[attr-defined]
     DynamoDBBackend.update_item = update_item
     _installed = True

@@ -38,6 +38,7 @@ no value is changed in place). Each is proved against moto's own path by a compa
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 _installed = False
@@ -99,8 +100,6 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
     """moto's TransactWriteItems, rolled back by the items it touches instead of a deep copy
     of every table it touches (that copy made each transaction cost the size of the tables:
     at a 20,000-invoice book, seconds each). Same checks, errors and outcome."""
-    import copy
-
     from moto.dynamodb import models
 
     undo: list[tuple[str, dict, Any]] = []
@@ -200,10 +199,11 @@ def update_counters(self: Any, table_name: str, key: dict, update_expression: st
                     return_values_on_condition_check_failure: str | None = None) -> Any:
     """moto's UpdateItem for a plain numeric ADD (counters), without its expression
     machinery: the condition checked as moto checks it, a missing item created, each
-    attribute added with moto's own DynamoType arithmetic, the 400 KB limit measured once."""
+    attribute added with moto's own DynamoType arithmetic, the 400 KB limit checked from
+    the item's kept size."""
     from moto.dynamodb.comparisons import create_condition_expression_parser
     from moto.dynamodb.exceptions import ConditionalCheckFailed, ItemSizeToUpdateTooLarge
-    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.utilities import bytesize
 
     adds = _plain_add(update_expression, expression_attribute_names,
@@ -243,8 +243,7 @@ def update_counters(self: Any, table_name: str, key: dict, update_expression: st
     # the limit as it measures it (the item as it stands plus the new attribute, the old
     # value of a replaced one still counted) and keeping those set before it: the same
     # here, from the item's size (kept by local/moto_index) instead of re-measuring it
-    size = item.size() if type(item) is Item else sum(
-        bytesize(k) + v.size() for k, v in item.attrs.items())
+    size = item.size()
     for a, v in new.items():
         mine = bytesize(a) + v.size()
         if size + mine > LIMIT:
@@ -383,10 +382,9 @@ def install_wire() -> None:
 
 PARSE_ENABLED = True  # the comparison test turns it off to ask moto's parser
 FAST_PARSES = 0  # requests read by json.loads (the comparison test counts them)
-_BINARY_KEY: Any = None
-
-
-_NULL_MEMBER: Any = None
+# a key "B"/"BS" outside a string: inside one its quotes would be escaped (\")
+_BINARY_KEY = re.compile(rb'[{,]\s*"BS?"\s*:')
+_NULL_MEMBER = re.compile(rb'(?<!\\)"\s*:\s*null|[\[,]\s*null')
 
 
 def _may_hold_null(data: bytes) -> bool:
@@ -395,12 +393,7 @@ def _may_hold_null(data: bytes) -> bool:
     string every quote is escaped (\\"), so the JSON text of an event payload or a report
     entry (stored as strings) does not count. A key ending in an escaped backslash would
     hide a member's quote: any \\\\" asks for the full walk."""
-    import re
-
-    global _NULL_MEMBER
-    if _NULL_MEMBER is None:
-        _NULL_MEMBER = re.compile(rb'(?<!\\)"\s*:\s*null|[\[,]\s*null')
-    return b'\\\\"' in data or _NULL_MEMBER.search(data) is not None
+    return b"null" in data and (b'\\\\"' in data or _NULL_MEMBER.search(data) is not None)
 
 
 def _has_none(value: Any) -> bool:
@@ -423,18 +416,15 @@ def install_parse() -> None:
     decoded and null members dropped: a body with a binary key or any null goes to moto's
     parser."""
     import json
-    import re
 
     from moto.dynamodb.responses import DynamoHandler
 
-    global _BINARY_KEY
     if getattr(DynamoHandler, "_recoup_parse", False):
         return
-    # a key "B"/"BS" outside a string: inside one its quotes would be escaped (\")
-    _BINARY_KEY = re.compile(rb'[{,]\s*"BS?"\s*:')
     real = DynamoHandler.parse_parameters
 
     def parse_parameters(self: Any, request: Any) -> None:
+        global FAST_PARSES
         data = request.data
         if PARSE_ENABLED and data and self._get_action() in WIRE_ACTIONS and not (
                 _BINARY_KEY.search(data)):
@@ -442,9 +432,7 @@ def install_parse() -> None:
                 parsed = json.loads(data)
             except ValueError:
                 parsed = None
-            if isinstance(parsed, dict) and not (b"null" in data and _may_hold_null(data)
-                                                 and _has_none(parsed)):
-                global FAST_PARSES
+            if isinstance(parsed, dict) and not (_may_hold_null(data) and _has_none(parsed)):
                 FAST_PARSES += 1
                 self.params = parsed
                 return

@@ -327,8 +327,11 @@ def recompute_client(agency_id: str, client_id: str, debtor_ids: list[str],
                                 if telling is not None and telling(i)}
     if not wanted:
         return 0
-    found = get_many([(DebtorModel, ckey, d) for d in sorted(wanted)], consistent=True)
-    client = ClientModel.get(agency_id, client_id)
+    found = get_many([(ClientModel, agency_id, client_id),
+                      *((DebtorModel, ckey, d) for d in sorted(wanted))], consistent=True)
+    client = found.pop((ClientModel, agency_id, client_id), None)
+    if client is None:
+        raise ClientModel.DoesNotExist(f"client {client_id} is gone")
     moves = []
     for (_, _, debtor_id), debtor in sorted(found.items(), key=lambda kv: kv[0][2]):
         if debtor.status in ("in_collections", "written_off"):

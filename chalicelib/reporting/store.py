@@ -617,13 +617,15 @@ def _apply_changes(ckey: str, currency: str, batch_id: str, changes: dict[str, C
         debtor_parts = 0  # how many of ops' parts are debtor items
         for _, inv_id, put, mine in rows:
             extra = [p for p in mine if p not in ops]
+            extra_debtors = sum(p.startswith("d#") for p in extra)
             # + the head; a debtor item also moves in the ranking (2) and in m#first (2)
             size = len(puts) + len(put) + 1 + len(ops) + len(extra) + 4 * (
-                debtor_parts + sum(p.startswith("d#") for p in extra))
+                debtor_parts + extra_debtors)
             if ids and size > TX_ITEMS:
                 chunks.append((ids, puts, ops))
                 ids, puts, ops, debtor_parts = [], [], {}, 0
-            debtor_parts += sum(p.startswith("d#") for p in mine if p not in ops)
+                extra_debtors = sum(p.startswith("d#") for p in mine)
+            debtor_parts += extra_debtors
             ids.append(inv_id)
             puts += put
             for part, attrs in mine.items():
